@@ -1,0 +1,18 @@
+//! Paths of the auth server's endpoints, shared with its clients.
+
+/// `POST` `{"code": "<wx.login code>"}` → [`crate::wire::TokenResponse`].
+pub const LOGIN: &str = "/v1/auth/login";
+/// `POST` `{"user": "<name>"}` → [`crate::wire::TokenResponse`] (only when dev login is enabled).
+pub const DEV_LOGIN: &str = "/v1/auth/dev-login";
+/// `GET ?cos_path=<dir>` with `Authorization: JWT <token>` → [`crate::wire::SignResponse`].
+pub const V4_SIGN: &str = "/v1/qc_cos/config";
+/// `POST` [`crate::wire::V5SignRequest`] → [`crate::wire::V5SignResponse`].
+pub const V5_SIGN: &str = "/v1/cos/v5/sign";
+/// `POST` [`crate::wire::PostPolicyRequest`] → [`crate::wire::PostPolicyResponse`].
+pub const POST_POLICY: &str = "/v1/cos/v5/post-policy";
+/// Liveness.
+pub const HEALTHZ: &str = "/healthz";
+/// Prometheus text.
+pub const METRICS: &str = "/metrics";
+/// OpenAPI 3 document.
+pub const OPENAPI: &str = "/openapi.json";

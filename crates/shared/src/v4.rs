@@ -1,0 +1,144 @@
+//! The COS v4 JSON API's reply envelope and data shapes (doc 436/6066–6074).
+
+use serde::{Deserialize, Serialize};
+
+/// Every v4 reply: `{"code": 0, "message": "SUCCESS", "request_id": "…", "data": …}`.
+/// Errors carry a negative `code` and an `ERROR_…` message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply<T> {
+    /// `0` on success, negative on error.
+    pub code: i64,
+    /// `SUCCESS` or an error description.
+    pub message: String,
+    /// Identifies the request in the store's logs.
+    #[serde(default)]
+    pub request_id: String,
+    /// Present on success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<T>,
+}
+
+/// Where an uploaded object lives (`op=upload`, `upload_slice_finish`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadData {
+    /// CDN URL.
+    pub access_url: String,
+    /// `/<appid>/<bucket>/<path>`.
+    pub resource_path: String,
+    /// Origin URL; what the app stores and shows.
+    pub source_url: String,
+    /// Operation URL for stat/delete.
+    pub url: String,
+    /// Version id.
+    #[serde(default)]
+    pub vid: String,
+}
+
+/// `upload_slice_init` / `upload_slice_data` replies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SliceSession {
+    /// The upload session, sent back with every slice.
+    pub session: String,
+    /// Slice size the store expects.
+    #[serde(default)]
+    pub slice_size: u64,
+    /// Offset of the slice just stored (data replies).
+    #[serde(default)]
+    pub offset: u64,
+}
+
+/// One stored slice, in `upload_slice_list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlicePart {
+    /// Byte offset.
+    pub offset: u64,
+    /// Length in bytes.
+    pub datalen: u64,
+}
+
+/// `upload_slice_list` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SliceList {
+    /// The session.
+    pub session: String,
+    /// Declared file size.
+    pub filesize: u64,
+    /// Slice size.
+    pub slice_size: u64,
+    /// Slices stored so far.
+    pub listparts: Vec<SlicePart>,
+}
+
+/// `stat` reply and `list` entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatData {
+    /// File or directory name.
+    pub name: String,
+    /// Opaque attribute stored with the object.
+    #[serde(default)]
+    pub biz_attr: String,
+    /// Size in bytes (files only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filesize: Option<u64>,
+    /// Stored length (equals `filesize` once complete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filelen: Option<u64>,
+    /// Lower-case hex SHA-1 of the content (files only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha: Option<String>,
+    /// Creation time (UNIX seconds, as a string like COS).
+    #[serde(default)]
+    pub ctime: String,
+    /// Modification time.
+    #[serde(default)]
+    pub mtime: String,
+    /// CDN URL (files only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_url: Option<String>,
+    /// Origin URL (files only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+}
+
+/// `list` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListData {
+    /// Pass back as `context` for the next page; empty when done.
+    pub context: String,
+    /// `true` when there are no more entries.
+    pub listover: bool,
+    /// The entries.
+    pub infos: Vec<StatData>,
+}
+
+/// v4 error codes the store and clients agree on.
+pub mod codes {
+    /// Success.
+    pub const OK: i64 = 0;
+    /// Bad parameters (missing `op`, bad offset…).
+    pub const PARAMS_ERROR: i64 = -1;
+    /// Signature invalid.
+    pub const SIGN_INVALID: i64 = -97;
+    /// Signature expired.
+    pub const SIGN_EXPIRED: i64 = -96;
+    /// Signature's bucket differs from the request's.
+    pub const SIGN_BUCKET_MISMATCH: i64 = -61;
+    /// Single-effect signature already used.
+    pub const SIGN_REPLAYED: i64 = -95;
+    /// Not found.
+    pub const NOT_FOUND: i64 = -197;
+    /// The file exists and `insertOnly=1` (different content).
+    pub const FILE_EXISTS: i64 = -177;
+    /// The same content is already stored under this name.
+    pub const SAME_FILE_UPLOADED: i64 = -4018;
+    /// Slice upload not finished; list the session and resume.
+    pub const SLICE_UNFINISHED: i64 = -4019;
+    /// `sha` given but the content hashes differently.
+    pub const SHA_MISMATCH: i64 = -5993;
+    /// File larger than allowed.
+    pub const TOO_LARGE: i64 = -5994;
+    /// Directory not empty (delete).
+    pub const DIR_NOT_EMPTY: i64 = -173;
+    /// Internal error (injected faults too).
+    pub const INTERNAL: i64 = -5999;
+}
