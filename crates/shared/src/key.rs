@@ -218,7 +218,14 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_and_unicode_keys() {
-        for k in ["a.jpg", "u/12/photos/a.jpg", "u/12/测试 图片.jpg", "x/.hidden", "a..b", "é/ñ.png"] {
+        for k in [
+            "a.jpg",
+            "u/12/photos/a.jpg",
+            "u/12/测试 图片.jpg",
+            "x/.hidden",
+            "a..b",
+            "é/ñ.png",
+        ] {
             assert_eq!(ObjectKey::parse(k).unwrap().as_str(), k);
         }
     }
@@ -240,15 +247,24 @@ mod tests {
             ("u/me/x\n.jpg", KeyError::ForbiddenChar('\n')),
             ("u/me/x\u{7f}.jpg", KeyError::ForbiddenChar('\u{7f}')),
             ("u/me/\u{202E}gpj.exe", KeyError::ForbiddenChar('\u{202E}')),
-            ("u/me/\u{FF0E}\u{FF0E}/x", KeyError::ForbiddenChar('\u{FF0E}')),
+            (
+                "u/me/\u{FF0E}\u{FF0E}/x",
+                KeyError::ForbiddenChar('\u{FF0E}'),
+            ),
             ("u/me\u{FF0F}x", KeyError::ForbiddenChar('\u{FF0F}')),
             ("u/me/a?b", KeyError::ForbiddenChar('?')),
         ];
         for (input, want) in cases {
             assert_eq!(ObjectKey::parse(input).as_ref(), Err(want), "{input:?}");
         }
-        assert_eq!(ObjectKey::parse(&"a".repeat(900)), Err(KeyError::TooLong(900)));
-        assert_eq!(ObjectKey::parse(&"a".repeat(300)), Err(KeyError::SegmentTooLong(300)));
+        assert_eq!(
+            ObjectKey::parse(&"a".repeat(900)),
+            Err(KeyError::TooLong(900))
+        );
+        assert_eq!(
+            ObjectKey::parse(&"a".repeat(300)),
+            Err(KeyError::SegmentTooLong(300))
+        );
     }
 
     #[test]

@@ -68,15 +68,57 @@ pub struct SignResponse {
 pub struct V5SignRequest {
     /// HTTP method (`PUT`, `POST`, `GET`, `HEAD`, `DELETE`).
     pub method: String,
-    /// Object key without a leading `/` (the SDK's `Key`); `Pathname` (`/key`) is also accepted.
-    #[serde(default, alias = "Pathname")]
+    /// Object key without a leading `/` (the SDK's `Key`).
+    #[serde(default)]
     pub key: String,
-    /// Query parameters to sign.
-    #[serde(default)]
+    /// The SDKs also send `Pathname` (`/` + key); used when `Key` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pathname: Option<String>,
+    /// Query parameters to sign. The SDKs send numbers for some (`partNumber`),
+    /// so scalar values are accepted and signed as their text.
+    #[serde(default, deserialize_with = "scalar_map")]
     pub query: BTreeMap<String, String>,
-    /// Headers to sign.
-    #[serde(default)]
+    /// Headers to sign (scalar values accepted, as for `Query`).
+    #[serde(default, deserialize_with = "scalar_map")]
     pub headers: BTreeMap<String, String>,
+}
+
+impl V5SignRequest {
+    /// The object key: `Key`, or `Pathname` without its leading `/`.
+    pub fn object_key(&self) -> &str {
+        if self.key.is_empty() {
+            let p = self.pathname.as_deref().unwrap_or("");
+            p.strip_prefix('/').unwrap_or(p)
+        } else {
+            &self.key
+        }
+    }
+}
+
+/// Deserialises `{"name": "text" | number | bool | null}` into text values
+/// (`null` becomes the empty string, as the SDKs treat an absent value).
+fn scalar_map<'de, D>(de: D) -> Result<BTreeMap<String, String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error as _;
+    let raw: Option<BTreeMap<String, serde_json::Value>> = Option::deserialize(de)?;
+    let mut out = BTreeMap::new();
+    for (k, v) in raw.unwrap_or_default() {
+        let text = match v {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Null => String::new(),
+            _ => {
+                return Err(D::Error::custom(format!(
+                    "value of {k:?} must be a string or number"
+                )));
+            }
+        };
+        out.insert(k, text);
+    }
+    Ok(out)
 }
 
 /// A v5 signature in the shape the SDKs' `getAuthorization` callback accepts.
@@ -132,4 +174,31 @@ pub struct PostPolicyResponse {
     pub expires_at: u64,
     /// Largest file the policy accepts.
     pub max_size: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v5_sign_request_accepts_the_sdk_options_object() {
+        // What cos-nodejs-sdk-v5 passes to getAuthorization (extra fields ignored).
+        let body = r#"{"Bucket":"metis-1250000000","Region":"ap-shanghai","Method":"put",
+            "Key":"u/7/a b.jpg","Pathname":"/u/7/a b.jpg","Query":{"partNumber":1,"uploadId":"x"},
+            "Headers":{"Host":"127.0.0.1:8080","Content-Length":13},"Scope":[{"action":""}],
+            "SystemClockOffset":0,"ForceSignHost":true}"#;
+        let r: V5SignRequest = serde_json::from_str(body).unwrap();
+        assert_eq!(r.object_key(), "u/7/a b.jpg");
+        assert_eq!(r.query.get("partNumber").map(String::as_str), Some("1"));
+        assert_eq!(
+            r.headers.get("Content-Length").map(String::as_str),
+            Some("13")
+        );
+        let only_path: V5SignRequest =
+            serde_json::from_str(r#"{"Method":"GET","Pathname":"/u/7/x"}"#).unwrap();
+        assert_eq!(only_path.object_key(), "u/7/x");
+        assert!(
+            serde_json::from_str::<V5SignRequest>(r#"{"Method":"GET","Query":{"a":[1]}}"#).is_err()
+        );
+    }
 }
