@@ -1,5 +1,25 @@
 #!/usr/bin/env bash
-# Runs every test suite of the workspace. Safe to run again: set-up steps are idempotent.
+# Runs every test suite of the workspace. Idempotent: the interop tools (Tencent's official
+# Python and Node SDKs) are installed on first use into .venv and tests/interop/node.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+# Tencent's Python SDK and coscmd, in a virtualenv.
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import qcloud_cos, coscmd' 2>/dev/null; then
+    echo "== installing cos-python-sdk-v5 and coscmd into .venv"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r tests/interop/python/requirements.txt
+fi
+export COS_INTEROP_PYTHON="$root/.venv/bin/python"
+export COS_INTEROP_COSCMD="$root/.venv/bin/coscmd"
+
+# Tencent's Node SDK, pinned by package-lock.json.
+if [ ! -d tests/interop/node/node_modules/cos-nodejs-sdk-v5 ]; then
+    echo "== installing cos-nodejs-sdk-v5"
+    (cd tests/interop/node && npm ci --no-audit --no-fund --silent)
+fi
+export COS_INTEROP_NODE_DIR="$root/tests/interop/node"
+
+echo "== cargo test --workspace"
 cargo test --workspace --locked
