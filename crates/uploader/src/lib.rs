@@ -1,1 +1,71 @@
-//! placeholder
+//! The mini-program's upload flow as a library, and bulk uploads on top of it.
+//!
+//! * [`ServerClient`] talks to the auth server the way the app does: log in
+//!   ([`ServerClient::login_dev`], [`ServerClient::login_code`]), then ask for
+//!   signatures ([`ServerClient::sign_v4`], [`ServerClient::sign_v5`],
+//!   [`ServerClient::post_policy`]). The uploader never holds a COS secret.
+//! * [`Uploader`] uploads one file: [`upload_file_v4`] (multipart `op=upload`,
+//!   slice upload above [`UploadConfig::large_threshold`]) or [`upload_file_v5`]
+//!   (PUT or POST Object, multipart upload for large files). Bodies stream from
+//!   disk in fixed chunks; requests are retried with backoff and jitter on
+//!   network errors, 5xx and 503; v4 signatures are renewed before they expire
+//!   and after a -96.
+//! * [`run`] uploads files and directories with bounded concurrency, a resume
+//!   [`Journal`], progress, optional verification, and returns a [`Report`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), uploader::Error> {
+//! use std::sync::Arc;
+//! let client = Arc::new(uploader::ServerClient::new(reqwest::Client::new(), "http://127.0.0.1:8080"));
+//! client.login_dev("alice").await?;
+//! let opts = uploader::RunOptions { paths: vec!["photos".into()], ..Default::default() };
+//! let report = uploader::run(client, &opts, Arc::new(uploader::NoProgress), Default::default()).await?;
+//! println!("{}", report.summary.line());
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod body;
+pub mod client;
+pub mod error;
+pub mod journal;
+pub mod progress;
+pub mod report;
+pub mod retry;
+mod run;
+mod upload;
+mod v4;
+mod v5;
+pub mod walk;
+
+pub use body::{FileHashes, encode_component, encode_path, hash_file};
+pub use client::{Login, ServerClient, Session, SignCache};
+pub use error::Error;
+pub use journal::{FileIdentity, Journal, JournalState, Record};
+pub use progress::{BarProgress, NoProgress, PlainProgress, Progress};
+pub use report::{FileReport, Report, Status, Summary};
+pub use retry::RetryPolicy;
+pub use run::{RunOptions, run, target_dir, verify_object};
+pub use tokio_util::sync::CancellationToken;
+pub use upload::{
+    FileCtx, FileJob, Outcome, Protocol, UploadConfig, Uploaded, Uploader, upload_file_v4,
+    upload_file_v5,
+};
+pub use v5::{FORBID_OVERWRITE, META_SHA1};
+pub use walk::{LocalFile, Walk, WalkOptions};
+
+/// Builds the HTTP client every request shares: one connection pool with
+/// keep-alive, `TCP_NODELAY`, a connect timeout and a read timeout (no total
+/// timeout, so large uploads are not cut off).
+pub fn http_client(concurrency: usize) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency.max(1) * 4)
+        .pool_idle_timeout(std::time::Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .read_timeout(std::time::Duration::from_secs(120))
+        .user_agent(concat!("cos-upload/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::network("store", e))
+}

@@ -1,1 +1,349 @@
-fn main() {}
+//! `cos-upload`: bulk uploads through the auth server, the way the app does them.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use uploader::{
+    BarProgress, CancellationToken, Error, Login, NoProgress, PlainProgress, Progress, Protocol,
+    RetryPolicy, RunOptions, ServerClient, UploadConfig, WalkOptions,
+};
+
+/// Exit codes (also listed in `--help`).
+mod exit {
+    pub const OK: u8 = 0;
+    pub const PARTIAL: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const AUTH: u8 = 3;
+    pub const FATAL: u8 = 4;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+const AFTER_HELP: &str = "\
+Keys: a file argument is uploaded as <target>/<file name>; a directory's contents as
+<target>/<path inside the directory> (names in Unicode NFC). The target is your upload
+directory (from login), or --prefix inside it.
+
+Resume: with --journal FILE, a run that is killed and started again skips files recorded
+as done (same size, mtime and SHA-1) and resumes unfinished slice/multipart uploads.
+Uploads send the content's SHA-1 and never overwrite different content.
+
+Exit codes:
+  0    every file uploaded, already present, or skipped (and verified with --verify)
+  1    some files failed (see the messages or --report)
+  2    usage error (bad arguments, glob or prefix)
+  3    authentication failed (login refused or token rejected)
+  4    could not run (server unreachable, journal or report not writable)
+  130  interrupted (Ctrl-C); the journal allows resuming
+
+Environment: COS_UPLOAD_SERVER, COS_UPLOAD_DEV_USER, COS_UPLOAD_CODE; RUST_LOG for logs.";
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProtocolArg {
+    /// COS v4 JSON API (the mini-program's flow); slice upload for large files.
+    V4,
+    /// COS v5 PUT Object with per-request signatures; multipart for large files.
+    V5Put,
+    /// COS v5 POST Object with a server-issued policy; multipart for large files.
+    V5Post,
+}
+
+/// Upload files to COS (or the local store) through the auth server.
+#[derive(Debug, Parser)]
+#[command(name = "cos-upload", version, after_help = AFTER_HELP)]
+struct Cli {
+    /// Auth server base URL.
+    #[arg(long, env = "COS_UPLOAD_SERVER")]
+    server: String,
+    /// Log in with dev login as this user.
+    #[arg(
+        long,
+        env = "COS_UPLOAD_DEV_USER",
+        conflicts_with = "code",
+        required_unless_present = "code"
+    )]
+    dev_user: Option<String>,
+    /// Log in with a wx.login code.
+    #[arg(long, env = "COS_UPLOAD_CODE", hide_env_values = true)]
+    code: Option<String>,
+    /// Upload protocol.
+    #[arg(long, value_enum, default_value = "v4")]
+    protocol: ProtocolArg,
+    /// Files uploaded in parallel.
+    #[arg(short = 'j', long = "jobs", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: u16,
+    /// Target directory, relative to your upload directory or absolute inside it.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Upload only files matching this glob (name glob, or path glob if it has a '/'). Repeatable.
+    #[arg(long = "include", value_name = "GLOB")]
+    include: Vec<String>,
+    /// Skip files and directories matching this glob. Repeatable.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Follow symbolic links inside directories (default: skip them).
+    #[arg(long)]
+    follow_symlinks: bool,
+    /// Resume journal (JSON lines, created if missing).
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// Download every object afterwards and compare its SHA-1.
+    #[arg(long)]
+    verify: bool,
+    /// Write a JSON report with one entry per file.
+    #[arg(long, value_name = "FILE.json")]
+    report: Option<PathBuf>,
+    /// Walk, hash and consult the journal without uploading.
+    #[arg(long)]
+    dry_run: bool,
+    /// No progress display and no summary line (errors still go to stderr).
+    #[arg(short, long)]
+    quiet: bool,
+    /// Files above this size use slice (v4) or multipart (v5) upload, e.g. 20MiB.
+    #[arg(long, default_value = "20MiB", value_parser = parse_size)]
+    large_threshold: u64,
+    /// v4 slice size, e.g. 1MiB.
+    #[arg(long, default_value = "1MiB", value_parser = parse_size)]
+    slice_size: u64,
+    /// v5 multipart part size, e.g. 8MiB.
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    part_size: u64,
+    /// Slices or parts of one large file in flight at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    parallel_parts: u16,
+    /// Attempts per request before giving up (1 = no retries).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100))]
+    attempts: u32,
+    /// Seconds between progress lines when stdout is not a terminal.
+    #[arg(long, default_value_t = 2.0)]
+    progress_interval: f64,
+    /// Paths to upload (files or directories).
+    #[arg(required = true, value_name = "PATHS")]
+    paths: Vec<PathBuf>,
+}
+
+/// Parses `4096`, `64KiB`, `1.5MiB`, `20MB`, `1G` (binary multiples).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("bad size {s:?}"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("bad size unit in {s:?} (use B, KiB, MiB, GiB)")),
+    };
+    let v = n * mult as f64;
+    if !(1.0..1e15).contains(&v) {
+        return Err(format!("size {s:?} out of range"));
+    }
+    Ok(v as u64)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "cos-upload: cannot start the runtime: {e}"
+            );
+            return ExitCode::from(exit::FATAL);
+        }
+    };
+    match rt.block_on(real_main(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "cos-upload: {e:#}");
+            ExitCode::from(exit::FATAL)
+        }
+    }
+}
+
+fn stderr_line(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "cos-upload: {msg}");
+}
+
+async fn real_main(cli: Cli) -> anyhow::Result<u8> {
+    let http = uploader::http_client(usize::from(cli.jobs)).context("building the HTTP client")?;
+    let retry = RetryPolicy {
+        max_attempts: cli.attempts,
+        ..RetryPolicy::default()
+    };
+    let client = Arc::new(ServerClient::new(http, &cli.server).with_retry(retry));
+    let login = match (&cli.dev_user, &cli.code) {
+        (Some(u), _) => Login::Dev(u.clone()),
+        (None, Some(c)) => Login::Code(c.clone()),
+        (None, None) => {
+            stderr_line("give --dev-user NAME or --code CODE");
+            return Ok(exit::USAGE);
+        }
+    };
+    match client.login(login).await {
+        Ok(s) => tracing::info!(user = %s.user_id, prefix = %s.upload_prefix, "logged in"),
+        Err(e @ (Error::Auth { .. } | Error::Sign { .. })) => {
+            stderr_line(&format!("login refused by {}: {e}", cli.server));
+            return Ok(exit::AUTH);
+        }
+        Err(e) => {
+            stderr_line(&format!("cannot log in at {}: {e}", cli.server));
+            return Ok(exit::FATAL);
+        }
+    }
+
+    let opts = RunOptions {
+        paths: cli.paths.clone(),
+        walk: WalkOptions {
+            include: cli.include.clone(),
+            exclude: cli.exclude.clone(),
+            follow_symlinks: cli.follow_symlinks,
+        },
+        prefix: cli.prefix.clone(),
+        protocol: match cli.protocol {
+            ProtocolArg::V4 => Protocol::V4,
+            ProtocolArg::V5Put => Protocol::V5Put,
+            ProtocolArg::V5Post => Protocol::V5Post,
+        },
+        concurrency: usize::from(cli.jobs),
+        journal: cli.journal.clone(),
+        verify: cli.verify,
+        dry_run: cli.dry_run,
+        upload: UploadConfig {
+            large_threshold: cli.large_threshold,
+            slice_size: cli.slice_size,
+            part_size: cli.part_size,
+            parallel_parts: usize::from(cli.parallel_parts),
+            retry,
+            ..UploadConfig::default()
+        },
+    };
+
+    let progress: Arc<dyn Progress> = if cli.quiet {
+        Arc::new(NoProgress)
+    } else if std::io::stdout().is_terminal() {
+        Arc::new(BarProgress::new())
+    } else {
+        let secs = if cli.progress_interval.is_finite() && cli.progress_interval > 0.05 {
+            cli.progress_interval
+        } else {
+            2.0
+        };
+        Arc::new(PlainProgress::new(
+            Box::new(std::io::stdout()),
+            Duration::from_secs_f64(secs),
+        ))
+    };
+
+    let cancel = CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stderr_line("interrupted; stopping (Ctrl-C again to quit at once)");
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(i32::from(exit::INTERRUPTED));
+                }
+            }
+        });
+    }
+
+    let report = match uploader::run(client, &opts, progress, cancel.clone()).await {
+        Ok(r) => r,
+        Err(Error::Usage(msg)) => {
+            stderr_line(&msg);
+            return Ok(exit::USAGE);
+        }
+        Err(e @ Error::Auth { .. }) => {
+            stderr_line(&e.to_string());
+            return Ok(exit::AUTH);
+        }
+        Err(e) => {
+            stderr_line(&e.to_string());
+            return Ok(exit::FATAL);
+        }
+    };
+
+    if let Some(path) = &cli.report {
+        report
+            .write_json(path)
+            .with_context(|| format!("writing the report to {}", path.display()))?;
+    }
+    let failed: Vec<_> = report
+        .files
+        .iter()
+        .filter(|f| f.status == uploader::Status::Failed)
+        .collect();
+    for f in failed.iter().take(20) {
+        stderr_line(&format!(
+            "failed: {}: {}",
+            f.path.display(),
+            f.error.as_deref().unwrap_or("unknown error")
+        ));
+    }
+    if failed.len() > 20 {
+        stderr_line(&format!("… and {} more failures", failed.len() - 20));
+    }
+    if !cli.quiet {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{}", report.summary.line());
+    }
+    if cancel.is_cancelled() {
+        return Ok(exit::INTERRUPTED);
+    }
+    if failed
+        .iter()
+        .all(|f| f.error_kind.as_deref() == Some("auth"))
+        && !failed.is_empty()
+    {
+        return Ok(exit::AUTH);
+    }
+    Ok(if report.all_ok() {
+        exit::OK
+    } else {
+        exit::PARTIAL
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("1.5MiB"), Ok(1_572_864));
+        assert_eq!(parse_size("20MB"), Ok(20 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    use clap::CommandFactory as _;
+}

@@ -1,0 +1,392 @@
+//! The auth server, as the app talks to it: log in, then ask for signatures.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shared::DirPath;
+use shared::wire::{
+    ApiError, DevLoginRequest, LoginRequest, PostPolicyRequest, PostPolicyResponse, SignResponse,
+    TokenResponse, V5SignRequest, V5SignResponse,
+};
+
+use crate::error::{Error, snippet};
+use crate::retry::{RetryPolicy, retry};
+
+const SERVICE: &str = "auth server";
+
+/// How to log in.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Login {
+    /// `POST /v1/auth/dev-login {"user"}` (servers with dev login enabled).
+    /// Repeatable, so an expired token is renewed transparently.
+    Dev(String),
+    /// `POST /v1/auth/login {"code"}` with a `wx.login` code (single use).
+    Code(String),
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Login::Dev(u) => f.debug_tuple("Dev").field(u).finish(),
+            // A code is a credential: never printed.
+            Login::Code(_) => f.write_str("Code(<redacted>)"),
+        }
+    }
+}
+
+/// Who we are logged in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The server's user id.
+    pub user_id: String,
+    /// The directory this user may upload into, e.g. `/u/7/`.
+    pub upload_prefix: DirPath,
+    /// UNIX seconds at which the token expires.
+    pub expires_at: u64,
+}
+
+struct Token {
+    jwt: String,
+    session: Session,
+}
+
+/// A client of the auth server. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct ServerClient {
+    http: reqwest::Client,
+    base: String,
+    retry: RetryPolicy,
+    login: RwLock<Option<Login>>,
+    token: RwLock<Option<Arc<Token>>>,
+}
+
+impl std::fmt::Debug for ServerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    resp.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+impl ServerClient {
+    /// A client of the server at `base_url` (e.g. `http://127.0.0.1:8080`),
+    /// using `http` for every request (share one client for connection reuse).
+    pub fn new(http: reqwest::Client, base_url: &str) -> Self {
+        Self {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+            retry: RetryPolicy::default(),
+            login: RwLock::new(None),
+            token: RwLock::new(None),
+        }
+    }
+
+    /// Replaces the retry policy for requests to the auth server.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The HTTP client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The current session, once logged in.
+    pub fn session(&self) -> Option<Session> {
+        self.token
+            .read()
+            .ok()
+            .and_then(|t| t.as_ref().map(|t| t.session.clone()))
+    }
+
+    /// Logs in with dev login.
+    pub async fn login_dev(&self, user: &str) -> Result<Session, Error> {
+        self.login(Login::Dev(user.to_owned())).await
+    }
+
+    /// Logs in with a `wx.login` code.
+    pub async fn login_code(&self, code: &str) -> Result<Session, Error> {
+        self.login(Login::Code(code.to_owned())).await
+    }
+
+    /// Logs in and keeps the token for later calls.
+    pub async fn login(&self, how: Login) -> Result<Session, Error> {
+        let tr: TokenResponse = match &how {
+            Login::Dev(user) => {
+                self.post_json(
+                    shared::routes::DEV_LOGIN,
+                    &DevLoginRequest { user: user.clone() },
+                    None,
+                )
+                .await?
+            }
+            // A code is single-use: never retried.
+            Login::Code(code) => {
+                self.send_once(
+                    self.http
+                        .post(format!("{}{}", self.base, shared::routes::LOGIN))
+                        .json(&LoginRequest { code: code.clone() }),
+                )
+                .await?
+            }
+        };
+        let upload_prefix = DirPath::parse(&tr.upload_prefix).map_err(|e| Error::Protocol {
+            service: SERVICE,
+            message: format!("bad upload_prefix {:?}: {e}", tr.upload_prefix),
+        })?;
+        let session = Session {
+            user_id: tr.user_id,
+            upload_prefix,
+            expires_at: shared::clock::unix_now().saturating_add(tr.expires_in),
+        };
+        if let Ok(mut t) = self.token.write() {
+            *t = Some(Arc::new(Token {
+                jwt: tr.access_token,
+                session: session.clone(),
+            }));
+        }
+        if let Ok(mut l) = self.login.write() {
+            *l = Some(how);
+        }
+        Ok(session)
+    }
+
+    fn jwt(&self) -> Result<Arc<Token>, Error> {
+        self.token
+            .read()
+            .ok()
+            .and_then(|t| t.clone())
+            .ok_or_else(|| Error::Auth {
+                code: "not_logged_in".into(),
+                message: "log in before asking for signatures".into(),
+            })
+    }
+
+    /// Renews a dev-login token after a 401 (or when it is about to expire);
+    /// a code login cannot be repeated, so its 401 is final.
+    async fn renew(&self, stale: &Arc<Token>) -> Result<bool, Error> {
+        let current = self.jwt()?;
+        if !Arc::ptr_eq(&current, stale) {
+            return Ok(true); // someone else renewed it already
+        }
+        let how = self.login.read().ok().and_then(|l| l.clone());
+        match how {
+            Some(how @ Login::Dev(_)) => {
+                self.login(how).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Runs an authenticated request, renewing the token once on 401.
+    async fn authed<T, F>(&self, build: F) -> Result<T, Error>
+    where
+        T: DeserializeOwned,
+        F: Fn(&str) -> reqwest::RequestBuilder,
+    {
+        let mut renewed = false;
+        loop {
+            let tok = self.jwt()?;
+            if tok.session.expires_at <= shared::clock::unix_now() + 5 && !renewed {
+                renewed = true;
+                self.renew(&tok).await?;
+                continue;
+            }
+            let mut attempts = 0;
+            let r = retry(
+                &self.retry,
+                &mut attempts,
+                || self.send_once(build(&tok.jwt)),
+                |e, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "retrying auth server request"),
+            )
+            .await;
+            match r {
+                Err(Error::Auth { .. }) if !renewed && self.renew(&tok).await? => {
+                    renewed = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        route: &str,
+        body: &B,
+        jwt: Option<&str>,
+    ) -> Result<T, Error> {
+        let mut attempts = 0;
+        retry(
+            &self.retry,
+            &mut attempts,
+            || {
+                let mut rb = self.http.post(format!("{}{route}", self.base)).json(body);
+                if let Some(j) = jwt {
+                    rb = rb.header(reqwest::header::AUTHORIZATION, format!("JWT {j}"));
+                }
+                self.send_once(rb)
+            },
+            |e, _| tracing::debug!(error = %e, "retrying auth server request"),
+        )
+        .await
+    }
+
+    /// Sends one request and maps the reply.
+    async fn send_once<T: DeserializeOwned>(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<T, Error> {
+        let resp = rb.send().await.map_err(|e| Error::network(SERVICE, e))?;
+        let status = resp.status();
+        let ra = retry_after(&resp);
+        let body = resp.bytes().await.map_err(|e| Error::network(SERVICE, e))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| Error::Protocol {
+                service: SERVICE,
+                message: format!("{e}: {}", snippet(&String::from_utf8_lossy(&body))),
+            });
+        }
+        let (code, message) = match serde_json::from_slice::<ApiError>(&body) {
+            Ok(api) => (api.error_code, api.message),
+            Err(_) => (
+                status.as_u16().to_string(),
+                snippet(&String::from_utf8_lossy(&body)),
+            ),
+        };
+        Err(match status {
+            StatusCode::UNAUTHORIZED => Error::Auth { code, message },
+            StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN | StatusCode::PAYLOAD_TOO_LARGE => {
+                Error::Sign { code, message }
+            }
+            s if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => Error::Server {
+                service: SERVICE,
+                status: s.as_u16(),
+                message: format!("{code}: {message}"),
+                retry_after: ra,
+            },
+            s => Error::Protocol {
+                service: SERVICE,
+                message: format!("HTTP {}: {code}: {message}", s.as_u16()),
+            },
+        })
+    }
+
+    /// `GET /v1/qc_cos/config?cos_path=<dir>`: a v4 multi-effect signature for `dir`.
+    /// The path is sent as the app sends it, without its trailing `/`.
+    pub async fn sign_v4(&self, dir: &DirPath) -> Result<SignResponse, Error> {
+        let url = format!("{}{}", self.base, shared::routes::V4_SIGN);
+        let cos_path = dir.without_trailing_slash().to_owned();
+        self.authed(|jwt| {
+            self.http
+                .get(&url)
+                .query(&[("cos_path", cos_path.as_str())])
+                .header(reqwest::header::AUTHORIZATION, format!("JWT {jwt}"))
+        })
+        .await
+    }
+
+    /// `POST /v1/cos/v5/sign`: the Authorization for one v5 request.
+    pub async fn sign_v5(&self, req: &V5SignRequest) -> Result<V5SignResponse, Error> {
+        let url = format!("{}{}", self.base, shared::routes::V5_SIGN);
+        self.authed(|jwt| {
+            self.http
+                .post(&url)
+                .json(req)
+                .header(reqwest::header::AUTHORIZATION, format!("JWT {jwt}"))
+        })
+        .await
+    }
+
+    /// `POST /v1/cos/v5/post-policy`: a signed POST Object form.
+    pub async fn post_policy(&self, req: &PostPolicyRequest) -> Result<PostPolicyResponse, Error> {
+        let url = format!("{}{}", self.base, shared::routes::POST_POLICY);
+        self.authed(|jwt| {
+            self.http
+                .post(&url)
+                .json(req)
+                .header(reqwest::header::AUTHORIZATION, format!("JWT {jwt}"))
+        })
+        .await
+    }
+}
+
+/// Caches v4 signatures per directory and renews them before they expire.
+///
+/// A signature is renewed when less than `margin` of its life is left, where
+/// `margin` is a fifth of its lifetime, between 1 and 120 seconds; after a
+/// store answers -96 (expired) the caller calls [`SignCache::invalidate`].
+pub struct SignCache {
+    client: Arc<ServerClient>,
+    entries: tokio::sync::Mutex<HashMap<DirPath, Arc<CachedSign>>>,
+}
+
+impl std::fmt::Debug for SignCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignCache").finish_non_exhaustive()
+    }
+}
+
+/// A cached signature.
+#[derive(Debug)]
+pub struct CachedSign {
+    /// What the server returned.
+    pub sign: SignResponse,
+    renew_at: u64,
+}
+
+impl SignCache {
+    /// An empty cache.
+    pub fn new(client: Arc<ServerClient>) -> Self {
+        Self {
+            client,
+            entries: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A valid signature for `dir`, fetched or renewed when needed.
+    pub async fn get(&self, dir: &DirPath) -> Result<Arc<CachedSign>, Error> {
+        let mut entries = self.entries.lock().await;
+        let now = shared::clock::unix_now();
+        if let Some(c) = entries.get(dir)
+            && now < c.renew_at
+        {
+            return Ok(c.clone());
+        }
+        let sign = self.client.sign_v4(dir).await?;
+        let now = shared::clock::unix_now();
+        let ttl = sign.expires_at.saturating_sub(now);
+        let margin = (ttl / 5).clamp(1, 120);
+        let c = Arc::new(CachedSign {
+            renew_at: sign.expires_at.saturating_sub(margin),
+            sign,
+        });
+        entries.insert(dir.clone(), c.clone());
+        Ok(c)
+    }
+
+    /// Drops `stale` (the store said it expired) so the next `get` fetches a new one.
+    pub async fn invalidate(&self, dir: &DirPath, stale: &Arc<CachedSign>) {
+        let mut entries = self.entries.lock().await;
+        if entries.get(dir).is_some_and(|c| Arc::ptr_eq(c, stale)) {
+            entries.remove(dir);
+        }
+    }
+}

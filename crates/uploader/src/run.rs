@@ -1,0 +1,459 @@
+//! Bulk uploads: walk, plan keys, consult the journal, upload with bounded
+//! concurrency, verify, and report.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha1::{Digest, Sha1};
+use shared::DirPath;
+use shared::wire::V5SignRequest;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::ServerClient;
+use crate::error::Error;
+use crate::journal::{FileIdentity, Journal, JournalState};
+use crate::progress::Progress;
+use crate::report::{FileReport, Report, Status};
+use crate::retry::retry;
+use crate::upload::{FileCtx, FileJob, Outcome, Protocol, UploadConfig, Uploader};
+use crate::walk::{WalkOptions, walk};
+
+/// Everything a bulk run needs besides the logged-in client.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Files and directories to upload. A directory's contents go under the
+    /// target directory (the directory's own name is not part of the key).
+    pub paths: Vec<PathBuf>,
+    /// Filtering and symlink policy.
+    pub walk: WalkOptions,
+    /// Target directory: relative to the user's upload prefix (`photos/2024`),
+    /// or absolute inside it (`/u/7/photos`). `None`: the upload prefix itself.
+    pub prefix: Option<String>,
+    /// Upload protocol.
+    pub protocol: Protocol,
+    /// Files uploaded at once.
+    pub concurrency: usize,
+    /// Resume journal.
+    pub journal: Option<PathBuf>,
+    /// Download every object afterwards and compare its SHA-1.
+    pub verify: bool,
+    /// Walk, hash and consult the journal, but send nothing to the store.
+    pub dry_run: bool,
+    /// Single-file tuning.
+    pub upload: UploadConfig,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            paths: Vec::new(),
+            walk: WalkOptions::default(),
+            prefix: None,
+            protocol: Protocol::V4,
+            concurrency: 8,
+            journal: None,
+            verify: false,
+            dry_run: false,
+            upload: UploadConfig::default(),
+        }
+    }
+}
+
+/// Resolves `--prefix` against the user's upload prefix.
+pub fn target_dir(upload_prefix: &DirPath, prefix: Option<&str>) -> Result<DirPath, Error> {
+    let p = match prefix.map(str::trim) {
+        None | Some("") => return Ok(upload_prefix.clone()),
+        Some(p) => p,
+    };
+    let bad = |e: shared::KeyError| Error::Usage(format!("bad prefix {p:?}: {e}"));
+    let dir = if p.starts_with('/') {
+        DirPath::parse(p).map_err(bad)?
+    } else {
+        DirPath::parse(&format!("{}{p}", upload_prefix.as_str())).map_err(bad)?
+    };
+    if !dir.is_within(upload_prefix) {
+        return Err(Error::Usage(format!(
+            "prefix {dir} is outside your upload directory {upload_prefix}"
+        )));
+    }
+    Ok(dir)
+}
+
+/// Uploads everything `opts` names. The client must be logged in. Per-file
+/// failures are in the report; `Err` means the run could not start (not logged
+/// in, bad options, unreadable journal).
+///
+/// `cancel` stops the run: no new file starts, files in flight are abandoned
+/// where they are (as a killed process would leave them) and reported as
+/// cancelled.
+pub async fn run(
+    client: Arc<ServerClient>,
+    opts: &RunOptions,
+    progress: Arc<dyn Progress>,
+    cancel: CancellationToken,
+) -> Result<Report, Error> {
+    let started = Instant::now();
+    let session = client.session().ok_or_else(|| Error::Auth {
+        code: "not_logged_in".into(),
+        message: "log in before running an upload".into(),
+    })?;
+    let target = target_dir(&session.upload_prefix, opts.prefix.as_deref())?;
+    let walked = {
+        let paths = opts.paths.clone();
+        let wopts = opts.walk.clone();
+        tokio::task::spawn_blocking(move || walk(&paths, &wopts))
+            .await
+            .map_err(|e| Error::Usage(format!("walk failed: {e}")))??
+    };
+    for (p, why) in &walked.skipped {
+        tracing::info!(path = %p.display(), reason = %why, "skipped");
+    }
+
+    let mut reports: Vec<Option<FileReport>> = Vec::new();
+    for (path, err) in walked.errors {
+        reports.push(Some(FileReport::failed(path, String::new(), 0, &err)));
+    }
+    let mut jobs: Vec<(usize, FileJob)> = Vec::new();
+    for f in walked.files {
+        match target.join(&f.rel) {
+            Ok(key) => {
+                jobs.push((
+                    reports.len(),
+                    FileJob {
+                        path: f.path,
+                        size: f.size,
+                        mtime_ns: f.mtime_ns,
+                        key,
+                        sign_dir: target.clone(),
+                    },
+                ));
+                reports.push(None);
+            }
+            Err(source) => {
+                let err = Error::Key {
+                    path: f.rel.clone(),
+                    source,
+                };
+                reports.push(Some(FileReport::failed(
+                    f.path,
+                    String::new(),
+                    f.size,
+                    &err,
+                )));
+            }
+        }
+    }
+
+    let (journal, state) = match &opts.journal {
+        Some(p) => {
+            let (j, s) = Journal::open(p)?;
+            if s.bad_lines > 0 {
+                tracing::warn!(journal = %p.display(), lines = s.bad_lines, "ignored unreadable journal lines");
+            }
+            (Some(Arc::new(j)), Arc::new(s))
+        }
+        None => (None, Arc::new(JournalState::default())),
+    };
+
+    let total_bytes: u64 = jobs.iter().map(|(_, j)| j.size).sum();
+    progress.begin(reports.len() as u64, total_bytes);
+    for (i, r) in reports.iter().enumerate() {
+        if let Some(r) = r {
+            progress.file_finished(i, r);
+        }
+    }
+
+    let uploader = Arc::new(Uploader::new(client, opts.upload.clone()));
+    let limit = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let mut set: JoinSet<(usize, FileReport)> = JoinSet::new();
+    let mut not_started: Vec<(usize, FileJob)> = Vec::new();
+    let mut iter = jobs.into_iter();
+    while let Some((idx, job)) = iter.next() {
+        let permit = tokio::select! {
+            biased;
+            () = cancel.cancelled() => None,
+            p = limit.clone().acquire_owned() => p.ok(),
+        };
+        let Some(permit) = permit else {
+            not_started.push((idx, job));
+            not_started.extend(iter.by_ref());
+            break;
+        };
+        // Collect finished files as we go, so reports stream to the progress sink.
+        while let Some(done) = set.try_join_next() {
+            if let Ok((i, r)) = done {
+                reports[i] = Some(r);
+            }
+        }
+        let uploader = uploader.clone();
+        let journal = journal.clone();
+        let state = state.clone();
+        let progress = progress.clone();
+        let cancel = cancel.clone();
+        let opts = opts.clone();
+        set.spawn(async move {
+            let _permit = permit;
+            let t0 = Instant::now();
+            let ctx = {
+                let c = FileCtx::new(idx, progress.clone());
+                match &journal {
+                    Some(j) => c.with_journal(j.clone(), &state, &job.key),
+                    None => c,
+                }
+            };
+            progress.file_started(idx, job.key.as_str(), job.size);
+            let report = tokio::select! {
+                biased;
+                () = cancel.cancelled() => cancelled(&job, &ctx, t0),
+                r = process(&uploader, &opts, &job, &ctx, &state, t0) => r,
+            };
+            progress.file_finished(idx, &report);
+            (idx, report)
+        });
+    }
+    while let Some(done) = set.join_next().await {
+        match done {
+            Ok((i, r)) => reports[i] = Some(r),
+            Err(e) => tracing::error!(error = %e, "upload task failed"),
+        }
+    }
+    for (idx, job) in not_started {
+        let r = cancelled(&job, &FileCtx::default(), Instant::now());
+        progress.file_finished(idx, &r);
+        reports[idx] = Some(r);
+    }
+    let files: Vec<FileReport> = reports
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|| FileReport {
+                path: PathBuf::from(format!("<file #{i}>")),
+                key: String::new(),
+                status: Status::Failed,
+                url: None,
+                size: 0,
+                sha1: None,
+                attempts: 0,
+                duration_ms: 0,
+                verified: None,
+                error_kind: Some("internal".into()),
+                error: Some("the upload task panicked".into()),
+            })
+        })
+        .collect();
+    let report = Report::from_files(files, started.elapsed());
+    progress.finish(&report.summary);
+    Ok(report)
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn cancelled(job: &FileJob, ctx: &FileCtx, t0: Instant) -> FileReport {
+    FileReport {
+        path: job.path.clone(),
+        key: job.key.as_str().to_owned(),
+        status: Status::Cancelled,
+        url: None,
+        size: job.size,
+        sha1: None,
+        attempts: ctx.attempts(),
+        duration_ms: ms(t0.elapsed()),
+        verified: None,
+        error_kind: Some("cancelled".into()),
+        error: Some("the run stopped before this file finished".into()),
+    }
+}
+
+async fn process(
+    up: &Uploader,
+    opts: &RunOptions,
+    job: &FileJob,
+    ctx: &FileCtx,
+    state: &JournalState,
+    t0: Instant,
+) -> FileReport {
+    let mut report = FileReport {
+        path: job.path.clone(),
+        key: job.key.as_str().to_owned(),
+        status: Status::Failed,
+        url: None,
+        size: job.size,
+        sha1: None,
+        attempts: 0,
+        duration_ms: 0,
+        verified: None,
+        error_kind: None,
+        error: None,
+    };
+    let result = upload_one(up, opts, job, ctx, state, &mut report).await;
+    report.attempts = ctx.attempts();
+    if let Err(e) = result {
+        report.status = Status::Failed;
+        report.error_kind = Some(e.kind().to_owned());
+        report.error = Some(e.to_string());
+        tracing::warn!(path = %job.path.display(), key = %job.key, error = %e, "upload failed");
+    }
+    report.duration_ms = ms(t0.elapsed());
+    report
+}
+
+async fn upload_one(
+    up: &Uploader,
+    opts: &RunOptions,
+    job: &FileJob,
+    ctx: &FileCtx,
+    state: &JournalState,
+    report: &mut FileReport,
+) -> Result<(), Error> {
+    let prepared = up.prepare(job, opts.protocol == Protocol::V5Put).await?;
+    report.sha1 = Some(prepared.id.sha1.clone());
+    if let Some((id, url)) = state.done.get(job.key.as_str())
+        && *id == prepared.id
+    {
+        report.status = Status::Skipped;
+        report.url = Some(url.clone());
+        // Count the bytes as done for the progress totals.
+        let keep = crate::progress::AttemptMeter::new(ctx.progress.clone(), ctx.id);
+        keep.add(job.size);
+        keep.commit();
+    } else if opts.dry_run {
+        report.status = Status::DryRun;
+        return Ok(());
+    } else {
+        let done = up
+            .upload_prepared(opts.protocol, job, ctx, prepared.clone())
+            .await?;
+        report.status = match done.outcome {
+            Outcome::Uploaded => Status::Uploaded,
+            Outcome::AlreadyPresent => Status::AlreadyPresent,
+        };
+        report.url = Some(done.url);
+    }
+    if opts.verify && !opts.dry_run {
+        let url = report.url.clone().unwrap_or_default();
+        verify_object(
+            up.client(),
+            &opts.upload.retry,
+            job.key.as_str(),
+            &url,
+            &prepared.id,
+        )
+        .await
+        .inspect_err(|_| report.verified = Some(false))?;
+        report.verified = Some(true);
+    }
+    Ok(())
+}
+
+/// Downloads `url` and checks its size and SHA-1 against `id`. If the store
+/// wants a signature for reading (private bucket), one is asked from the auth
+/// server for a `GET` of `key`.
+pub async fn verify_object(
+    client: &ServerClient,
+    policy: &crate::retry::RetryPolicy,
+    key: &str,
+    url: &str,
+    id: &FileIdentity,
+) -> Result<(), Error> {
+    let mut attempts = 0;
+    let (size, sha) = retry(
+        policy,
+        &mut attempts,
+        || async {
+            let mut resp = client
+                .http()
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| Error::network("store", e))?;
+            if matches!(resp.status().as_u16(), 401 | 403) {
+                let signed = client
+                    .sign_v5(&V5SignRequest {
+                        method: "GET".into(),
+                        key: key.to_owned(),
+                        pathname: None,
+                        query: Default::default(),
+                        headers: Default::default(),
+                    })
+                    .await?;
+                resp = client
+                    .http()
+                    .get(&signed.url)
+                    .header(reqwest::header::AUTHORIZATION, signed.authorization)
+                    .send()
+                    .await
+                    .map_err(|e| Error::network("store", e))?;
+            }
+            let status = resp.status();
+            if status.is_server_error() {
+                return Err(Error::Server {
+                    service: "store",
+                    status: status.as_u16(),
+                    message: "download for verification failed".into(),
+                    retry_after: None,
+                });
+            }
+            if !status.is_success() {
+                return Err(Error::Verify {
+                    url: url.to_owned(),
+                    message: format!("download answered HTTP {}", status.as_u16()),
+                });
+            }
+            let mut hasher = Sha1::new();
+            let mut size = 0u64;
+            while let Some(chunk) = resp.chunk().await.map_err(|e| Error::network("store", e))? {
+                size += chunk.len() as u64;
+                hasher.update(&chunk);
+            }
+            Ok((size, hex::encode(hasher.finalize())))
+        },
+        |e, _| tracing::debug!(url, error = %e, "retrying verification download"),
+    )
+    .await?;
+    if size != id.size || sha != id.sha1 {
+        return Err(Error::Verify {
+            url: url.to_owned(),
+            message: format!(
+                "expected {} bytes with SHA-1 {}, downloaded {size} bytes with SHA-1 {sha}",
+                id.size, id.sha1
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_resolve_inside_the_upload_directory() {
+        let home = DirPath::parse("/u/7/").unwrap();
+        assert_eq!(target_dir(&home, None).unwrap(), home);
+        assert_eq!(
+            target_dir(&home, Some("photos/2024")).unwrap().as_str(),
+            "/u/7/photos/2024/"
+        );
+        assert_eq!(
+            target_dir(&home, Some("/u/7/x/")).unwrap().as_str(),
+            "/u/7/x/"
+        );
+        assert!(matches!(
+            target_dir(&home, Some("/u/70/x")),
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            target_dir(&home, Some("../8")),
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            target_dir(&home, Some("a//b")),
+            Err(Error::Usage(_))
+        ));
+    }
+}

@@ -1,0 +1,367 @@
+//! Finding the files to upload: arguments, recursion, include/exclude globs,
+//! the symlink policy, and Unicode (NFC) names.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use globset::{GlobSet, GlobSetBuilder};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::Error;
+
+/// Which files to take from the arguments.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Keep only files matching at least one of these (all files when empty).
+    pub include: Vec<String>,
+    /// Drop files (and prune directories) matching any of these.
+    pub exclude: Vec<String>,
+    /// Follow symbolic links met while walking directories. When false they are
+    /// skipped and listed in [`Walk::skipped`]. Paths given as arguments are always followed.
+    pub follow_symlinks: bool,
+}
+
+/// A regular file found by the walk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalFile {
+    /// Where it is on disk.
+    pub path: PathBuf,
+    /// Its name relative to the argument it came from, `/`-separated and in
+    /// Unicode NFC; for a file argument, its file name. The object key is the
+    /// target prefix followed by this.
+    pub rel: String,
+    /// Size in bytes when seen.
+    pub size: u64,
+    /// Modification time, nanoseconds since the UNIX epoch.
+    pub mtime_ns: i64,
+}
+
+/// The result of a walk.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Files to upload, in a stable order (arguments in order, then by name).
+    pub files: Vec<LocalFile>,
+    /// Entries deliberately left out, with the reason (symlinks, special files).
+    pub skipped: Vec<(PathBuf, String)>,
+    /// Entries that could not be read or named; each becomes a failed file in the report.
+    pub errors: Vec<(PathBuf, Error)>,
+}
+
+/// Compiled include/exclude patterns. A pattern without `/` matches a file or
+/// directory *name* at any depth (`*.jpg`, `.git`); a pattern with `/` matches
+/// the whole relative path (`raw/**`, `**/thumbs/*.png`).
+#[derive(Debug, Clone)]
+pub struct Filter {
+    include_name: GlobSet,
+    include_path: GlobSet,
+    exclude_name: GlobSet,
+    exclude_path: GlobSet,
+    has_include: bool,
+}
+
+fn build(patterns: &[String]) -> Result<(GlobSet, GlobSet), Error> {
+    let mut name = GlobSetBuilder::new();
+    let mut path = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = globset::GlobBuilder::new(p)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| Error::Usage(format!("bad glob {p:?}: {e}")))?;
+        if p.contains('/') {
+            path.add(glob);
+        } else {
+            name.add(glob);
+        }
+    }
+    let done = |b: GlobSetBuilder| {
+        b.build()
+            .map_err(|e| Error::Usage(format!("bad glob: {e}")))
+    };
+    Ok((done(name)?, done(path)?))
+}
+
+impl Filter {
+    /// Compiles the patterns.
+    pub fn new(include: &[String], exclude: &[String]) -> Result<Self, Error> {
+        let (include_name, include_path) = build(include)?;
+        let (exclude_name, exclude_path) = build(exclude)?;
+        Ok(Self {
+            include_name,
+            include_path,
+            exclude_name,
+            exclude_path,
+            has_include: !include.is_empty(),
+        })
+    }
+
+    fn excluded(&self, rel: &str) -> bool {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        self.exclude_name.is_match(name) || self.exclude_path.is_match(rel)
+    }
+
+    /// True when a file with this relative name is to be uploaded.
+    pub fn accepts_file(&self, rel: &str) -> bool {
+        if self.excluded(rel) {
+            return false;
+        }
+        if !self.has_include {
+            return true;
+        }
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        self.include_name.is_match(name) || self.include_path.is_match(rel)
+    }
+
+    /// True when a directory is to be entered.
+    pub fn enters_dir(&self, rel: &str) -> bool {
+        !self.excluded(rel)
+    }
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_nanos()).ok())
+        .unwrap_or(0)
+}
+
+/// NFC-normalises one path component; `None` when it is not UTF-8.
+fn nfc(os: &std::ffi::OsStr) -> Option<String> {
+    os.to_str().map(|s| s.nfc().collect())
+}
+
+/// Walks the arguments.
+pub fn walk(paths: &[PathBuf], opts: &WalkOptions) -> Result<Walk, Error> {
+    let filter = Filter::new(&opts.include, &opts.exclude)?;
+    let mut out = Walk::default();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for root in paths {
+        let meta = match std::fs::metadata(root) {
+            Ok(m) => m,
+            Err(e) => {
+                out.errors.push((root.clone(), Error::io(root, e)));
+                continue;
+            }
+        };
+        if meta.is_file() {
+            let Some(name) = root.file_name().and_then(nfc) else {
+                out.errors.push((root.clone(), not_utf8(root)));
+                continue;
+            };
+            if filter.accepts_file(&name) {
+                push(&mut out, &mut seen, root.clone(), name, &meta);
+            }
+            continue;
+        }
+        if !meta.is_dir() {
+            out.skipped
+                .push((root.clone(), "not a regular file or directory".into()));
+            continue;
+        }
+        let mut it = walkdir::WalkDir::new(root)
+            .follow_links(opts.follow_symlinks)
+            .sort_by_file_name()
+            .min_depth(1)
+            .into_iter();
+        while let Some(entry) = it.next() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let p = e.path().map_or_else(|| root.clone(), Path::to_path_buf);
+                    let io = e
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("symbolic link loop"));
+                    out.errors.push((p.clone(), Error::io(p, io)));
+                    continue;
+                }
+            };
+            let rel = match rel_name(root, entry.path()) {
+                Some(r) => r,
+                None => {
+                    if entry.file_type().is_dir() {
+                        it.skip_current_dir();
+                    }
+                    out.errors
+                        .push((entry.path().to_owned(), not_utf8(entry.path())));
+                    continue;
+                }
+            };
+            let ft = entry.file_type();
+            if ft.is_symlink() {
+                // Only reached when not following links.
+                out.skipped.push((
+                    entry.path().to_owned(),
+                    "symbolic link (not followed)".into(),
+                ));
+                continue;
+            }
+            if ft.is_dir() {
+                if !filter.enters_dir(&rel) {
+                    it.skip_current_dir();
+                }
+                continue;
+            }
+            if !ft.is_file() {
+                out.skipped
+                    .push((entry.path().to_owned(), "not a regular file".into()));
+                continue;
+            }
+            if !filter.accepts_file(&rel) {
+                continue;
+            }
+            match entry.metadata() {
+                Ok(meta) => push(&mut out, &mut seen, entry.path().to_owned(), rel, &meta),
+                Err(e) => {
+                    let p = entry.path().to_owned();
+                    let io = e
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("cannot read metadata"));
+                    out.errors.push((p.clone(), Error::io(p, io)));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn not_utf8(p: &Path) -> Error {
+    Error::Io {
+        path: p.to_owned(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file name is not valid UTF-8, so it cannot become an object key",
+        ),
+    }
+}
+
+fn rel_name(root: &Path, p: &Path) -> Option<String> {
+    let rel = p.strip_prefix(root).ok()?;
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        parts.push(nfc(c.as_os_str())?);
+    }
+    Some(parts.join("/"))
+}
+
+fn push(
+    out: &mut Walk,
+    seen: &mut HashMap<String, PathBuf>,
+    path: PathBuf,
+    rel: String,
+    meta: &std::fs::Metadata,
+) {
+    if let Some(first) = seen.get(&rel) {
+        let msg = format!(
+            "maps to the same name {rel:?} as {} (names are compared after NFC normalisation)",
+            first.display()
+        );
+        out.errors.push((
+            path.clone(),
+            Error::Io {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, msg),
+            },
+        ));
+        return;
+    }
+    seen.insert(rel.clone(), path.clone());
+    out.files.push(LocalFile {
+        path,
+        rel,
+        size: meta.len(),
+        mtime_ns: mtime_ns(meta),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(p: &Path, bytes: usize) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, vec![b'x'; bytes]).unwrap();
+    }
+
+    fn rels(w: &Walk) -> Vec<&str> {
+        w.files.iter().map(|f| f.rel.as_str()).collect()
+    }
+
+    #[test]
+    fn walks_recursively_in_a_stable_order_with_globs() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        touch(&r.join("b.jpg"), 3);
+        touch(&r.join("a.png"), 1);
+        touch(&r.join("sub/c.jpg"), 2);
+        touch(&r.join(".git/config"), 2);
+        touch(&r.join("raw/d.jpg"), 2);
+        let all = walk(&[r.to_owned()], &WalkOptions::default()).unwrap();
+        assert_eq!(
+            rels(&all),
+            vec![".git/config", "a.png", "b.jpg", "raw/d.jpg", "sub/c.jpg"]
+        );
+        assert_eq!(all.files[2].size, 3);
+        let opts = WalkOptions {
+            include: vec!["*.jpg".into()],
+            exclude: vec![".git".into(), "raw/**".into()],
+            follow_symlinks: false,
+        };
+        let some = walk(&[r.to_owned()], &opts).unwrap();
+        assert_eq!(rels(&some), vec!["b.jpg", "sub/c.jpg"]);
+        assert!(
+            walk(
+                &[r.to_owned()],
+                &WalkOptions {
+                    include: vec!["[".into()],
+                    ..WalkOptions::default()
+                }
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn file_arguments_use_their_name_and_names_become_nfc() {
+        let d = tempfile::tempdir().unwrap();
+        // "é" decomposed (NFD) on disk.
+        let nfd = d.path().join("cafe\u{301}.jpg");
+        touch(&nfd, 4);
+        let w = walk(std::slice::from_ref(&nfd), &WalkOptions::default()).unwrap();
+        assert_eq!(rels(&w), vec!["caf\u{e9}.jpg"]);
+        // The same file given twice maps to one name: the second is an error.
+        let w = walk(&[nfd.clone(), nfd], &WalkOptions::default()).unwrap();
+        assert_eq!(w.files.len(), 1);
+        assert_eq!(w.errors.len(), 1);
+    }
+
+    #[test]
+    fn symlinks_are_skipped_unless_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path().join("root");
+        touch(&r.join("real.txt"), 1);
+        touch(&d.path().join("outside/o.txt"), 1);
+        std::os::unix::fs::symlink(r.join("real.txt"), r.join("link.txt")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("outside"), r.join("dirlink")).unwrap();
+        let w = walk(std::slice::from_ref(&r), &WalkOptions::default()).unwrap();
+        assert_eq!(rels(&w), vec!["real.txt"]);
+        assert_eq!(w.skipped.len(), 2);
+        let w = walk(
+            &[r],
+            &WalkOptions {
+                follow_symlinks: true,
+                ..WalkOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(rels(&w), vec!["dirlink/o.txt", "link.txt", "real.txt"]);
+    }
+
+    #[test]
+    fn missing_arguments_are_reported_not_fatal() {
+        let d = tempfile::tempdir().unwrap();
+        let w = walk(&[d.path().join("nope")], &WalkOptions::default()).unwrap();
+        assert!(w.files.is_empty());
+        assert_eq!(w.errors.len(), 1);
+    }
+}
