@@ -27,7 +27,9 @@ pub enum SignError {
     #[error("path {0:?} does not start with '/'")]
     RelativePath(String),
     /// A field that ends up inside the v4 plaintext may not contain `&` or `=`.
-    #[error("{field} contains a character ('&', '=' or a control character) that cannot appear in a signature")]
+    #[error(
+        "{field} contains a character ('&', '=' or a control character) that cannot appear in a signature"
+    )]
     BadField {
         /// Which field.
         field: &'static str,

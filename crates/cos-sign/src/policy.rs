@@ -105,7 +105,8 @@ pub fn format_expiration(unix: u64) -> String {
 fn parse_expiration(s: &str) -> Result<u64, VerifyError> {
     let t = OffsetDateTime::parse(s, &Rfc3339)
         .map_err(|_| VerifyError::Malformed("policy expiration is not ISO-8601"))?;
-    u64::try_from(t.unix_timestamp()).map_err(|_| VerifyError::Malformed("policy expiration is before 1970"))
+    u64::try_from(t.unix_timestamp())
+        .map_err(|_| VerifyError::Malformed("policy expiration is before 1970"))
 }
 
 impl PostPolicy {
@@ -142,8 +143,8 @@ impl PostPolicy {
 
     /// Parses policy JSON text.
     pub fn from_json(text: &[u8]) -> Result<Self, VerifyError> {
-        let v: Value =
-            serde_json::from_slice(text).map_err(|_| VerifyError::Malformed("policy is not JSON"))?;
+        let v: Value = serde_json::from_slice(text)
+            .map_err(|_| VerifyError::Malformed("policy is not JSON"))?;
         let exp = v
             .get("expiration")
             .and_then(Value::as_str)
@@ -154,7 +155,10 @@ impl PostPolicy {
             .ok_or(VerifyError::Malformed("policy has no conditions"))?;
         Ok(Self {
             expiration: parse_expiration(exp)?,
-            conditions: conds.iter().map(Condition::from_json).collect::<Result<_, _>>()?,
+            conditions: conds
+                .iter()
+                .map(Condition::from_json)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -182,11 +186,7 @@ pub fn policy_signature(credentials: &Credentials, key_time: KeyTime, policy_tex
 }
 
 /// Signs an exact policy text and returns the form fields.
-pub fn sign_text(
-    credentials: &Credentials,
-    key_time: KeyTime,
-    policy_text: &str,
-) -> PolicyForm {
+pub fn sign_text(credentials: &Credentials, key_time: KeyTime, policy_text: &str) -> PolicyForm {
     PolicyForm {
         policy: STANDARD.encode(policy_text.as_bytes()),
         q_sign_algorithm: "sha1",
@@ -224,9 +224,9 @@ impl Accepted {
     /// Checks the final file size against `content-length-range`.
     pub fn check_size(&self, size: u64) -> Result<(), VerifyError> {
         match self.content_length_range {
-            Some((min, max)) if size < min || size > max => Err(VerifyError::PolicyCondition(format!(
-                "file size {size} is outside content-length-range {min}..={max}"
-            ))),
+            Some((min, max)) if size < min || size > max => Err(VerifyError::PolicyCondition(
+                format!("file size {size} is outside content-length-range {min}..={max}"),
+            )),
             _ => Ok(()),
         }
     }
@@ -259,7 +259,8 @@ pub fn verify<K: KeyStore + ?Sized>(
     let text = STANDARD
         .decode(policy_b64.trim())
         .map_err(|_| VerifyError::Malformed("policy is not base64"))?;
-    let text_str = std::str::from_utf8(&text).map_err(|_| VerifyError::Malformed("policy is not UTF-8"))?;
+    let text_str =
+        std::str::from_utf8(&text).map_err(|_| VerifyError::Malformed("policy is not UTF-8"))?;
     let creds = Credentials {
         secret_id: ak.clone(),
         secret_key: secret.clone(),
@@ -303,7 +304,9 @@ pub fn verify<K: KeyStore + ?Sized>(
                     if f.eq_ignore_ascii_case("bucket") {
                         return Err(VerifyError::BucketMismatch);
                     }
-                    return Err(VerifyError::PolicyCondition(format!("{f} must equal {v:?}")));
+                    return Err(VerifyError::PolicyCondition(format!(
+                        "{f} must equal {v:?}"
+                    )));
                 }
             }
             Condition::StartsWith(f, prefix) => {

@@ -119,7 +119,11 @@ impl Signer<'_> {
 }
 
 fn check_field(field: &'static str, value: &str) -> Result<(), SignError> {
-    if value.is_empty() || value.chars().any(|c| c == '&' || c == '=' || c.is_control()) {
+    if value.is_empty()
+        || value
+            .chars()
+            .any(|c| c == '&' || c == '=' || c.is_control())
+    {
         return Err(SignError::BadField { field });
     }
     Ok(())
@@ -178,7 +182,8 @@ pub fn parse(sign: &str) -> Result<(Claims, [u8; MAC_LEN], Vec<u8>), VerifyError
     let (mac_bytes, plain) = raw.split_at(MAC_LEN);
     let mut mac_arr = [0u8; MAC_LEN];
     mac_arr.copy_from_slice(mac_bytes);
-    let text = std::str::from_utf8(plain).map_err(|_| VerifyError::Malformed("plaintext is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(plain).map_err(|_| VerifyError::Malformed("plaintext is not UTF-8"))?;
 
     let mut fields: [Option<&str>; 7] = [None; 7];
     for pair in text.split('&') {
@@ -199,7 +204,16 @@ pub fn parse(sign: &str) -> Result<(Claims, [u8; MAC_LEN], Vec<u8>), VerifyError
             return Err(VerifyError::Malformed("repeated field"));
         }
     }
-    let [Some(a), Some(k), Some(e), Some(t), Some(r), Some(f), Some(b)] = fields else {
+    let [
+        Some(a),
+        Some(k),
+        Some(e),
+        Some(t),
+        Some(r),
+        Some(f),
+        Some(b),
+    ] = fields
+    else {
         return Err(VerifyError::Malformed("missing field"));
     };
     let number = |s: &str, what: &'static str| -> Result<u64, VerifyError> {
@@ -283,10 +297,10 @@ pub fn verify<K: KeyStore + ?Sized>(
                 now: expect.now,
             });
         }
-        if let Some(bound) = bound_path(&claims, expect)? {
-            if !path_within(expect.path, &bound) {
-                return Err(VerifyError::PathNotAllowed);
-            }
+        if let Some(bound) = bound_path(&claims, expect)?
+            && !path_within(expect.path, &bound)
+        {
+            return Err(VerifyError::PathNotAllowed);
         }
     }
     Ok(claims)

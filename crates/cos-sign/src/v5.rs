@@ -50,7 +50,8 @@ impl KeyTime {
             if x.is_empty() || x.len() > 20 || !x.bytes().all(|c| c.is_ascii_digit()) {
                 return Err(VerifyError::Malformed("key time is not numeric"));
             }
-            x.parse().map_err(|_| VerifyError::Malformed("key time is not numeric"))
+            x.parse()
+                .map_err(|_| VerifyError::Malformed("key time is not numeric"))
         };
         let (start, end) = (num(a)?, num(b)?);
         if end < start {
@@ -197,7 +198,14 @@ pub fn string_to_sign(key_time: KeyTime, http_string: &str) -> String {
 pub fn sign(credentials: &Credentials, req: &Request<'_>, key_time: KeyTime) -> Signature {
     let params = canonical(req.params);
     let headers = canonical(req.headers);
-    let signature = compute(&credentials.secret_key, req.method, req.path, &params, &headers, key_time);
+    let signature = compute(
+        &credentials.secret_key,
+        req.method,
+        req.path,
+        &params,
+        &headers,
+        key_time,
+    );
     Signature {
         secret_id: credentials.secret_id.clone(),
         key_time,
@@ -272,7 +280,9 @@ impl ParsedAuthorization {
         Self::from_pairs(sig).map(Some)
     }
 
-    fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, VerifyError> {
+    fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, VerifyError> {
         let mut fields: [Option<&str>; 7] = [None; 7];
         for (k, v) in pairs {
             let slot = SIGNATURE_PARAMS
@@ -283,7 +293,16 @@ impl ParsedAuthorization {
                 return Err(VerifyError::Malformed("repeated field"));
             }
         }
-        let [Some(alg), Some(ak), Some(st), Some(kt), Some(hl), Some(pl), Some(sig)] = fields else {
+        let [
+            Some(alg),
+            Some(ak),
+            Some(st),
+            Some(kt),
+            Some(hl),
+            Some(pl),
+            Some(sig),
+        ] = fields
+        else {
             return Err(VerifyError::Malformed("missing field"));
         };
         if !alg.eq_ignore_ascii_case("sha1") {
@@ -352,7 +371,11 @@ pub fn verify<K: KeyStore + ?Sized>(
         out.sort();
         Ok::<_, VerifyError>(out)
     };
-    let signed_headers = pick(&headers, &auth.header_list, VerifyError::SignedHeaderMissing)?;
+    let signed_headers = pick(
+        &headers,
+        &auth.header_list,
+        VerifyError::SignedHeaderMissing,
+    )?;
     let signed_params = pick(&params, &auth.param_list, VerifyError::SignedParamMissing)?;
     let expected = compute(
         secret,
