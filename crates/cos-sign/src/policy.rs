@@ -238,7 +238,8 @@ impl Accepted {
 /// Checks: the `q-*` fields, the key time and the policy expiration against
 /// `now` (with `max_skew`), the signature (constant time), then every condition
 /// except `content-length-range`, which [`Accepted::check_size`] applies once
-/// the size is known.
+/// the size is known. A `q-sign-time` condition is matched against the form's
+/// `q-key-time` when the form has no `q-sign-time` field, as COS forms do.
 pub fn verify<K: KeyStore + ?Sized>(
     keys: &K,
     field: &dyn Fn(&str) -> Option<String>,
@@ -291,6 +292,10 @@ pub fn verify<K: KeyStore + ?Sized>(
     let lookup = |name: &str| -> Option<String> {
         if name.eq_ignore_ascii_case("bucket") {
             Some(bucket.to_owned())
+        } else if name.eq_ignore_ascii_case("q-sign-time") {
+            // The form carries the window as `q-key-time` (doc 14690, the SDKs and
+            // `PolicyForm`); the required `q-sign-time` condition names that value.
+            field(name).or_else(|| Some(key_time.to_string()))
         } else {
             field(name)
         }
