@@ -205,6 +205,7 @@ pub fn sign(credentials: &Credentials, req: &Request<'_>, key_time: KeyTime) -> 
         &params,
         &headers,
         key_time,
+        key_time,
     );
     Signature {
         secret_id: credentials.secret_id.clone(),
@@ -221,6 +222,7 @@ fn compute(
     path: &str,
     params: &[(String, String)],
     headers: &[(String, String)],
+    sign_time: KeyTime,
     key_time: KeyTime,
 ) -> String {
     let http = format!(
@@ -230,7 +232,9 @@ fn compute(
         join(params),
         join(headers)
     );
-    let sts = string_to_sign(key_time, &http);
+    // As the SDKs compute it: the key from `q-key-time`, the string to sign
+    // from `q-sign-time` (equal when this crate signs, but both are covered).
+    let sts = string_to_sign(sign_time, &http);
     let key = sign_key(secret, key_time);
     hex::encode(hmac_sha1(key.as_bytes(), sts.as_bytes()))
 }
@@ -383,6 +387,7 @@ pub fn verify<K: KeyStore + ?Sized>(
         req.path,
         &signed_params,
         &signed_headers,
+        auth.sign_time,
         auth.key_time,
     );
     if !bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {

@@ -912,3 +912,39 @@ fn errors_never_carry_the_secret() {
     let err = v5_check(&auth, &req, NOW).unwrap_err();
     assert!(!format!("{err} {err:?}").contains(SKEY));
 }
+
+#[test]
+fn v5_sign_time_is_covered_by_the_signature() {
+    // The SDKs derive the key from q-key-time and put q-sign-time in the string
+    // to sign; a client may send a sign time narrower than its key time.
+    let headers = [("Host", HOST)];
+    let req = put_request(&headers, &[]);
+    let key_time = kt();
+    let sign_time = KeyTime::new(NOW + 10, NOW + 600).unwrap();
+    let key = v5::sign_key(&SecretKey::new(SKEY), key_time);
+    let sts = v5::string_to_sign(sign_time, &v5::http_string(&req));
+    let mut m = <Hmac<Sha1> as Mac>::new_from_slice(key.as_bytes()).unwrap();
+    m.update(sts.as_bytes());
+    let signature = hex::encode(m.finalize().into_bytes());
+    let auth = format!(
+        "q-sign-algorithm=sha1&q-ak={SID}&q-sign-time={sign_time}&q-key-time={key_time}&q-header-list=host&q-url-param-list=&q-signature={signature}"
+    );
+    assert_eq!(v5_check(&auth, &req, NOW + 100), Ok(()));
+    // The sign time bounds validity too.
+    assert_eq!(
+        v5_check(&auth, &req, NOW + 600 + SKEW + 1),
+        Err(VerifyError::Expired {
+            expired_at: NOW + 600,
+            now: NOW + 600 + SKEW + 1
+        })
+    );
+    // Widening q-sign-time after the fact breaks the signature.
+    let widened = auth.replace(
+        &format!("q-sign-time={sign_time}"),
+        &format!("q-sign-time={key_time}"),
+    );
+    assert_eq!(
+        v5_check(&widened, &req, NOW + 100),
+        Err(VerifyError::SignatureMismatch)
+    );
+}
