@@ -330,13 +330,17 @@ fn bound_path(claims: &Claims, expect: &Expect<'_>) -> Result<Option<String>, Ve
 }
 
 /// `path` equals `bound` or lies below it on a segment boundary.
+///
+/// A path with a `.` or `..` segment below the bound is refused: it could name
+/// something outside the bound once anything downstream normalises it.
 pub fn path_within(path: &str, bound: &str) -> bool {
-    if bound.ends_with('/') {
-        return path.starts_with(bound);
-    }
-    match path.strip_prefix(bound) {
-        Some("") => true,
-        Some(rest) => rest.starts_with('/'),
-        None => false,
-    }
+    let rest = if bound.ends_with('/') {
+        path.strip_prefix(bound)
+    } else {
+        match path.strip_prefix(bound) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => Some(rest),
+            _ => None,
+        }
+    };
+    rest.is_some_and(|rest| !rest.split('/').any(|seg| seg == "." || seg == ".."))
 }

@@ -948,3 +948,43 @@ fn v5_sign_time_is_covered_by_the_signature() {
         Err(VerifyError::SignatureMismatch)
     );
 }
+
+#[test]
+fn v4_dot_segments_never_escape_the_bound() {
+    let sign = multi(Some("/u/12"));
+    for sneaky in ["/u/12/../13/x", "/u/12/./x", "/u/12/..", "/u/12/a/../../13"] {
+        assert_eq!(
+            v4_check(&sign, sneaky, NOW),
+            Err(VerifyError::PathNotAllowed),
+            "{sneaky}"
+        );
+    }
+    assert!(v4::path_within("/u/12/a..b/x", "/u/12"));
+    assert!(v4::path_within("/u/12/x", "/u/12/"));
+    assert!(!v4::path_within("/u/12/../x", "/u/12/"));
+}
+
+#[test]
+fn crate_doc_example_holds() {
+    // The example in lib.rs, kept true here since doctests are off.
+    let creds = Credentials::new(
+        "AKIDExampleSecretId0000000000000000",
+        "ExampleSecretKey0123456789abcdef",
+    );
+    let signer = v4::Signer {
+        appid: "1250000000",
+        bucket: "metis",
+        credentials: &creds,
+    };
+    let sign = signer
+        .multi_effect(Some("/u/42/"), 1_500_003_600, 1_500_000_000, 123_456_789)
+        .unwrap();
+    let expect = v4::Expect {
+        appid: "1250000000",
+        bucket: "metis",
+        path: "/u/42/a.jpg",
+        now: 1_500_000_100,
+        max_skew: 0,
+    };
+    assert!(v4::verify(&sign, &creds, &expect).is_ok());
+}
