@@ -3,13 +3,15 @@
 //!
 //! Algorithm (Tencent doc 436/7778, reproduced by the official examples):
 //! ```text
-//! SignKey      = hex(HMAC-SHA1(SecretKey, KeyTime))
+//! SignKey      = hex(HMAC-SHA1(SecretKey, q-key-time))
 //! HttpString   = lower(method) \n decoded-path \n HttpParameters \n HttpHeaders \n
-//! StringToSign = "sha1" \n KeyTime \n hex(SHA1(HttpString)) \n
+//! StringToSign = "sha1" \n q-sign-time \n hex(SHA1(HttpString)) \n
 //! Signature    = hex(HMAC-SHA1(SignKey, StringToSign))
 //! ```
 //! where parameters and headers are `lower(enc(key))=enc(value)` joined by `&` in
 //! key order, and `enc` percent-encodes everything but `A-Z a-z 0-9 - _ . ~`.
+//! [`sign`] sets `q-sign-time` and `q-key-time` to the same window, as the SDKs do;
+//! [`verify`] accepts them different, as the JS/Node SDKs compute them.
 
 use std::fmt;
 
