@@ -175,7 +175,7 @@ impl Uploader {
     }
 
     /// `GET <url>?op=stat`: the object's `source_url` (after a -4018 without data).
-    async fn v4_stat_url(&self, job: &FileJob) -> Result<String, Error> {
+    async fn v4_stat_url(&self, job: &FileJob, ctx: &FileCtx) -> Result<String, Error> {
         let mut attempts = 0;
         let r = retry(
             &self.config.retry,
@@ -198,7 +198,9 @@ impl Uploader {
             },
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying stat"),
         )
-        .await?;
+        .await;
+        ctx.add_attempts(attempts);
+        let r = r?;
         if r.code != codes::OK {
             return Err(code_error(&r, job.key.as_str()));
         }
@@ -214,6 +216,7 @@ impl Uploader {
         &self,
         r: &V4Reply,
         job: &FileJob,
+        ctx: &FileCtx,
     ) -> Result<(Outcome, String), Error> {
         let from_data = r
             .data
@@ -223,7 +226,7 @@ impl Uploader {
             .map(str::to_owned);
         let url = match from_data {
             Some(u) => u,
-            None => self.v4_stat_url(job).await?,
+            None => self.v4_stat_url(job, ctx).await?,
         };
         Ok((Outcome::AlreadyPresent, url))
     }
@@ -266,7 +269,7 @@ impl Uploader {
                         meter.commit();
                         Ok((Outcome::Uploaded, d.source_url))
                     }
-                    codes::SAME_FILE_UPLOADED => self.already_present(&r, job).await,
+                    codes::SAME_FILE_UPLOADED => self.already_present(&r, job, ctx).await,
                     _ => Err(code_error(&r, job.key.as_str())),
                 }
             },
@@ -379,7 +382,7 @@ impl Uploader {
                 let r = r?;
                 match r.code {
                     codes::OK => {}
-                    codes::SAME_FILE_UPLOADED => return self.already_present(&r, job).await,
+                    codes::SAME_FILE_UPLOADED => return self.already_present(&r, job, ctx).await,
                     _ => return Err(code_error(&r, job.key.as_str())),
                 }
                 let init: InitData = r.data()?;
@@ -464,7 +467,7 @@ impl Uploader {
                 let d: UploadData = r.data()?;
                 Ok((Outcome::Uploaded, d.source_url))
             }
-            codes::SAME_FILE_UPLOADED => self.already_present(&r, job).await,
+            codes::SAME_FILE_UPLOADED => self.already_present(&r, job, ctx).await,
             _ => Err(code_error(&r, job.key.as_str())),
         }
     }

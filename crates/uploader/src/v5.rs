@@ -1,10 +1,11 @@
 //! COS v5 (XML API) uploads with signatures from the auth server: PUT Object,
 //! POST Object with a policy, and multipart upload for large files.
 //!
-//! Every object carries `x-cos-meta-sha1` (hex SHA-1 of the content), and PUT
-//! sends `x-cos-forbid-overwrite: true`: when the key is taken the store answers
-//! 409 and a `HEAD` decides between "the same content is already there" and
-//! "different content: refused, not overwritten".
+//! Every object carries `x-cos-meta-sha1` (hex SHA-1 of the content). Before a
+//! PUT, POST or multipart upload a `HEAD` of the key decides: absent → upload;
+//! same SHA-1 → "already present"; anything else → refused, never overwritten.
+//! PUT also sends `x-cos-forbid-overwrite: true`, so on real COS a writer racing
+//! between the `HEAD` and the PUT gets a 409 rather than a silent overwrite.
 
 use std::collections::BTreeMap;
 
@@ -196,9 +197,13 @@ impl Uploader {
 
     /// `HEAD`: the object's URL and its `x-cos-meta-sha1` (`None` when the
     /// object does not exist; an empty string when it has no such metadata).
-    async fn v5_head_sha1(&self, job: &FileJob) -> Result<(String, Option<String>), Error> {
+    async fn v5_head_sha1(
+        &self,
+        job: &FileJob,
+        ctx: &FileCtx,
+    ) -> Result<(String, Option<String>), Error> {
         let mut attempts = 0;
-        retry(
+        let r = retry(
             &self.config.retry,
             &mut attempts,
             || async {
@@ -225,7 +230,9 @@ impl Uploader {
             },
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying HEAD"),
         )
-        .await
+        .await;
+        ctx.add_attempts(attempts);
+        r
     }
 
     /// When the key is taken: the same content counts as present, anything
@@ -233,9 +240,10 @@ impl Uploader {
     async fn v5_existing(
         &self,
         job: &FileJob,
+        ctx: &FileCtx,
         p: &Prepared,
     ) -> Result<Option<(Outcome, String)>, Error> {
-        match self.v5_head_sha1(job).await? {
+        match self.v5_head_sha1(job, ctx).await? {
             (_, None) => Ok(None),
             (url, Some(sha)) if sha == p.id.sha1 => Ok(Some((Outcome::AlreadyPresent, url))),
             _ => Err(Error::Exists {
@@ -266,6 +274,11 @@ impl Uploader {
         ctx: &FileCtx,
         p: &Prepared,
     ) -> Result<(Outcome, String), Error> {
+        // Stores that ignore `x-cos-forbid-overwrite` would replace the object:
+        // look first. (With the header, a race with another writer still ends in 409.)
+        if let Some(done) = self.v5_existing(job, ctx, p).await? {
+            return Ok(done);
+        }
         let mut headers: Vec<(&str, String)> = vec![
             ("content-length", job.size.to_string()),
             (
@@ -314,7 +327,7 @@ impl Uploader {
             Some(url) => Ok((Outcome::Uploaded, url)),
             // 409: decide by content (a retry after a lost reply lands here too).
             None => self
-                .v5_existing(job, p)
+                .v5_existing(job, ctx, p)
                 .await?
                 .ok_or_else(|| Error::Protocol {
                     service: SERVICE,
@@ -329,6 +342,10 @@ impl Uploader {
         ctx: &FileCtx,
         p: &Prepared,
     ) -> Result<(Outcome, String), Error> {
+        // POST Object has no "do not overwrite" switch: look first.
+        if let Some(done) = self.v5_existing(job, ctx, p).await? {
+            return Ok(done);
+        }
         let content_type = content_type_for(job.key.file_name());
         let mut attempts = 0;
         let r = retry(
@@ -393,11 +410,12 @@ impl Uploader {
     async fn v5_list_parts(
         &self,
         job: &FileJob,
+        ctx: &FileCtx,
         upload_id: &str,
     ) -> Result<Option<Vec<ListedPart>>, Error> {
         let query = [("uploadId", upload_id.to_owned())];
         let mut attempts = 0;
-        retry(
+        let r = retry(
             &self.config.retry,
             &mut attempts,
             || async {
@@ -427,7 +445,9 @@ impl Uploader {
             },
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying list parts"),
         )
-        .await
+        .await;
+        ctx.add_attempts(attempts);
+        r
     }
 
     async fn v5_multipart(
@@ -440,7 +460,7 @@ impl Uploader {
         let mut done: BTreeMap<u32, String> = BTreeMap::new();
         let mut upload: Option<(String, u64)> = None;
         if let Some(pending) = ctx.pending_multipart.as_ref().filter(|m| m.id == p.id) {
-            match self.v5_list_parts(job, &pending.upload_id).await {
+            match self.v5_list_parts(job, ctx, &pending.upload_id).await {
                 Ok(Some(parts)) => {
                     let ps = pending.part_size;
                     for part in parts {
@@ -466,7 +486,7 @@ impl Uploader {
             Some(u) => u,
             None => {
                 // Refuse early when the key holds other content; same content is done.
-                if let Some(done) = self.v5_existing(job, p).await? {
+                if let Some(done) = self.v5_existing(job, ctx, p).await? {
                     return Ok(done);
                 }
                 let id = self.v5_initiate(job, ctx, p).await?;
@@ -689,7 +709,7 @@ impl Uploader {
         match r {
             Err(Error::Upload { code, .. }) if code == "NoSuchUpload" => {
                 // Completed by an attempt whose reply was lost: check the object.
-                match self.v5_head_sha1(job).await? {
+                match self.v5_head_sha1(job, ctx).await? {
                     (url, Some(_)) => Ok(url),
                     (_, None) => Err(Error::Upload {
                         code,
