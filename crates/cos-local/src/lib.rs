@@ -1,1 +1,296 @@
-//! placeholder
+//! A local COS-compatible object store: the embedded default of this workspace,
+//! for running and testing the whole upload flow without cloud credentials (as
+//! MinIO or Garage are for S3).
+//!
+//! It speaks both wire protocols of Tencent COS and verifies every signed
+//! request with [`cos_sign`]:
+//!
+//! * **v4 JSON API** under `/files/v2/<appid>/<bucket>/<path>`: `op=upload`
+//!   (multipart with `filecontent` or `fileContent`, optional `sha`, `biz_attr`,
+//!   `insertOnly`), slice upload (`upload_slice_init`, `upload_slice_data`,
+//!   `upload_slice_finish`, `upload_slice_list`), `stat`, `list`, `create`,
+//!   `delete`. Replies are [`shared::v4::Reply`] JSON with the COS codes in
+//!   [`shared::v4::codes`]. The signature comes from the `Authorization`
+//!   header or the `sign` query parameter. Uploads, slices, `stat`, `list` and
+//!   `create` need a multi-effect signature; `delete` needs a single-effect one,
+//!   which is good for exactly one request (a reuse answers `-95`).
+//! * **v5 XML API**: PUT Object (`Content-MD5` checked, `ETag` = MD5), POST
+//!   Object (form upload with a signed policy or a `Signature` field,
+//!   `${filename}`, `success_action_status` 200/201/204,
+//!   `success_action_redirect`), GET (with `Range`) and HEAD Object, DELETE
+//!   Object, GET Bucket (prefix, delimiter, marker, max-keys, `encoding-type=url`),
+//!   HEAD Bucket, and multipart upload (initiate, upload part, complete, abort,
+//!   list parts, list uploads). Errors are COS `<Error>` documents. The
+//!   signature comes from the `Authorization` header or presigned `q-*` query
+//!   parameters.
+//!
+//! # Buckets
+//! Buckets are `<name>-<appid>`. A virtual host `<name>-<appid>.<anything>`
+//! names the bucket; any other host (`127.0.0.1:port`, `localhost`, a custom
+//! domain) addresses the configured default bucket, so SDKs configured with a
+//! custom domain work. Every bucket of the store's APPID exists implicitly; any
+//! configured credential may act on any of them. A virtual host naming another
+//! APPID answers `NoSuchBucket`.
+//!
+//! # Access
+//! All writes, deletes and listings need a valid signature; nothing is written
+//! before the signature is checked. Objects are **public-read** by default
+//! ([`StoreConfig::public_read`]), like a typical image bucket, so the
+//! `source_url` returned by a v4 upload (`<public base>/<key>`) can be shown by
+//! the app without a signature. With `public_read = false`, GET and HEAD need a
+//! signature too. A request that carries a signature always has it checked,
+//! even where none is required.
+//!
+//! # Storage
+//! Bodies are streamed to a temp file while MD5 and SHA-1 are computed; they are
+//! never held in memory. A write becomes visible at one atomic rename of its
+//! metadata sidecar (after `fsync` of the body and the sidecar), so a crash or
+//! a dropped connection never leaves a partial object visible or listed; stale
+//! temp files and orphaned bodies are removed at open. Keys are never used as
+//! file names (sidecars are named by the SHA-1 of the key). Concurrent writers
+//! of one key: the last commit wins, whole. v4 slice sessions and v5 multipart
+//! uploads live on disk and survive a restart.
+//!
+//! # Differences from real COS
+//! * The v4 namespace is flat, like v5: uploading `/a/b/c.jpg` does not need
+//!   `/a/b/` to exist (2016 COS required the directory). `create` writes an
+//!   explicit directory marker (`a/b/` in v5 listings); `delete` of a directory
+//!   refuses with `-173` while anything lies below it.
+//! * Keys must pass [`shared::ObjectKey`] validation (no `//`, `.`/`..`
+//!   segments, `%`, control characters, COS's forbidden characters, look-alikes);
+//!   invalid keys are refused with 400 / `-1`, never normalised.
+//! * v4 slice upload ignores `uploadparts` and does not offer "instant upload";
+//!   any slice size from 64 KiB to 8 MiB is accepted.
+//! * No ACLs, versioning, storage classes, lifecycle, CORS, copy, tagging,
+//!   or bucket management: `PUT Bucket` and `x-cos-copy-source` answer
+//!   `NotImplemented`. `x-cos-meta-*` headers are stored and returned.
+//! * Objects are public-read unless configured otherwise (see above).
+//! * `access_url` equals `source_url` (there is no CDN).
+//! * Path-style v5 requests (`/<bucket>/<key>` on a bare host) are not
+//!   recognised: the first segment is part of the key in the default bucket.
+//!
+//! # Fault injection
+//! [`FaultConfig`] makes the store fail a deterministic (seeded) fraction of
+//! requests with 500/503, drop the connection after reading part of the body,
+//! or add latency. Faults are drawn before anything is stored and never leave a
+//! partial object.
+//!
+//! # Mounting
+//! [`configure`] mounts the store on any actix `App` (after the app's own
+//! routes); [`serve`] runs it alone on a listener.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+mod faults;
+mod http;
+mod storage;
+mod uploads;
+mod v4;
+mod v5;
+mod xml;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use actix_web::{App, HttpServer, web};
+use sha1::{Digest as _, Sha1};
+
+pub use config::{FaultConfig, FaultScope, StoreConfig};
+pub use error::StoreError;
+
+use crate::faults::Faults;
+use crate::storage::Storage;
+
+/// A handle on an open store. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("data_dir", &self.inner.config.data_dir)
+            .field("appid", &self.inner.config.appid)
+            .field("default_bucket", &self.inner.config.default_bucket)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) config: StoreConfig,
+    pub(crate) storage: Storage,
+    pub(crate) faults: Faults,
+    used_signs: Mutex<HashSet<[u8; 20]>>,
+    used_signs_path: PathBuf,
+    /// Serialises state changes of v4 slice sessions and v5 multipart uploads.
+    pub(crate) uploads_lock: tokio::sync::Mutex<()>,
+}
+
+const USED_SIGNS: &str = "used-v4-signatures";
+
+impl Store {
+    /// Opens (or creates) a store in `config.data_dir`: removes stale temp
+    /// files and orphaned bodies and rebuilds the index.
+    pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
+        if config.appid.is_empty() || !config.appid.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(StoreError::Config(format!(
+                "appid {:?} must be the numeric COS APPID",
+                config.appid
+            )));
+        }
+        if !http::valid_bucket_name(&config.default_bucket) {
+            return Err(StoreError::Config(format!(
+                "default bucket {:?} must be a short bucket name (a-z, 0-9, '-'), without the appid",
+                config.default_bucket
+            )));
+        }
+        if config.credentials.is_empty() {
+            return Err(StoreError::Config(
+                "at least one SecretId/SecretKey pair is required".to_owned(),
+            ));
+        }
+        if config
+            .credentials
+            .iter()
+            .any(|c| c.secret_id.is_empty() || c.secret_key.expose_secret().is_empty())
+        {
+            return Err(StoreError::Config("empty SecretId or SecretKey".to_owned()));
+        }
+        for rate in [
+            config.faults.error_rate,
+            config.faults.drop_rate,
+            config.faults.latency_rate,
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(StoreError::Config(format!(
+                    "fault rate {rate} is not between 0 and 1"
+                )));
+            }
+        }
+        std::fs::create_dir_all(&config.data_dir).map_err(StoreError::io(format!(
+            "create {}",
+            config.data_dir.display()
+        )))?;
+        let storage = Storage::open(&config.data_dir, config.fsync)?;
+        uploads::cleanup_at_open(&storage)?;
+        let used_signs_path = config.data_dir.join(USED_SIGNS);
+        let used_signs = load_used_signs(&used_signs_path)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                faults: Faults::new(config.faults.clone()),
+                config,
+                storage,
+                used_signs: Mutex::new(used_signs),
+                used_signs_path,
+                uploads_lock: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.inner.storage.root()
+    }
+
+    /// Number of temp files currently in the data directory (bodies being
+    /// received). Zero when the store is idle: tests use it to show that failed
+    /// or dropped uploads leave nothing behind.
+    pub fn temp_file_count(&self) -> usize {
+        self.inner.storage.tmp_count()
+    }
+
+    /// Keys stored in a bucket (short name), in order, directory markers included.
+    pub fn keys(&self, bucket: &str) -> Vec<String> {
+        let full = format!("{bucket}-{}", self.inner.config.appid);
+        let mut out = Vec::new();
+        self.inner
+            .storage
+            .scan(&full, std::ops::Bound::Unbounded, |m| {
+                out.push(m.key.clone());
+                true
+            });
+        out
+    }
+}
+
+impl Inner {
+    pub(crate) fn bucket_full(&self, short: &str) -> String {
+        format!("{short}-{}", self.config.appid)
+    }
+
+    /// Records a single-effect v4 signature as used. False when it was used before.
+    pub(crate) fn consume_sign(&self, sign: &str) -> Result<bool, StoreError> {
+        let digest: [u8; 20] = Sha1::digest(sign.trim().as_bytes()).into();
+        let mut used = self
+            .used_signs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if used.contains(&digest) {
+            return Ok(false);
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.used_signs_path)
+            .map_err(StoreError::io("open the used-signature log"))?;
+        file.write_all(format!("{}\n", hex::encode(digest)).as_bytes())
+            .map_err(StoreError::io("append to the used-signature log"))?;
+        if self.config.fsync {
+            file.sync_all()
+                .map_err(StoreError::io("fsync the used-signature log"))?;
+        }
+        used.insert(digest);
+        Ok(true)
+    }
+}
+
+fn load_used_signs(path: &Path) -> Result<HashSet<[u8; 20]>, StoreError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) => return Err(StoreError::io("read the used-signature log")(e)),
+    };
+    let mut set = HashSet::new();
+    for line in text.lines() {
+        let mut d = [0u8; 20];
+        // A torn last line (crash mid-append) is skipped.
+        if hex::decode_to_slice(line.trim(), &mut d).is_ok() {
+            set.insert(d);
+        }
+    }
+    Ok(set)
+}
+
+/// Mounts the store's routes on an actix `App`: `/files/v2/...` (v4 JSON API)
+/// and a default service for the v5 XML API. Register the app's own routes
+/// first; the v5 default service answers everything else.
+pub fn configure(store: Store) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(store.clone()))
+            .service(web::resource("/files/v2/{tail:.*}").to(v4::handle))
+            .default_service(web::to(v5::handle));
+    }
+}
+
+/// Runs the store alone on `listener` (tests bind `127.0.0.1:0`).
+pub fn serve(
+    listener: std::net::TcpListener,
+    store: Store,
+) -> std::io::Result<actix_web::dev::Server> {
+    let server = HttpServer::new(move || App::new().configure(configure(store.clone())))
+        .listen(listener)?
+        .run();
+    Ok(server)
+}

@@ -1,1 +1,137 @@
-fn main() {}
+//! `cos-local`: run the local COS-compatible store on its own.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use cos_local::{FaultConfig, FaultScope, Store, StoreConfig};
+use cos_sign::Credentials;
+
+/// A local object store speaking Tencent COS's v4 JSON and v5 XML APIs.
+#[derive(Debug, Parser)]
+#[command(name = "cos-local", version, about)]
+struct Args {
+    /// Directory for objects, metadata and upload sessions (created if missing).
+    #[arg(long, env = "COS_LOCAL_DATA_DIR", default_value = "./cos-data")]
+    data_dir: PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "COS_LOCAL_BIND", default_value = "127.0.0.1:9000")]
+    bind: String,
+    /// Numeric COS APPID; buckets are `<name>-<appid>`.
+    #[arg(long, env = "COS_LOCAL_APPID", default_value = "1250000000")]
+    appid: String,
+    /// Default bucket (short name) for requests on a bare host such as 127.0.0.1:9000.
+    #[arg(long, env = "COS_LOCAL_BUCKET", default_value = "metis")]
+    bucket: String,
+    /// SecretId accepted in signatures.
+    #[arg(long, env = "COS_LOCAL_SECRET_ID")]
+    secret_id: String,
+    /// SecretKey for that SecretId (prefer the environment variable to the flag).
+    #[arg(long, env = "COS_LOCAL_SECRET_KEY", hide_env_values = true)]
+    secret_key: String,
+    /// Base URL for source_url / Location (default: http://<Host of the request>).
+    #[arg(long, env = "COS_LOCAL_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Require signatures for GET/HEAD too (default: objects are public-read).
+    #[arg(long, env = "COS_LOCAL_PRIVATE")]
+    private: bool,
+    /// Clock skew tolerated on signature times, in seconds.
+    #[arg(long, env = "COS_LOCAL_MAX_SKEW_SECS", default_value_t = 60)]
+    max_skew_secs: u64,
+    /// Largest object in bytes.
+    #[arg(long, env = "COS_LOCAL_MAX_OBJECT_SIZE", default_value_t = 5 * 1024 * 1024 * 1024)]
+    max_object_size: u64,
+    /// Largest v4 simple upload (op=upload) in bytes.
+    #[arg(long, env = "COS_LOCAL_MAX_SIMPLE_UPLOAD", default_value_t = 20 * 1024 * 1024)]
+    max_simple_upload: u64,
+    /// Skip fsync on commit (faster; atomic against process crashes only).
+    #[arg(long, env = "COS_LOCAL_NO_FSYNC")]
+    no_fsync: bool,
+    /// Seed of the fault-injection generator.
+    #[arg(long, env = "COS_LOCAL_FAULT_SEED", default_value_t = 0)]
+    fault_seed: u64,
+    /// Fraction of requests answered 500/503.
+    #[arg(long, env = "COS_LOCAL_FAULT_ERROR_RATE", default_value_t = 0.0)]
+    fault_error_rate: f64,
+    /// Fraction of requests whose connection is dropped mid-body.
+    #[arg(long, env = "COS_LOCAL_FAULT_DROP_RATE", default_value_t = 0.0)]
+    fault_drop_rate: f64,
+    /// Latency added to a fraction of requests, in milliseconds.
+    #[arg(long, env = "COS_LOCAL_FAULT_LATENCY_MS", default_value_t = 0)]
+    fault_latency_ms: u64,
+    /// Fraction of requests delayed.
+    #[arg(long, env = "COS_LOCAL_FAULT_LATENCY_RATE", default_value_t = 0.0)]
+    fault_latency_rate: f64,
+    /// Which requests faults apply to: writes, reads or all.
+    #[arg(long, env = "COS_LOCAL_FAULT_SCOPE", default_value = "all")]
+    fault_scope: String,
+    /// Worker threads (default: one per core).
+    #[arg(long, env = "COS_LOCAL_WORKERS")]
+    workers: Option<usize>,
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let scope = match args.fault_scope.as_str() {
+        "all" => FaultScope::new(true, true),
+        "writes" => FaultScope::new(true, false),
+        "reads" => FaultScope::new(false, true),
+        other => anyhow::bail!("--fault-scope must be all, writes or reads, not {other:?}"),
+    };
+    let mut faults = FaultConfig::seeded(args.fault_seed);
+    faults.error_rate = args.fault_error_rate;
+    faults.drop_rate = args.fault_drop_rate;
+    faults.latency = Duration::from_millis(args.fault_latency_ms);
+    faults.latency_rate = args.fault_latency_rate;
+    faults.scope = scope;
+    let mut config = StoreConfig::new(
+        &args.data_dir,
+        &args.appid,
+        &args.bucket,
+        vec![Credentials::new(args.secret_id, args.secret_key)],
+    );
+    config.public_url = args.public_url;
+    config.public_read = !args.private;
+    config.max_skew_secs = args.max_skew_secs;
+    config.max_object_size = args.max_object_size;
+    config.max_simple_upload = args.max_simple_upload;
+    config.fsync = !args.no_fsync;
+    config.faults = faults;
+    let store = Store::open(config)
+        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    let listener =
+        TcpListener::bind(&args.bind).with_context(|| format!("binding {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    let store_for_server = store.clone();
+    let mut server = actix_web::HttpServer::new(move || {
+        actix_web::App::new().configure(cos_local::configure(store_for_server.clone()))
+    });
+    if let Some(w) = args.workers {
+        server = server.workers(w);
+    }
+    let server = server.listen(listener)?.run();
+    tracing::info!(
+        %addr,
+        data_dir = %args.data_dir.display(),
+        bucket = %store.config().default_bucket_full(),
+        "cos-local listening"
+    );
+    #[allow(clippy::print_stdout)] // The one line scripts read to find the port.
+    {
+        println!(
+            "cos-local listening on http://{addr} (default bucket {})",
+            store.config().default_bucket_full()
+        );
+    }
+    server.await.context("server failed")
+}

@@ -1,0 +1,151 @@
+//! Store configuration.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cos_sign::Credentials;
+
+/// Everything the store needs to know. Build one with [`StoreConfig::new`] and
+/// adjust the public fields; every field but the four constructor arguments has
+/// a default.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StoreConfig {
+    /// Where objects, metadata and upload sessions live. Created if missing.
+    pub data_dir: PathBuf,
+    /// Numeric COS APPID, e.g. `1250000000`. Buckets are `<name>-<appid>`.
+    pub appid: String,
+    /// Short name of the bucket a bare host (`127.0.0.1:port`) addresses, e.g. `metis`.
+    pub default_bucket: String,
+    /// Keys allowed to sign requests. Any of them may act on any bucket of `appid`.
+    pub credentials: Vec<Credentials>,
+    /// Base URL for `source_url`/`access_url` and `Location` (no trailing `/`),
+    /// e.g. `https://img.example.com`. Default: `http://<Host header>`.
+    pub public_url: Option<String>,
+    /// Clock skew tolerated on every signature time check, both ways (default 60 s).
+    pub max_skew_secs: u64,
+    /// Largest object, whatever the upload path (default 5 GiB, COS's single-PUT cap).
+    pub max_object_size: u64,
+    /// Largest v4 `op=upload` (simple upload) body (default 20 MiB, as COS).
+    pub max_simple_upload: u64,
+    /// Largest v5 multipart part (default 5 GiB).
+    pub max_part_size: u64,
+    /// Smallest v5 multipart part except the last (default 1 MiB, as COS).
+    pub min_part_size: u64,
+    /// Objects can be read (GET/HEAD) without a signature (default `true`, like a
+    /// typical public-read image bucket, so `source_url` works in an `<image>` tag).
+    /// Writes, listings and deletes always need a signature.
+    pub public_read: bool,
+    /// `fsync` files and directories on commit (default `true`). Turning it off
+    /// keeps atomicity against crashes of the process, not of the machine.
+    pub fsync: bool,
+    /// Injected faults for tests (default: none).
+    pub faults: FaultConfig,
+}
+
+impl StoreConfig {
+    /// A configuration with defaults for everything else.
+    pub fn new(
+        data_dir: impl Into<PathBuf>,
+        appid: impl Into<String>,
+        default_bucket: impl Into<String>,
+        credentials: Vec<Credentials>,
+    ) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            appid: appid.into(),
+            default_bucket: default_bucket.into(),
+            credentials,
+            public_url: None,
+            max_skew_secs: 60,
+            max_object_size: 5 * 1024 * 1024 * 1024,
+            max_simple_upload: 20 * 1024 * 1024,
+            max_part_size: 5 * 1024 * 1024 * 1024,
+            min_part_size: 1024 * 1024,
+            public_read: true,
+            fsync: true,
+            faults: FaultConfig::default(),
+        }
+    }
+
+    /// The default bucket's full v5 name, `<name>-<appid>`.
+    pub fn default_bucket_full(&self) -> String {
+        format!("{}-{}", self.default_bucket, self.appid)
+    }
+}
+
+/// Fault injection. Every request subject to faults draws from one random
+/// generator seeded with `seed`, in a fixed order (latency, error, drop), so a
+/// given sequence of requests sees the same faults for the same seed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct FaultConfig {
+    /// Seed of the generator.
+    pub seed: u64,
+    /// Fraction of requests answered with 500 (InternalError) or 503 (SlowDown)
+    /// before anything is read or written.
+    pub error_rate: f64,
+    /// Fraction of requests whose connection is dropped after part of the body
+    /// was read, without a complete response. Nothing is stored.
+    pub drop_rate: f64,
+    /// Delay added to a request picked at `latency_rate`.
+    pub latency: Duration,
+    /// Fraction of requests delayed by `latency`.
+    pub latency_rate: f64,
+    /// Which requests are subject to faults.
+    pub scope: FaultScope,
+}
+
+impl FaultConfig {
+    /// No faults, with this seed (set the rates afterwards).
+    pub fn seeded(seed: u64) -> Self {
+        Self {
+            seed,
+            ..Self::default()
+        }
+    }
+
+    /// True when no fault can ever fire.
+    pub fn is_off(&self) -> bool {
+        self.error_rate <= 0.0 && self.drop_rate <= 0.0 && self.latency_rate <= 0.0
+    }
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            error_rate: 0.0,
+            drop_rate: 0.0,
+            latency: Duration::ZERO,
+            latency_rate: 0.0,
+            scope: FaultScope::default(),
+        }
+    }
+}
+
+/// Which requests faults apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FaultScope {
+    /// Uploads, deletes, multipart and slice operations (default `true`).
+    pub writes: bool,
+    /// `GET` of objects and listings (default `true`). `HEAD` is never faulted.
+    pub reads: bool,
+}
+
+impl FaultScope {
+    /// Builds a scope.
+    pub fn new(writes: bool, reads: bool) -> Self {
+        Self { writes, reads }
+    }
+}
+
+impl Default for FaultScope {
+    fn default() -> Self {
+        Self {
+            writes: true,
+            reads: true,
+        }
+    }
+}

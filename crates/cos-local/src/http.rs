@@ -1,0 +1,267 @@
+//! Request plumbing shared by the v4 and v5 front ends: bucket routing, query
+//! parsing, body streaming, URLs.
+
+use actix_web::HttpRequest;
+use actix_web::http::header::HeaderMap;
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+
+use crate::Inner;
+use crate::error::StoreError;
+use crate::storage::{Blob, BlobWriter};
+
+/// A new request id (also returned as `x-cos-request-id` / `request_id`).
+pub(crate) fn request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The `Host` the client used (header, else the URI authority).
+pub(crate) fn host(req: &HttpRequest) -> String {
+    req.headers()
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()))
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Which bucket a v5 request addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BucketRoute {
+    /// A bucket of this store: short name.
+    Bucket(String),
+    /// A virtual host naming a bucket this store does not hold.
+    Unknown(String),
+}
+
+/// Bucket names: lower-case letters, digits and `-`, not starting or ending with `-`.
+pub(crate) fn valid_bucket_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 50
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// `<name>-<appid>.<anything>` names bucket `<name>` when `<appid>` is ours; a
+/// label of that shape with another long number is an unknown bucket; any other
+/// host (an IP, `localhost`, a custom domain) is the default bucket.
+pub(crate) fn route_bucket(host: &str, appid: &str, default_bucket: &str) -> BucketRoute {
+    let name = host_without_port(host);
+    if let Some((label, rest)) = name.split_once('.')
+        && !rest.is_empty()
+        && name.parse::<std::net::Ipv4Addr>().is_err()
+        && let Some((bucket, digits)) = label.rsplit_once('-')
+        && !digits.is_empty()
+        && digits.bytes().all(|c| c.is_ascii_digit())
+    {
+        if digits == appid && valid_bucket_name(bucket) {
+            return BucketRoute::Bucket(bucket.to_owned());
+        }
+        if digits.len() >= 8 {
+            return BucketRoute::Unknown(label.to_owned());
+        }
+    }
+    BucketRoute::Bucket(default_bucket.to_owned())
+}
+
+pub(crate) fn host_without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_once(']').map_or(host, |(h, _)| &h[1..]);
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// Decoded query pairs (form encoding: `+` is a space), in order.
+pub(crate) fn query_pairs(qs: &str) -> Vec<(String, String)> {
+    qs.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (form_decode(k), form_decode(v))
+        })
+        .collect()
+}
+
+fn form_decode(s: &str) -> String {
+    let replaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&replaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Looks a query parameter up (case-sensitive, as COS).
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Request headers as `(name, value)` strings (values that are not UTF-8 are skipped).
+pub(crate) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+pub(crate) fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The declared `Content-Length`, if any.
+pub(crate) fn content_length(req: &HttpRequest) -> Option<u64> {
+    header(req, "content-length").and_then(|v| v.trim().parse().ok())
+}
+
+/// Base URL objects of `bucket` are served from (no trailing `/`).
+pub(crate) fn public_base(inner: &Inner, req: &HttpRequest, bucket: &str) -> String {
+    if let Some(base) = &inner.config.public_url {
+        return base.trim_end_matches('/').to_owned();
+    }
+    let host = host(req);
+    let scheme = req.connection_info().scheme().to_owned();
+    let routed = route_bucket(&host, &inner.config.appid, &inner.config.default_bucket);
+    if routed == BucketRoute::Bucket(bucket.to_owned()) {
+        format!("{scheme}://{host}")
+    } else {
+        format!("{scheme}://{bucket}-{}.{host}", inner.config.appid)
+    }
+}
+
+/// `<base>/<key, percent-encoded per segment>`.
+pub(crate) fn object_url(base: &str, key: &str) -> String {
+    format!("{base}/{}", cos_sign::encode_path(key))
+}
+
+/// Streams any byte stream into `writer`. A stream error (the client went away)
+/// aborts; the writer's temp file is removed when it is dropped.
+pub(crate) async fn stream_into<S, E>(
+    writer: &mut BlobWriter,
+    stream: &mut S,
+) -> Result<(), StoreError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| StoreError::BodyAborted(e.to_string()))?;
+        writer.write(&chunk).await?;
+    }
+    Ok(())
+}
+
+/// Reads a small body completely, refusing more than `limit` bytes.
+pub(crate) async fn read_small<S, E>(stream: &mut S, limit: usize) -> Result<Vec<u8>, StoreError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| StoreError::BodyAborted(e.to_string()))?;
+        if out.len() + chunk.len() > limit {
+            return Err(StoreError::TooLarge {
+                limit: limit as u64,
+            });
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Reads up to about `limit` bytes of a body and stops (fault injection: the
+/// connection is then dropped).
+pub(crate) async fn read_some<S, E>(stream: &mut S, limit: usize)
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let mut seen = 0;
+    while seen < limit {
+        match stream.next().await {
+            Some(Ok(chunk)) => seen += chunk.len(),
+            _ => break,
+        }
+    }
+}
+
+/// A response that never completes: the head is not flushed and the
+/// connection is closed (fault injection: "connection dropped").
+pub(crate) fn dropped_connection() -> actix_web::HttpResponse {
+    let body = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("injected connection drop"))
+    });
+    actix_web::HttpResponse::InternalServerError()
+        .no_chunking(1 << 20)
+        .force_close()
+        .streaming(body)
+}
+
+/// Runs blocking storage work off the async threads.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, StoreError>
+where
+    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(StoreError::Io {
+            what: "blocking task".to_owned(),
+            source: std::io::Error::other(e.to_string()),
+        }),
+    }
+}
+
+/// Finishes a writer into a blob (flush + fsync).
+pub(crate) async fn finish(writer: BlobWriter) -> Result<Blob, StoreError> {
+    writer.finish().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_buckets_by_host() {
+        let r = |h| route_bucket(h, "1250000000", "metis");
+        assert_eq!(r("127.0.0.1:8080"), BucketRoute::Bucket("metis".into()));
+        assert_eq!(r("localhost:1"), BucketRoute::Bucket("metis".into()));
+        assert_eq!(r("[::1]:1"), BucketRoute::Bucket("metis".into()));
+        assert_eq!(
+            r("photos-1250000000.cos.ap-shanghai.myqcloud.com"),
+            BucketRoute::Bucket("photos".into())
+        );
+        assert_eq!(
+            r("photos-1250000000.127.0.0.1:9000"),
+            BucketRoute::Bucket("photos".into())
+        );
+        assert_eq!(
+            r("photos-1300000000.cos.ap-shanghai.myqcloud.com"),
+            BucketRoute::Unknown("photos-1300000000".into())
+        );
+        assert_eq!(r("cos-1.internal:80"), BucketRoute::Bucket("metis".into()));
+    }
+
+    #[test]
+    fn decodes_query_like_a_form() {
+        let q = query_pairs("prefix=a+b%2Fc&uploads&max-keys=2");
+        assert_eq!(
+            q,
+            vec![
+                ("prefix".into(), "a b/c".into()),
+                ("uploads".into(), String::new()),
+                ("max-keys".into(), "2".into())
+            ]
+        );
+    }
+}

@@ -1,0 +1,644 @@
+//! Objects on disk: streamed, hashed temp files committed atomically, and the
+//! in-memory index rebuilt at open.
+//!
+//! Layout under the data directory:
+//! * `tmp/`: bodies being received; emptied at open.
+//! * `blobs/<id>`: committed bodies, named by a random id (never by key).
+//! * `buckets/<bucket>/meta/<sha1(key)>.json`: one sidecar per key with the key
+//!   itself, its size, hashes, content type and the blob id. Renaming the sidecar
+//!   into place is the commit point of every write; blobs no sidecar names are
+//!   removed at open.
+//! * `uploads/`: v4 slice sessions and v5 multipart uploads (see `uploads.rs`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::io::Write as _;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use md5::{Digest as _, Md5};
+use serde::{Deserialize, Serialize};
+use sha1::Sha1;
+use tokio::io::AsyncWriteExt as _;
+
+use crate::error::StoreError;
+
+/// Metadata of one stored object or directory marker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Meta {
+    /// The key (`a/b.jpg`, or `a/b/` for a directory marker).
+    pub key: String,
+    /// Blob id; `None` for a directory marker.
+    pub blob: Option<String>,
+    pub size: u64,
+    /// Lower-case hex MD5 of the content.
+    pub md5: String,
+    /// Lower-case hex SHA-1 of the content.
+    pub sha1: String,
+    /// ETag without quotes: the MD5, or `<md5 of md5s>-<n>` after a multipart upload.
+    pub etag: String,
+    pub content_type: String,
+    #[serde(default)]
+    pub biz_attr: String,
+    pub ctime: u64,
+    pub mtime: u64,
+    /// `x-cos-meta-*` headers, lower-case names.
+    #[serde(default)]
+    pub user_meta: Vec<(String, String)>,
+}
+
+impl Meta {
+    pub(crate) fn is_dir(&self) -> bool {
+        self.blob.is_none()
+    }
+}
+
+/// What a commit writes besides the body.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NewMeta {
+    pub content_type: String,
+    pub biz_attr: String,
+    pub user_meta: Vec<(String, String)>,
+    /// Overrides the ETag (multipart); default: the MD5.
+    pub etag: Option<String>,
+}
+
+/// Whether a commit may replace an existing object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Overwrite,
+    /// v4 `insertOnly=1`: refuse when the key exists.
+    InsertOnly,
+}
+
+type Index = HashMap<String, BTreeMap<String, Arc<Meta>>>;
+
+/// A key's metadata and its opened body (`None` for a directory marker).
+pub(crate) type Opened = (Arc<Meta>, Option<fs::File>);
+
+#[derive(Debug)]
+pub(crate) struct Storage {
+    root: PathBuf,
+    fsync: bool,
+    index: Mutex<Index>,
+}
+
+fn hex_name(key: &str) -> String {
+    hex::encode(Sha1::digest(key.as_bytes()))
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(StoreError::io(format!("fsync {}", dir.display())))
+}
+
+impl Storage {
+    /// Opens (creating) the layout, clears `tmp/`, loads every sidecar and
+    /// removes blobs nothing refers to.
+    pub(crate) fn open(root: &Path, fsync: bool) -> Result<Self, StoreError> {
+        for sub in ["tmp", "blobs", "buckets", "uploads"] {
+            let dir = root.join(sub);
+            fs::create_dir_all(&dir)
+                .map_err(StoreError::io(format!("create {}", dir.display())))?;
+        }
+        let tmp = root.join("tmp");
+        for entry in read_dir(&tmp)? {
+            remove_any(&entry)?;
+        }
+        let mut index: Index = HashMap::new();
+        let mut referenced = HashSet::new();
+        for bucket_dir in read_dir(&root.join("buckets"))? {
+            let Some(bucket) = bucket_dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            let meta_dir = bucket_dir.join("meta");
+            if !meta_dir.is_dir() {
+                continue;
+            }
+            let map = index.entry(bucket).or_default();
+            for file in read_dir(&meta_dir)? {
+                let name = file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                if !name.ends_with(".json") {
+                    // A sidecar being written when the process died.
+                    remove_any(&file)?;
+                    continue;
+                }
+                let text =
+                    fs::read(&file).map_err(StoreError::io(format!("read {}", file.display())))?;
+                let meta: Meta =
+                    serde_json::from_slice(&text).map_err(|e| StoreError::Corrupt {
+                        path: file.display().to_string(),
+                        reason: e.to_string(),
+                    })?;
+                if let Some(blob) = &meta.blob {
+                    referenced.insert(blob.clone());
+                }
+                map.insert(meta.key.clone(), Arc::new(meta));
+            }
+        }
+        for blob in read_dir(&root.join("blobs"))? {
+            let name = blob
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if !referenced.contains(name) {
+                remove_any(&blob)?;
+            }
+        }
+        Ok(Self {
+            root: root.to_owned(),
+            fsync,
+            index: Mutex::new(index),
+        })
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn fsync(&self) -> bool {
+        self.fsync
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Index> {
+        // A panic while holding the lock cannot leave the index half-updated:
+        // every critical section below mutates it in a single step.
+        self.index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn tmp_path(&self) -> PathBuf {
+        self.root
+            .join("tmp")
+            .join(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// A writer for a new body, limited to `limit` bytes.
+    pub(crate) async fn writer(&self, limit: u64) -> Result<BlobWriter, StoreError> {
+        BlobWriter::create(self.tmp_path(), limit, self.fsync).await
+    }
+
+    fn meta_dir(&self, bucket: &str) -> PathBuf {
+        self.root.join("buckets").join(bucket).join("meta")
+    }
+
+    fn blob_path(&self, id: &str) -> PathBuf {
+        self.root.join("blobs").join(id)
+    }
+
+    /// Looks a key up.
+    pub(crate) fn get(&self, bucket: &str, key: &str) -> Option<Arc<Meta>> {
+        self.lock().get(bucket).and_then(|m| m.get(key)).cloned()
+    }
+
+    /// Looks a key up and opens its body under the index lock, so a concurrent
+    /// overwrite cannot remove the blob between the two.
+    pub(crate) fn open_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<Opened>, StoreError> {
+        let index = self.lock();
+        let Some(meta) = index.get(bucket).and_then(|m| m.get(key)).cloned() else {
+            return Ok(None);
+        };
+        let file = match &meta.blob {
+            Some(id) => {
+                let path = self.blob_path(id);
+                Some(
+                    fs::File::open(&path)
+                        .map_err(StoreError::io(format!("open {}", path.display())))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Some((meta, file)))
+    }
+
+    /// Visits keys of `bucket` in order from `start` until `visit` returns false.
+    pub(crate) fn scan(
+        &self,
+        bucket: &str,
+        start: Bound<&str>,
+        mut visit: impl FnMut(&Arc<Meta>) -> bool,
+    ) {
+        let index = self.lock();
+        let Some(map) = index.get(bucket) else { return };
+        let range = map.range::<str, _>((start, Bound::Unbounded));
+        for (_, meta) in range {
+            if !visit(meta) {
+                break;
+            }
+        }
+    }
+
+    /// True when any key starts with `prefix` (other than `except`).
+    pub(crate) fn has_prefix(&self, bucket: &str, prefix: &str, except: &str) -> bool {
+        let mut found = false;
+        self.scan(bucket, Bound::Included(prefix), |m| {
+            if !m.key.starts_with(prefix) {
+                return false;
+            }
+            if m.key != except {
+                found = true;
+                return false;
+            }
+            true
+        });
+        found
+    }
+
+    /// Commits a received body under `key`. Blocking: call from a blocking context.
+    pub(crate) fn commit(
+        &self,
+        bucket: &str,
+        key: &str,
+        mut blob: Blob,
+        new: NewMeta,
+        mode: Mode,
+        now: u64,
+    ) -> Result<Arc<Meta>, StoreError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let md5 = hex::encode(blob.md5);
+        let meta = Meta {
+            key: key.to_owned(),
+            blob: Some(id.clone()),
+            size: blob.size,
+            etag: new.etag.unwrap_or_else(|| md5.clone()),
+            md5,
+            sha1: hex::encode(blob.sha1),
+            content_type: new.content_type,
+            biz_attr: new.biz_attr,
+            ctime: now,
+            mtime: now,
+            user_meta: new.user_meta,
+        };
+        if mode == Mode::InsertOnly {
+            // Fail early without touching the disk; checked again under the lock.
+            self.check_insert_only(bucket, key, &meta.sha1)?;
+        }
+        let blob_path = self.blob_path(&id);
+        let tmp = blob.take_path();
+        fs::rename(&tmp, &blob_path).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            StoreError::io(format!("rename into {}", blob_path.display()))(e)
+        })?;
+        let result = self.install(bucket, meta, mode);
+        if result.is_err() {
+            let _ = fs::remove_file(&blob_path);
+        }
+        if self.fsync {
+            sync_dir(&self.root.join("blobs"))?;
+        }
+        result
+    }
+
+    /// Writes an explicit directory marker (`key` ends with `/`).
+    pub(crate) fn put_dir(
+        &self,
+        bucket: &str,
+        key: &str,
+        biz_attr: &str,
+        mode: Mode,
+        now: u64,
+    ) -> Result<Arc<Meta>, StoreError> {
+        let empty_md5 = hex::encode(Md5::digest(b""));
+        let meta = Meta {
+            key: key.to_owned(),
+            blob: None,
+            size: 0,
+            etag: empty_md5.clone(),
+            md5: empty_md5,
+            sha1: hex::encode(Sha1::digest(b"")),
+            content_type: "application/x-directory".to_owned(),
+            biz_attr: biz_attr.to_owned(),
+            ctime: now,
+            mtime: now,
+            user_meta: Vec::new(),
+        };
+        self.install(bucket, meta, mode)
+    }
+
+    fn check_insert_only(&self, bucket: &str, key: &str, sha1: &str) -> Result<(), StoreError> {
+        match self.get(bucket, key) {
+            Some(old) if old.sha1 == sha1 && !old.is_dir() => Err(StoreError::SameContent),
+            Some(_) => Err(StoreError::Exists),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the sidecar and swaps it in: the commit point.
+    fn install(&self, bucket: &str, meta: Meta, mode: Mode) -> Result<Arc<Meta>, StoreError> {
+        let dir = self.meta_dir(bucket);
+        fs::create_dir_all(&dir).map_err(StoreError::io(format!("create {}", dir.display())))?;
+        let name = hex_name(&meta.key);
+        let final_path = dir.join(format!("{name}.json"));
+        let tmp_path = dir.join(format!("{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        let text = serde_json::to_vec(&meta).map_err(|e| StoreError::Corrupt {
+            path: final_path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        write_file(&tmp_path, &text, self.fsync)?;
+        let meta = Arc::new(meta);
+        let old = {
+            let mut index = self.lock();
+            let map = index.entry(bucket.to_owned()).or_default();
+            if mode == Mode::InsertOnly
+                && let Some(old) = map.get(&meta.key)
+            {
+                let err = if old.sha1 == meta.sha1 && !old.is_dir() && !meta.is_dir() {
+                    StoreError::SameContent
+                } else {
+                    StoreError::Exists
+                };
+                drop(index);
+                let _ = fs::remove_file(&tmp_path);
+                return Err(err);
+            }
+            if let Err(e) = fs::rename(&tmp_path, &final_path) {
+                drop(index);
+                let _ = fs::remove_file(&tmp_path);
+                return Err(StoreError::io(format!(
+                    "rename into {}",
+                    final_path.display()
+                ))(e));
+            }
+            map.insert(meta.key.clone(), Arc::clone(&meta))
+        };
+        if self.fsync {
+            sync_dir(&dir)?;
+        }
+        if let Some(old_blob) = old.and_then(|o| o.blob.clone())
+            && meta.blob.as_deref() != Some(old_blob.as_str())
+        {
+            let _ = fs::remove_file(self.blob_path(&old_blob));
+        }
+        Ok(meta)
+    }
+
+    /// Replaces the `biz_attr` of a stored key (v4 `update`). False when absent.
+    /// Runs entirely under the index lock so a concurrent overwrite cannot be undone.
+    pub(crate) fn update_biz_attr(
+        &self,
+        bucket: &str,
+        key: &str,
+        biz_attr: Option<String>,
+    ) -> Result<bool, StoreError> {
+        let dir = self.meta_dir(bucket);
+        let name = hex_name(key);
+        let final_path = dir.join(format!("{name}.json"));
+        let mut index = self.lock();
+        let Some(map) = index.get_mut(bucket) else {
+            return Ok(false);
+        };
+        let Some(old) = map.get(key) else {
+            return Ok(false);
+        };
+        let mut meta = (**old).clone();
+        if let Some(b) = biz_attr {
+            meta.biz_attr = b;
+        }
+        let text = serde_json::to_vec(&meta).map_err(|e| StoreError::Corrupt {
+            path: final_path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let tmp_path = dir.join(format!("{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        write_file(&tmp_path, &text, self.fsync)?;
+        if let Err(e) = fs::rename(&tmp_path, &final_path) {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(StoreError::io(format!(
+                "rename into {}",
+                final_path.display()
+            ))(e));
+        }
+        map.insert(key.to_owned(), Arc::new(meta));
+        drop(index);
+        if self.fsync {
+            sync_dir(&dir)?;
+        }
+        Ok(true)
+    }
+
+    /// Removes a key. Returns what was removed.
+    pub(crate) fn delete(&self, bucket: &str, key: &str) -> Result<Option<Arc<Meta>>, StoreError> {
+        let dir = self.meta_dir(bucket);
+        let path = dir.join(format!("{}.json", hex_name(key)));
+        let old = {
+            let mut index = self.lock();
+            let Some(map) = index.get_mut(bucket) else {
+                return Ok(None);
+            };
+            if !map.contains_key(key) {
+                return Ok(None);
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io(format!("remove {}", path.display()))(e)),
+            }
+            map.remove(key)
+        };
+        if self.fsync {
+            sync_dir(&dir)?;
+        }
+        if let Some(blob) = old.as_ref().and_then(|o| o.blob.clone()) {
+            let _ = fs::remove_file(self.blob_path(&blob));
+        }
+        Ok(old)
+    }
+
+    /// Number of files in `tmp/` (tests and diagnostics).
+    pub(crate) fn tmp_count(&self) -> usize {
+        read_dir(&self.root.join("tmp"))
+            .map(|v| v.len())
+            .unwrap_or(0)
+    }
+}
+
+pub(crate) fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(StoreError::io(format!("list {}", dir.display()))(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(StoreError::io(format!("list {}", dir.display())))?;
+        out.push(entry.path());
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub(crate) fn remove_any(path: &Path) -> Result<(), StoreError> {
+    let result = if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io(format!("remove {}", path.display()))(e)),
+    }
+}
+
+/// Writes a small file completely (and fsyncs it when asked).
+pub(crate) fn write_file(path: &Path, bytes: &[u8], fsync: bool) -> Result<(), StoreError> {
+    let mut f =
+        fs::File::create(path).map_err(StoreError::io(format!("create {}", path.display())))?;
+    f.write_all(bytes)
+        .map_err(StoreError::io(format!("write {}", path.display())))?;
+    if fsync {
+        f.sync_all()
+            .map_err(StoreError::io(format!("fsync {}", path.display())))?;
+    }
+    Ok(())
+}
+
+/// Writes a small file atomically: temp file beside it, fsync, rename.
+pub(crate) fn replace_file(path: &Path, bytes: &[u8], fsync: bool) -> Result<(), StoreError> {
+    let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
+    write_file(&tmp, bytes, fsync)?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        StoreError::io(format!("rename into {}", path.display()))(e)
+    })?;
+    if fsync && let Some(dir) = path.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+/// Streams a body into a temp file, hashing MD5 and SHA-1 on the way.
+/// Dropping it before [`BlobWriter::finish`] removes the file.
+#[derive(Debug)]
+pub(crate) struct BlobWriter {
+    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
+    path: PathBuf,
+    md5: Md5,
+    sha1: Sha1,
+    size: u64,
+    limit: u64,
+    fsync: bool,
+}
+
+impl BlobWriter {
+    pub(crate) async fn create(path: PathBuf, limit: u64, fsync: bool) -> Result<Self, StoreError> {
+        let file = tokio::fs::File::create(&path)
+            .await
+            .map_err(StoreError::io(format!("create {}", path.display())))?;
+        Ok(Self {
+            file: Some(tokio::io::BufWriter::with_capacity(256 * 1024, file)),
+            path,
+            md5: Md5::new(),
+            sha1: Sha1::new(),
+            size: 0,
+            limit,
+            fsync,
+        })
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub(crate) async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        let new_size = self.size.saturating_add(chunk.len() as u64);
+        if new_size > self.limit {
+            return Err(StoreError::TooLarge { limit: self.limit });
+        }
+        self.md5.update(chunk);
+        self.sha1.update(chunk);
+        let Some(file) = self.file.as_mut() else {
+            return Err(StoreError::BodyAborted(
+                "writer already finished".to_owned(),
+            ));
+        };
+        file.write_all(chunk)
+            .await
+            .map_err(StoreError::io(format!("write {}", self.path.display())))?;
+        self.size = new_size;
+        Ok(())
+    }
+
+    pub(crate) async fn finish(mut self) -> Result<Blob, StoreError> {
+        let Some(mut file) = self.file.take() else {
+            return Err(StoreError::BodyAborted(
+                "writer already finished".to_owned(),
+            ));
+        };
+        file.flush()
+            .await
+            .map_err(StoreError::io(format!("write {}", self.path.display())))?;
+        if self.fsync {
+            file.get_mut()
+                .sync_all()
+                .await
+                .map_err(StoreError::io(format!("fsync {}", self.path.display())))?;
+        }
+        drop(file);
+        let path = std::mem::take(&mut self.path);
+        Ok(Blob {
+            path: Some(path),
+            size: self.size,
+            md5: self.md5.clone().finalize().into(),
+            sha1: self.sha1.clone().finalize().into(),
+        })
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// A complete body in a temp file. Dropping it removes the file.
+#[derive(Debug)]
+pub(crate) struct Blob {
+    path: Option<PathBuf>,
+    pub size: u64,
+    pub md5: [u8; 16],
+    pub sha1: [u8; 20],
+}
+
+impl Blob {
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub(crate) fn take_path(&mut self) -> PathBuf {
+        self.path.take().unwrap_or_default()
+    }
+
+    /// Wraps a finished file whose hashes the caller computed.
+    pub(crate) fn from_parts(path: PathBuf, size: u64, md5: [u8; 16], sha1: [u8; 20]) -> Self {
+        Self {
+            path: Some(path),
+            size,
+            md5,
+            sha1,
+        }
+    }
+}
+
+impl Drop for Blob {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
