@@ -1,0 +1,765 @@
+//! The HTTP handlers and the OpenAPI document that describes them.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError as _, web};
+use cos_sign::policy::{Condition, PostPolicy};
+use cos_sign::v4::Signer;
+use cos_sign::v5::{self, KeyTime};
+use rand::Rng as _;
+use serde::Deserialize;
+use shared::wire::{
+    ApiError, DevLoginRequest, LoginRequest, PostPolicyRequest, PostPolicyResponse, SignResponse,
+    TokenResponse, V5SignRequest, V5SignResponse,
+};
+use shared::{DirPath, ObjectKey};
+use utoipa::{IntoParams, OpenApi};
+
+use crate::auth::{AuthUser, client_ip, prefix_of};
+use crate::db::{AuditRecord, Kind, Provider};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::wechat::WechatError;
+
+type Data = web::Data<AppState>;
+
+/// Largest v4 nonce (`r`) plus one: ten decimal digits.
+const NONCE_BOUND: u64 = 10_000_000_000;
+
+fn sign_limit(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
+    state.limits.sign.check(&user.id).map_err(|wait| {
+        state.metrics.rate_limited_sign.inc();
+        AppError::rate_limited(
+            "rate_limited",
+            "too many signature requests; slow down",
+            wait,
+        )
+    })
+}
+
+fn login_limit(state: &AppState, req: &HttpRequest) -> Result<(), AppError> {
+    let ip = client_ip(req, state.trust_forwarded_for);
+    state.limits.login.check(&ip).map_err(|wait| {
+        state.metrics.rate_limited_login.inc();
+        AppError::rate_limited("rate_limited", "too many login attempts; retry later", wait)
+    })
+}
+
+fn ok_json<T: serde::Serialize>(body: &T) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(body)
+}
+
+fn token_response(state: &AppState, user_id: u64) -> Result<HttpResponse, AppError> {
+    let now = shared::clock::unix_now();
+    let token = state.jwt.issue(user_id, now).map_err(|e| {
+        tracing::error!(error = %e, "cannot issue a token");
+        AppError::internal()
+    })?;
+    Ok(ok_json(&TokenResponse {
+        access_token: token,
+        token_type: "JWT".into(),
+        expires_in: state.jwt.ttl_secs(),
+        user_id: user_id.to_string(),
+        upload_prefix: prefix_of(user_id).as_str().to_owned(),
+    }))
+}
+
+async fn upsert_user(
+    state: &Data,
+    provider: Provider,
+    subject: String,
+    unionid: Option<String>,
+) -> Result<u64, AppError> {
+    let users = state.users.clone();
+    let now = shared::clock::unix_now();
+    let id = web::block(move || users.upsert(provider, &subject, unionid.as_deref(), now))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "user upsert task failed");
+            AppError::internal()
+        })?
+        .map_err(|e| {
+            tracing::error!(error = %e, "user upsert failed");
+            AppError::internal()
+        })?;
+    if id == 0 {
+        tracing::error!("user upsert returned id 0");
+        return Err(AppError::internal());
+    }
+    Ok(id)
+}
+
+/// Exchange a `wx.login` code for a token.
+#[utoipa::path(
+    post, path = "/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 400, description = "Malformed body or code (`invalid_input`)", body = ApiError),
+        (status = 401, description = "`invalid_code` (40029) or `code_used` (40163)", body = ApiError),
+        (status = 403, description = "`user_blocked` (40226)", body = ApiError),
+        (status = 429, description = "`rate_limited` (per IP) or `wechat_rate_limited` (45011); see Retry-After", body = ApiError),
+        (status = 502, description = "`wechat_busy` (-1), `wechat_error` (other errcode) or `wechat_unavailable`", body = ApiError),
+        (status = 503, description = "`login_not_configured`: no WeChat appid/secret", body = ApiError),
+    )
+)]
+pub async fn login(
+    req: HttpRequest,
+    state: Data,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    login_limit(&state, &req)?;
+    let code = body.into_inner().code;
+    if code.is_empty() || code.len() > 256 || !code.bytes().all(|b| b.is_ascii_graphic()) {
+        state.metrics.login_failed.inc();
+        return Err(AppError::bad_request(
+            "invalid_input",
+            "code must be 1-256 printable ASCII characters",
+        ));
+    }
+    let session = match state.wechat.code_to_session(&code).await {
+        Ok(s) => s,
+        Err(e) => {
+            state.metrics.login_failed.inc();
+            return Err(wechat_error(&state, e));
+        }
+    };
+    let id = upsert_user(&state, Provider::Wechat, session.openid, session.unionid).await?;
+    state.metrics.login_ok.inc();
+    tracing::info!(user_id = id, "login");
+    token_response(&state, id)
+}
+
+fn wechat_error(state: &AppState, e: WechatError) -> AppError {
+    let bad_gateway = |code, msg: &str| AppError::new(StatusCode::BAD_GATEWAY, code, msg);
+    match e {
+        WechatError::InvalidCode => {
+            AppError::unauthorized("invalid_code", "the login code is invalid")
+        }
+        WechatError::CodeUsed => AppError::unauthorized(
+            "code_used",
+            "the login code was already used; call wx.login again",
+        ),
+        WechatError::Blocked => AppError::new(
+            StatusCode::FORBIDDEN,
+            "user_blocked",
+            "WeChat blocked this login (high-risk user)",
+        ),
+        WechatError::RateLimited => AppError::rate_limited(
+            "wechat_rate_limited",
+            "WeChat's login quota for this user is exhausted; retry in a minute",
+            60,
+        ),
+        WechatError::Busy => {
+            state.metrics.wechat_errors.inc();
+            bad_gateway("wechat_busy", "WeChat is busy; retry").with_retry_after(1)
+        }
+        WechatError::Other {
+            errcode,
+            ref errmsg,
+        } => {
+            state.metrics.wechat_errors.inc();
+            tracing::warn!(errcode, errmsg = %errmsg, "jscode2session error");
+            bad_gateway(
+                "wechat_error",
+                &format!("WeChat refused the login (errcode {errcode})"),
+            )
+        }
+        WechatError::Unavailable(ref why) => {
+            state.metrics.wechat_errors.inc();
+            tracing::warn!(reason = %why, "jscode2session unavailable");
+            bad_gateway(
+                "wechat_unavailable",
+                "WeChat cannot be reached; retry later",
+            )
+        }
+        WechatError::NotConfigured => AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "login_not_configured",
+            "WeChat login is not configured on this server",
+        ),
+    }
+}
+
+/// A token for a named user, without WeChat (only when dev login is enabled).
+#[utoipa::path(
+    post, path = "/v1/auth/dev-login", tag = "auth",
+    request_body = DevLoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 400, description = "`invalid_input`: user must match [A-Za-z0-9_.-]{1,64}", body = ApiError),
+        (status = 404, description = "`not_found`: dev login is disabled", body = ApiError),
+        (status = 429, description = "`rate_limited` (per IP)", body = ApiError),
+    )
+)]
+pub async fn dev_login(
+    req: HttpRequest,
+    state: Data,
+    body: web::Json<DevLoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    if !state.dev_login {
+        return Err(not_found_error());
+    }
+    login_limit(&state, &req)?;
+    let user = body.into_inner().user;
+    if user.is_empty()
+        || user.len() > 64
+        || !user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    {
+        state.metrics.login_failed.inc();
+        return Err(AppError::bad_request(
+            "invalid_input",
+            "user must be 1-64 characters of [A-Za-z0-9_.-]",
+        ));
+    }
+    let id = upsert_user(&state, Provider::Dev, user, None).await?;
+    state.metrics.dev_login_ok.inc();
+    tracing::info!(user_id = id, "dev login");
+    token_response(&state, id)
+}
+
+/// Query of the v4 endpoint.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct V4Query {
+    /// Directory to bind the signature to, inside the caller's prefix
+    /// (`/u/<id>/...`, trailing `/` optional). Default: the caller's prefix.
+    pub cos_path: Option<String>,
+}
+
+fn key_error(code: &'static str, e: &shared::KeyError) -> AppError {
+    AppError::bad_request(code, e.to_string())
+}
+
+/// A v4 multi-effect signature bound to a directory of the caller's prefix.
+#[utoipa::path(
+    get, path = "/v1/qc_cos/config", tag = "signing",
+    params(V4Query),
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "Signature", body = SignResponse),
+        (status = 400, description = "`invalid_path`: cos_path is not a valid directory (the message says why)", body = ApiError),
+        (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = ApiError),
+        (status = 403, description = "`outside_prefix`: cos_path is not inside /u/<id>/", body = ApiError),
+        (status = 429, description = "`rate_limited` (per user); see Retry-After", body = ApiError),
+    )
+)]
+pub async fn v4_sign(
+    user: AuthUser,
+    req: HttpRequest,
+    state: Data,
+    query: web::Query<V4Query>,
+) -> Result<HttpResponse, AppError> {
+    sign_limit(&state, &user)?;
+    let dir = match query.cos_path.as_deref() {
+        None => user.prefix.clone(),
+        Some(p) => DirPath::parse(p).map_err(|e| key_error("invalid_path", &e))?,
+    };
+    if !dir.is_within(&user.prefix) {
+        state.metrics.outside_prefix.inc();
+        return Err(AppError::outside_prefix(
+            &format!("cos_path {}", dir.as_str()),
+            user.prefix.as_str(),
+        ));
+    }
+    let now = shared::clock::unix_now();
+    let expires_at = now + state.sign_ttl_secs;
+    let nonce = rand::thread_rng().gen_range(0..NONCE_BOUND);
+    let signer = Signer {
+        appid: &state.cos.appid,
+        bucket: &state.cos.bucket,
+        credentials: &state.cos.credentials,
+    };
+    let sign = signer
+        .multi_effect(Some(dir.without_trailing_slash()), expires_at, now, nonce)
+        .map_err(|e| {
+            tracing::error!(error = %e, "v4 signing failed");
+            AppError::internal()
+        })?;
+    let upload_url = format!(
+        "{}/files/v2/{}/{}{}",
+        state.cos.v4_endpoint,
+        state.cos.appid,
+        state.cos.bucket,
+        cos_sign::encode_path(dir.as_str())
+    );
+    state.metrics.signed_v4.inc();
+    state.audit.record(AuditRecord {
+        user_id: user.id,
+        kind: Kind::V4,
+        target: dir.as_str().to_owned(),
+        expires_at,
+        ip: client_ip(&req, state.trust_forwarded_for).to_string(),
+        issued_at: now,
+    });
+    Ok(ok_json(&SignResponse {
+        sign,
+        expires_at,
+        cos_path: dir.as_str().to_owned(),
+        upload_url,
+    }))
+}
+
+/// Headers a v5 signature may cover (besides `x-cos-meta-*`). Anything else,
+/// e.g. `x-cos-copy-source` (which would read another user's object) or
+/// `x-cos-acl`, is refused.
+const SIGNABLE_HEADERS: &[&str] = &[
+    "host",
+    "content-type",
+    "content-length",
+    "content-md5",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "cache-control",
+    "expires",
+    "range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "x-cos-storage-class",
+    "x-cos-forbid-overwrite",
+    "x-cos-content-sha1",
+];
+
+fn check_text(what: &str, name: &str, value: &str) -> Result<(), AppError> {
+    if value.len() > 1024 || value.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            "invalid_input",
+            format!("{what} {name:?} has a control character or is too long"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the sub-resource parameters for `method` (v5 object operations and
+/// multipart upload only) and returns them lower-cased by name.
+fn check_v5_query(method: &str, query: &BTreeMap<String, String>) -> Result<(), AppError> {
+    let has = |k: &str| query.contains_key(k);
+    let allowed: &[&str] = match method {
+        "PUT" => &["partNumber", "uploadId"],
+        "POST" => &["uploads", "uploadId"],
+        "GET" => &[
+            "uploadId",
+            "max-parts",
+            "part-number-marker",
+            "encoding-type",
+        ],
+        "DELETE" => &["uploadId"],
+        _ => &[],
+    };
+    for (k, v) in query {
+        if !allowed.contains(&k.as_str()) {
+            return Err(AppError::bad_request(
+                "query_not_allowed",
+                format!("query parameter {k:?} cannot be signed for {method}"),
+            ));
+        }
+        check_text("query parameter", k, v)?;
+    }
+    let numeric = |k: &str| {
+        query
+            .get(k)
+            .is_none_or(|v| !v.is_empty() && v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let valid = match method {
+        "PUT" => has("partNumber") == has("uploadId") && numeric("partNumber"),
+        "POST" => has("uploads") != has("uploadId"),
+        "GET" => numeric("max-parts") && numeric("part-number-marker"),
+        _ => true,
+    };
+    if !valid {
+        return Err(AppError::bad_request(
+            "query_not_allowed",
+            format!("this combination of query parameters cannot be signed for {method}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `host[:port]` of a URL, lower-cased (the v5 `host` header).
+pub fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest).to_ascii_lowercase()
+}
+
+/// Sign one v5 request for a key inside the caller's prefix. The body is the
+/// options object the SDKs pass to `getAuthorization`; `host` is always signed.
+#[utoipa::path(
+    post, path = "/v1/cos/v5/sign", tag = "signing",
+    request_body = V5SignRequest,
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "Authorization for exactly this request", body = V5SignResponse),
+        (status = 400, description = "`invalid_key`, `unsupported_method`, `query_not_allowed`, `header_not_allowed`, `host_mismatch` or `invalid_input`", body = ApiError),
+        (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = ApiError),
+        (status = 403, description = "`outside_prefix`", body = ApiError),
+        (status = 429, description = "`rate_limited` (per user)", body = ApiError),
+    )
+)]
+pub async fn v5_sign(
+    user: AuthUser,
+    req: HttpRequest,
+    state: Data,
+    body: web::Json<V5SignRequest>,
+) -> Result<HttpResponse, AppError> {
+    sign_limit(&state, &user)?;
+    let body = body.into_inner();
+    let method = body.method.to_ascii_uppercase();
+    if !state.v5_methods.contains(&method) {
+        return Err(AppError::bad_request(
+            "unsupported_method",
+            format!(
+                "method {:?} is not signed here (allowed: {})",
+                body.method,
+                state.v5_methods.join(", ")
+            ),
+        ));
+    }
+    let key = ObjectKey::parse(body.object_key()).map_err(|e| key_error("invalid_key", &e))?;
+    if !key.is_within(&user.prefix) {
+        state.metrics.outside_prefix.inc();
+        return Err(AppError::outside_prefix(
+            &format!("key {}", key.as_str()),
+            user.prefix.as_str(),
+        ));
+    }
+    check_v5_query(&method, &body.query)?;
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(body.headers.len() + 1);
+    for (name, value) in &body.headers {
+        let lower = name.to_ascii_lowercase();
+        check_text("header", name, value)?;
+        if lower == "host" {
+            if !value.eq_ignore_ascii_case(&state.v5_host) {
+                return Err(AppError::bad_request(
+                    "host_mismatch",
+                    format!("Host must be {}", state.v5_host),
+                ));
+            }
+            continue;
+        }
+        let meta = lower.starts_with("x-cos-meta-") && lower.len() > "x-cos-meta-".len();
+        if !meta && !SIGNABLE_HEADERS.contains(&lower.as_str()) {
+            return Err(AppError::bad_request(
+                "header_not_allowed",
+                format!("header {name:?} cannot be signed"),
+            ));
+        }
+        if headers.iter().any(|(n, _)| *n == lower) {
+            return Err(AppError::bad_request(
+                "invalid_input",
+                format!("header {name:?} is given twice"),
+            ));
+        }
+        headers.push((lower, value.clone()));
+    }
+    headers.push(("host".to_owned(), state.v5_host.clone()));
+    let now = shared::clock::unix_now();
+    let end = now + state.sign_ttl_secs;
+    let key_time = KeyTime::new(now, end).map_err(|_| AppError::internal())?;
+    let path = key.v4_path();
+    let params: Vec<(&str, &str)> = body
+        .query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let hdrs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let signature = v5::sign(
+        &state.cos.credentials,
+        &v5::Request {
+            method: &method,
+            path: &path,
+            params: &params,
+            headers: &hdrs,
+        },
+        key_time,
+    );
+    state.metrics.signed_v5.inc();
+    state.audit.record(AuditRecord {
+        user_id: user.id,
+        kind: Kind::V5,
+        target: format!("{method} {}", key.as_str()),
+        expires_at: end,
+        ip: client_ip(&req, state.trust_forwarded_for).to_string(),
+        issued_at: now,
+    });
+    Ok(ok_json(&V5SignResponse {
+        authorization: signature.to_authorization(),
+        start_time: now,
+        expired_time: end,
+        key: key.as_str().to_owned(),
+        url: format!("{}{}", state.cos.v5_endpoint, cos_sign::encode_path(&path)),
+    }))
+}
+
+fn valid_content_type(ct: &str) -> bool {
+    !ct.is_empty()
+        && ct.len() <= 128
+        && ct
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\'))
+}
+
+/// A signed POST Object form for a key, or a key prefix, inside the caller's prefix.
+#[utoipa::path(
+    post, path = "/v1/cos/v5/post-policy", tag = "signing",
+    request_body = PostPolicyRequest,
+    security(("jwt" = [])),
+    responses(
+        (status = 200, description = "Form fields; POST them with the `file` part last to `url`", body = PostPolicyResponse),
+        (status = 400, description = "`invalid_key`, `invalid_path`, `invalid_content_type` or `invalid_input` (both key and prefix, zero expiry)", body = ApiError),
+        (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = ApiError),
+        (status = 403, description = "`outside_prefix`", body = ApiError),
+        (status = 429, description = "`rate_limited` (per user)", body = ApiError),
+    )
+)]
+pub async fn post_policy(
+    user: AuthUser,
+    req: HttpRequest,
+    state: Data,
+    body: web::Json<PostPolicyRequest>,
+) -> Result<HttpResponse, AppError> {
+    sign_limit(&state, &user)?;
+    let body = body.into_inner();
+    let (key_field, key_condition, target) = match (&body.key, &body.prefix) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::bad_request(
+                "invalid_input",
+                "give either key or prefix, not both",
+            ));
+        }
+        (Some(k), None) => {
+            let key = ObjectKey::parse(k).map_err(|e| key_error("invalid_key", &e))?;
+            if !key.is_within(&user.prefix) {
+                state.metrics.outside_prefix.inc();
+                return Err(AppError::outside_prefix(
+                    &format!("key {}", key.as_str()),
+                    user.prefix.as_str(),
+                ));
+            }
+            let k = key.as_str().to_owned();
+            (k.clone(), Condition::Exact("key".into(), k.clone()), k)
+        }
+        (None, p) => {
+            let dir = match p {
+                Some(p) => DirPath::parse(p).map_err(|e| key_error("invalid_path", &e))?,
+                None => user.prefix.clone(),
+            };
+            if !dir.is_within(&user.prefix) {
+                state.metrics.outside_prefix.inc();
+                return Err(AppError::outside_prefix(
+                    &format!("prefix {}", dir.as_str()),
+                    user.prefix.as_str(),
+                ));
+            }
+            let kp = dir.key_prefix().to_owned();
+            (
+                kp.clone(),
+                Condition::StartsWith("key".into(), kp.clone()),
+                format!("{kp}*"),
+            )
+        }
+    };
+    let max_size = body
+        .max_size
+        .unwrap_or(state.max_upload_size)
+        .min(state.max_upload_size);
+    let ttl = body
+        .expires_in
+        .unwrap_or(state.sign_ttl_secs)
+        .min(state.sign_ttl_secs);
+    if ttl == 0 {
+        return Err(AppError::bad_request(
+            "invalid_input",
+            "expires_in must be at least 1",
+        ));
+    }
+    let mut conditions = vec![key_condition, Condition::ContentLengthRange(0, max_size)];
+    let mut fixed_type = None;
+    if let Some(ct) = &body.content_type {
+        if !valid_content_type(ct) {
+            return Err(AppError::bad_request(
+                "invalid_content_type",
+                "content_type must be a printable MIME type of at most 128 characters",
+            ));
+        }
+        if ct.ends_with('/') {
+            conditions.push(Condition::StartsWith("Content-Type".into(), ct.clone()));
+        } else {
+            conditions.push(Condition::Eq("Content-Type".into(), ct.clone()));
+            fixed_type = Some(ct.clone());
+        }
+    }
+    let now = shared::clock::unix_now();
+    let key_time = KeyTime::new(now, now + ttl).map_err(|_| AppError::internal())?;
+    let policy = PostPolicy::for_upload(
+        &state.cos.credentials,
+        &state.bucket_full,
+        key_time,
+        conditions,
+    );
+    let form = cos_sign::policy::sign(&state.cos.credentials, key_time, &policy).map_err(|e| {
+        tracing::error!(error = %e, "policy signing failed");
+        AppError::internal()
+    })?;
+    let mut fields = BTreeMap::new();
+    fields.insert("key".to_owned(), key_field);
+    fields.insert("policy".to_owned(), form.policy);
+    fields.insert(
+        "q-sign-algorithm".to_owned(),
+        form.q_sign_algorithm.to_owned(),
+    );
+    fields.insert("q-ak".to_owned(), form.q_ak);
+    fields.insert("q-key-time".to_owned(), form.q_key_time);
+    fields.insert("q-signature".to_owned(), form.q_signature);
+    if let Some(ct) = fixed_type {
+        fields.insert("Content-Type".to_owned(), ct);
+    }
+    state.metrics.signed_policy.inc();
+    state.audit.record(AuditRecord {
+        user_id: user.id,
+        kind: Kind::Policy,
+        target,
+        expires_at: now + ttl,
+        ip: client_ip(&req, state.trust_forwarded_for).to_string(),
+        issued_at: now,
+    });
+    Ok(ok_json(&PostPolicyResponse {
+        url: format!("{}/", state.cos.v5_endpoint),
+        fields,
+        expires_at: now + ttl,
+        max_size,
+    }))
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// Prometheus counters.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain")))]
+pub async fn metrics(state: Data) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")))]
+pub async fn openapi(state: Data) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.openapi_json.clone())
+}
+
+/// JSON 404 for unknown routes.
+pub fn not_found_error() -> AppError {
+    AppError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// Default service: JSON 404.
+pub async fn not_found() -> HttpResponse {
+    not_found_error().error_response()
+}
+
+/// Default service of a known path: JSON 405.
+pub async fn method_not_allowed() -> HttpResponse {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that method",
+    )
+    .error_response()
+}
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "jwt",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Send `Authorization: JWT <token>` (Metis style) or `Bearer <token>`; \
+                         exactly one space, case-sensitive scheme.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI 3 description of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "metis auth-server",
+        description = "Logs mini-program users in (WeChat jscode2session) and signs COS uploads \
+                       into each user's own prefix /u/<user_id>/. Every error is \
+                       {error_code, message}."
+    ),
+    paths(login, dev_login, v4_sign, v5_sign, post_policy, healthz, metrics, openapi),
+    components(schemas(
+        ApiError, LoginRequest, DevLoginRequest, TokenResponse, SignResponse, V5SignRequest,
+        V5SignResponse, PostPolicyRequest, PostPolicyResponse
+    )),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "auth", description = "Login"),
+        (name = "signing", description = "COS signatures for the caller's prefix"),
+        (name = "ops", description = "Health, metrics, this document"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_rules_per_method() {
+        let q = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect()
+        };
+        assert!(check_v5_query("PUT", &q(&[])).is_ok());
+        assert!(check_v5_query("PUT", &q(&[("partNumber", "1"), ("uploadId", "x")])).is_ok());
+        assert!(check_v5_query("PUT", &q(&[("partNumber", "1")])).is_err());
+        assert!(check_v5_query("PUT", &q(&[("partNumber", "x"), ("uploadId", "x")])).is_err());
+        assert!(check_v5_query("PUT", &q(&[("acl", "")])).is_err());
+        assert!(check_v5_query("POST", &q(&[("uploads", "")])).is_ok());
+        assert!(check_v5_query("POST", &q(&[("uploadId", "x")])).is_ok());
+        assert!(check_v5_query("POST", &q(&[])).is_err());
+        assert!(check_v5_query("GET", &q(&[("uploadId", "x")])).is_ok());
+        assert!(check_v5_query("HEAD", &q(&[("uploadId", "x")])).is_err());
+        assert!(check_v5_query("DELETE", &q(&[("uploadId", "x")])).is_ok());
+        assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1:8080");
+        assert_eq!(
+            host_of("https://B-1.cos.ap-shanghai.myqcloud.com/x"),
+            "b-1.cos.ap-shanghai.myqcloud.com"
+        );
+    }
+}

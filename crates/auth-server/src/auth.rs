@@ -1,0 +1,142 @@
+//! The `Authorization: JWT <token>` / `Bearer <token>` extractor and the
+//! client-IP helper.
+
+use std::future::{Ready, ready};
+use std::net::IpAddr;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
+use shared::DirPath;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// The user id (JWT `sub`).
+    pub id: u64,
+    /// The caller's upload prefix, `/u/<id>/`.
+    pub prefix: DirPath,
+}
+
+/// Stored in request extensions so the access log can name the user.
+#[derive(Debug, Clone, Copy)]
+pub struct LoggedUser(pub u64);
+
+/// Splits `JWT <t>` / `Bearer <t>`: the scheme is case-sensitive, exactly one
+/// space, and the token has no whitespace.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    if scheme != "JWT" && scheme != "Bearer" {
+        return None;
+    }
+    if token.is_empty() || token.bytes().any(|b| !b.is_ascii_graphic()) {
+        return None;
+    }
+    Some(token)
+}
+
+/// The upload prefix of a user.
+pub fn prefix_of(user_id: u64) -> DirPath {
+    // Digits only: always a valid path.
+    DirPath::parse(&format!("/u/{user_id}/")).unwrap_or_else(|_| DirPath::root())
+}
+
+fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(AppError::internal)?;
+    let fail = |code: &'static str, msg: &str| {
+        state.metrics.auth_failed.inc();
+        AppError::unauthorized(code, msg)
+    };
+    let mut values = req.headers().get_all(header::AUTHORIZATION);
+    let Some(value) = values.next() else {
+        return Err(fail(
+            "missing_token",
+            "send Authorization: JWT <token> (log in first)",
+        ));
+    };
+    if values.next().is_some() {
+        return Err(fail("invalid_token", "more than one Authorization header"));
+    }
+    let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+        fail(
+            "invalid_token",
+            "Authorization must be 'JWT <token>' or 'Bearer <token>'",
+        )
+    })?;
+    match state.jwt.verify(token, shared::clock::unix_now()) {
+        Ok(id) => {
+            req.extensions_mut().insert(LoggedUser(id));
+            Ok(AuthUser {
+                id,
+                prefix: prefix_of(id),
+            })
+        }
+        Err(e) => {
+            tracing::debug!(reason = %e, "token refused");
+            let (code, msg) = match e {
+                crate::jwt::TokenError::Expired => {
+                    ("token_expired", "the token has expired; log in again")
+                }
+                _ => ("invalid_token", "the token is not valid; log in again"),
+            };
+            Err(fail(code, msg))
+        }
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+/// The client's IP: the peer address, or the first `X-Forwarded-For` entry
+/// when the server is configured to trust its proxy.
+pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> IpAddr {
+    if trust_forwarded_for
+        && let Some(ip) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+    {
+        return ip;
+    }
+    req.peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_parsing_is_strict() {
+        assert_eq!(bearer_token("JWT abc"), Some("abc"));
+        assert_eq!(bearer_token("Bearer a.b.c"), Some("a.b.c"));
+        for bad in [
+            "jwt abc",
+            "JWT  abc",
+            "JWT",
+            "JWT ",
+            "abc",
+            "Basic abc",
+            "JWT a b",
+            "bearer x",
+            "JWT\tabc",
+        ] {
+            assert_eq!(bearer_token(bad), None, "{bad:?}");
+        }
+        assert_eq!(prefix_of(12).as_str(), "/u/12/");
+    }
+}
