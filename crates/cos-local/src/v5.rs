@@ -209,10 +209,15 @@ pub(crate) async fn handle(
         }
     }
     let result = route(&inner, &req, &ctx, &method, payload).await;
-    match result {
+    let mut resp = match result {
         Ok(resp) => resp,
         Err(e) => ctx.respond(&e),
-    }
+    };
+    // HTTP/1 header names go out as `Content-Length`, `Etag`, `X-Cos-Request-Id`:
+    // closer to COS than all-lower-case for clients that copy headers into a
+    // case-sensitive dict (the Python SDK reads `Content-Length` that way).
+    resp.head_mut().set_camel_case_headers(true);
+    resp
 }
 
 async fn route(
@@ -391,7 +396,14 @@ fn authorize(inner: &Inner, req: &HttpRequest, ctx: &Ctx, required: bool) -> Res
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    verify_with_host_fallback(inner, &auth, req.method().as_str(), &ctx.path, &params, &headers)
+    verify_with_host_fallback(
+        inner,
+        &auth,
+        req.method().as_str(),
+        &ctx.path,
+        &params,
+        &headers,
+    )
 }
 
 /// Verifies against the request's headers. The SDKs sign `host` as the URL's
@@ -408,17 +420,28 @@ fn verify_with_host_fallback(
 ) -> Result<(), V5Error> {
     let now = shared::clock::unix_now();
     let check = |headers: &[(String, String)]| {
-        let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let request = cos_sign::v5::Request {
             method,
             path,
             params,
             headers: &refs,
         };
-        cos_sign::v5::verify(auth, &inner.config.credentials, &request, now, inner.config.max_skew_secs)
+        cos_sign::v5::verify(
+            auth,
+            &inner.config.credentials,
+            &request,
+            now,
+            inner.config.max_skew_secs,
+        )
     };
     match check(headers) {
-        Err(cos_sign::VerifyError::SignatureMismatch) if auth.header_list.iter().any(|h| h == "host") => {
+        Err(cos_sign::VerifyError::SignatureMismatch)
+            if auth.header_list.iter().any(|h| h == "host") =>
+        {
             let stripped: Vec<(String, String)> = headers
                 .iter()
                 .map(|(k, v)| {
@@ -708,8 +731,12 @@ async fn get_object(
         builder.insert_header(("Content-Range", format!("bytes {a}-{b}/{size}")));
     }
     if head {
+        // A body-less stream with an explicit length: actix sends the header
+        // and, for HEAD, no body.
         builder.no_chunking(len);
-        return Ok(builder.finish());
+        return Ok(builder.streaming(futures_util::stream::empty::<
+            Result<bytes::Bytes, std::io::Error>,
+        >()));
     }
     let Some(file) = file else {
         return Ok(builder.body(Vec::<u8>::new()));
