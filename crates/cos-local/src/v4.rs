@@ -533,7 +533,10 @@ fn list(
                 if !want_dirs {
                     return true;
                 }
-                let meta = inner.storage.get(&ctx.bucket_full, &sub);
+                // A directory marker sorts before everything below it, so the
+                // first key seen under `sub` is its marker if it has one. (No
+                // other storage call here: `scan` holds the index lock.)
+                let meta = (m.key == sub).then(|| Arc::clone(m));
                 (sub.clone(), rest[..i].to_owned(), meta)
             }
             None => {

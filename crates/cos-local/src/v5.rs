@@ -1237,7 +1237,9 @@ async fn post_object(
         let meta =
             http::blocking(move || i.storage.commit(&b, &k, blob, new, Mode::Overwrite, now))
                 .await?;
-        // Drain whatever follows the file.
+        // Drain whatever follows the file (COS ignores it). The file field must
+        // be dropped first: the form does not advance while it is alive.
+        drop(field);
         while let Some(rest) = form.next().await {
             if let Ok(mut f) = rest {
                 while f.next().await.is_some() {}

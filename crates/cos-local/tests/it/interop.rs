@@ -1,0 +1,83 @@
+//! Tencent's own clients against the store: cos-python-sdk-v5 and coscmd.
+//!
+//! Needs a Python with both installed, named by `COS_INTEROP_PYTHON`:
+//! `python3 -m venv .venv && .venv/bin/pip install cos-python-sdk-v5 coscmd`,
+//! then `COS_INTEROP_PYTHON=$PWD/.venv/bin/python cargo test -p cos-local`.
+//! CI sets it; without it this test fails and says so.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::helpers::*;
+
+fn python() -> String {
+    #[allow(clippy::disallowed_methods)] // Test configuration, read in this one place.
+    let var = std::env::var("COS_INTEROP_PYTHON");
+    match var {
+        Ok(p) if !p.is_empty() => p,
+        _ => panic!(
+            "COS_INTEROP_PYTHON is not set. The interop test runs Tencent's Python SDK and coscmd \
+             against the store. Set it up with:\n  python3 -m venv /work/main/.venv && \
+             /work/main/.venv/bin/pip install cos-python-sdk-v5 coscmd\nthen run\n  \
+             COS_INTEROP_PYTHON=/work/main/.venv/bin/python cargo test -p cos-local"
+        ),
+    }
+}
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/interop/python")
+        .join(name)
+}
+
+async fn run(name: &str) {
+    let python = python();
+    let ts = TestStore::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let script = script(name);
+    let endpoint = ts.host.clone();
+    let workdir = work.path().to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(&python)
+            .arg(&script)
+            .args([
+                "--endpoint",
+                &endpoint,
+                "--appid",
+                APPID,
+                "--bucket",
+                BUCKET,
+            ])
+            .arg("--workdir")
+            .arg(&workdir)
+            .env("COS_SECRET_ID", SECRET_ID)
+            .env("COS_SECRET_KEY", SECRET_KEY)
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {python}: {e}"))
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for line in stdout.lines().filter(|l| l.starts_with("PROVED:")) {
+        println!("{name}: {line}");
+    }
+    assert!(
+        output.status.success(),
+        "{name} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    assert_eq!(ts.store.temp_file_count(), 0);
+}
+
+#[tokio::test]
+async fn python_sdk_v5_put_get_list_delete_multipart() {
+    run("sdk_v5.py").await;
+}
+
+#[tokio::test]
+async fn coscmd_uploads_a_directory() {
+    run("coscmd_upload.py").await;
+}

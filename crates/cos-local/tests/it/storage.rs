@@ -1,0 +1,299 @@
+//! Durability, atomicity and fault injection.
+
+use std::time::Duration;
+
+use cos_local::FaultConfig;
+
+use crate::helpers::*;
+use crate::v4::slice_op;
+
+#[tokio::test]
+async fn restart_keeps_objects_sessions_uploads_and_used_signatures() {
+    let ts = TestStore::start().await;
+    assert_eq!(ts.put("kept.txt", b"kept".to_vec()).await.status(), 200);
+    let sign = ts.sign_more(None);
+    ts.v4_upload("/gone.txt", b"x", &[], &sign).await;
+    let once = ts.sign_once("/gone.txt");
+    let (_, r) = ts
+        .v4_json("/gone.txt", serde_json::json!({"op": "delete"}), &once)
+        .await;
+    assert_eq!(r["code"], 0);
+    // A slice session with one of two slices.
+    let body = content(65536 + 10, 3);
+    let r = slice_op(
+        &ts,
+        "/s.bin",
+        &sign,
+        &[
+            ("op", "upload_slice_init"),
+            ("filesize", "65546"),
+            ("slice_size", "65536"),
+        ],
+        None,
+    )
+    .await;
+    let session = r["data"]["session"].as_str().unwrap().to_owned();
+    let r = slice_op(
+        &ts,
+        "/s.bin",
+        &sign,
+        &[
+            ("op", "upload_slice_data"),
+            ("session", &session),
+            ("offset", "0"),
+        ],
+        Some(&body[..65536]),
+    )
+    .await;
+    assert_eq!(r["code"], 0, "{r}");
+    // A v5 multipart upload with one part.
+    let resp = ts
+        .client
+        .post(format!("{}?uploads", ts.url("mp.bin")))
+        .header(
+            "Authorization",
+            ts.auth("post", "/mp.bin", &[("uploads", "")]),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = tag(&resp.text().await.unwrap(), "UploadId").unwrap();
+    let params = [("partNumber", "1"), ("uploadId", id.as_str())];
+    let part = content(3000, 8);
+    let resp = ts
+        .client
+        .put(ts.url("mp.bin"))
+        .query(&params)
+        .header("Authorization", ts.auth("put", "/mp.bin", &params))
+        .body(part.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let (dir, tmp) = ts.stop().await;
+    let mut ts = TestStore::start_in(&dir, |_| {}).await;
+    let _keep = tmp;
+    assert_eq!(ts.keys(), ["kept.txt"]);
+    assert_eq!(ts.get_bytes("kept.txt").await.unwrap(), b"kept");
+    // The used single-effect signature stays used.
+    ts.v4_upload("/gone.txt", b"x", &[], &sign).await;
+    let (_, r) = ts
+        .v4_json("/gone.txt", serde_json::json!({"op": "delete"}), &once)
+        .await;
+    assert_eq!(r["code"], shared::v4::codes::SIGN_REPLAYED, "{r}");
+    // The slice session resumes.
+    let r = slice_op(
+        &ts,
+        "/s.bin",
+        &sign,
+        &[("op", "upload_slice_list"), ("session", &session)],
+        None,
+    )
+    .await;
+    assert_eq!(r["data"]["listparts"].as_array().unwrap().len(), 1, "{r}");
+    let r = slice_op(
+        &ts,
+        "/s.bin",
+        &sign,
+        &[
+            ("op", "upload_slice_data"),
+            ("session", &session),
+            ("offset", "65536"),
+        ],
+        Some(&body[65536..]),
+    )
+    .await;
+    assert_eq!(r["code"], 0, "{r}");
+    let r = slice_op(
+        &ts,
+        "/s.bin",
+        &sign,
+        &[("op", "upload_slice_finish"), ("session", &session)],
+        None,
+    )
+    .await;
+    assert_eq!(r["code"], 0, "{r}");
+    assert_eq!(ts.get_bytes("s.bin").await.unwrap(), body);
+    // The multipart upload completes.
+    let xml = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"{}\"</ETag></Part></CompleteMultipartUpload>",
+        md5_hex(&part)
+    );
+    let p = [("uploadId", id.as_str())];
+    let resp = ts
+        .client
+        .post(ts.url("mp.bin"))
+        .query(&p)
+        .header("Authorization", ts.auth("post", "/mp.bin", &p))
+        .body(xml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(ts.get_bytes("mp.bin").await.unwrap(), part);
+    ts.client = reqwest::Client::new();
+}
+
+#[tokio::test]
+async fn stale_temp_files_and_orphans_are_removed_at_open() {
+    let ts = TestStore::start().await;
+    assert_eq!(ts.put("a", b"a".to_vec()).await.status(), 200);
+    let (dir, tmp) = ts.stop().await;
+    std::fs::write(dir.join("tmp").join("half-written"), b"partial").unwrap();
+    std::fs::write(dir.join("blobs").join("orphan"), b"never committed").unwrap();
+    let meta_dir = std::fs::read_dir(dir.join("buckets").join("metis-1250000000").join("meta"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(meta_dir.with_extension("123.tmp"), b"{").unwrap();
+    let ts = TestStore::start_in(&dir, |_| {}).await;
+    let _keep = tmp;
+    assert_eq!(ts.keys(), ["a"]);
+    assert_eq!(ts.body_files(), 1, "only the committed body remains");
+    assert_eq!(ts.store.temp_file_count(), 0);
+    assert_eq!(ts.get_bytes("a").await.unwrap(), b"a");
+}
+
+#[tokio::test]
+async fn a_dropped_connection_leaves_nothing() {
+    let ts = TestStore::start().await;
+    // Declare 10 MiB, send 1 MiB, then fail the body stream: the client aborts.
+    let chunks = (0..17).map(|i| {
+        if i < 16 {
+            Ok(bytes::Bytes::from(vec![1u8; 64 * 1024]))
+        } else {
+            Err(std::io::Error::other("client gave up"))
+        }
+    });
+    let stream = futures_util::stream::iter(chunks);
+    let result = ts
+        .client
+        .put(ts.url("cut.bin"))
+        .header("Authorization", ts.auth("put", "/cut.bin", &[]))
+        .header("Content-Length", 10 * 1024 * 1024)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await;
+    assert!(result.is_err() || result.unwrap().status() != 200);
+    ts.assert_nothing_stored().await;
+
+    // The same through the v4 form upload.
+    let stream = futures_util::stream::iter((0..9).map(|i| {
+        if i < 8 {
+            Ok(bytes::Bytes::from(vec![2u8; 64 * 1024]))
+        } else {
+            Err(std::io::Error::other("client gave up"))
+        }
+    }));
+    let form = reqwest::multipart::Form::new().text("op", "upload").part(
+        "filecontent",
+        reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(stream)).file_name("x"),
+    );
+    let result = ts
+        .client
+        .post(ts.v4_url("/cut.bin"))
+        .header("Authorization", ts.sign_more(None))
+        .multipart(form)
+        .send()
+        .await;
+    assert!(result.is_err() || result.unwrap().status() != 200);
+    ts.assert_nothing_stored().await;
+}
+
+#[tokio::test]
+async fn concurrent_writers_of_one_key_never_tear() {
+    let ts = std::sync::Arc::new(TestStore::start().await);
+    let bodies: Vec<Vec<u8>> = (0..8)
+        .map(|i| content(200_000 + i * 1000, i as u8))
+        .collect();
+    let mut tasks = Vec::new();
+    for b in bodies.clone() {
+        let ts = ts.clone();
+        tasks.push(tokio::spawn(
+            async move { ts.put("same", b).await.status() },
+        ));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let resp = ts.get("same").await;
+    let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+    let got = resp.bytes().await.unwrap().to_vec();
+    assert!(bodies.contains(&got), "the object is one whole body");
+    assert_eq!(etag, format!("\"{}\"", md5_hex(&got)));
+    assert_eq!(ts.body_files(), 1, "replaced bodies are removed");
+}
+
+async fn statuses(seed: u64, n: usize) -> Vec<u16> {
+    let ts = TestStore::start_with(|c| {
+        let mut f = FaultConfig::seeded(seed);
+        f.error_rate = 0.5;
+        c.faults = f;
+    })
+    .await;
+    let mut out = Vec::new();
+    for i in 0..n {
+        let resp = ts.put(&format!("k{i}"), b"v".to_vec()).await;
+        out.push(resp.status().as_u16());
+    }
+    // Every failed request stored nothing.
+    let ok = out.iter().filter(|s| **s == 200).count();
+    assert_eq!(ts.keys().len(), ok);
+    out
+}
+
+#[tokio::test]
+async fn faults_are_deterministic_for_a_seed() {
+    let a = statuses(7, 24).await;
+    let b = statuses(7, 24).await;
+    let c = statuses(8, 24).await;
+    assert_eq!(a, b, "same seed, same faults");
+    assert_ne!(a, c, "another seed, other faults");
+    assert!(
+        a.contains(&200) && (a.contains(&500) || a.contains(&503)),
+        "{a:?}"
+    );
+    assert!(a.iter().all(|s| [200, 500, 503].contains(s)), "{a:?}");
+}
+
+#[tokio::test]
+async fn injected_drops_and_latency() {
+    let ts = TestStore::start_with(|c| {
+        let mut f = FaultConfig::seeded(1);
+        f.drop_rate = 1.0;
+        c.faults = f;
+    })
+    .await;
+    let result = ts
+        .client
+        .put(ts.url("dropped"))
+        .header("Authorization", ts.auth("put", "/dropped", &[]))
+        .body(content(300_000, 1))
+        .send()
+        .await;
+    match result {
+        Err(_) => {}
+        // The head may get through before the connection closes: never a success.
+        Ok(r) => assert_ne!(r.status(), 200),
+    }
+    ts.assert_nothing_stored().await;
+
+    let ts = TestStore::start_with(|c| {
+        let mut f = FaultConfig::seeded(1);
+        f.latency = Duration::from_millis(300);
+        f.latency_rate = 1.0;
+        f.scope = cos_local::FaultScope::new(true, false);
+        c.faults = f;
+    })
+    .await;
+    let t = std::time::Instant::now();
+    assert_eq!(ts.put("slow", b"s".to_vec()).await.status(), 200);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    // Reads are out of scope here: no delay.
+    let t = std::time::Instant::now();
+    assert_eq!(ts.get("slow").await.status(), 200);
+    assert!(t.elapsed() < Duration::from_millis(300));
+}
