@@ -43,6 +43,7 @@ const cos = new COS({
       .then(async (res) => {
         const body = await res.json();
         if (!res.ok) {
+          console.error(`auth server refused to sign ${options.Method} ${options.Key}: ${res.status} ${JSON.stringify(body)}`);
           // Hand the SDK something it rejects, so the operation fails visibly.
           callback({ Authorization: `refused:${body.error_code}` });
           return;
