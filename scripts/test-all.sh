@@ -21,5 +21,8 @@ if [ ! -d tests/interop/node/node_modules/cos-nodejs-sdk-v5 ]; then
 fi
 export COS_INTEROP_NODE_DIR="$root/tests/interop/node"
 
-echo "== cargo test --workspace"
-cargo test --workspace --locked
+echo "== crate suites: cargo test --workspace --exclude system-tests"
+cargo test --workspace --locked --exclude system-tests
+
+echo "== workspace suites (tests/): each prints what it proved"
+cargo test -p system-tests --locked -- --nocapture
