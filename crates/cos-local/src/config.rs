@@ -9,7 +9,6 @@ use cos_sign::Credentials;
 /// adjust the public fields; every field but the four constructor arguments has
 /// a default.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct StoreConfig {
     /// Where objects, metadata and upload sessions live. Created if missing.
     pub data_dir: PathBuf,
@@ -19,8 +18,10 @@ pub struct StoreConfig {
     pub default_bucket: String,
     /// Keys allowed to sign requests. Any of them may act on any bucket of `appid`.
     pub credentials: Vec<Credentials>,
-    /// Base URL for `source_url`/`access_url` and `Location` (no trailing `/`),
-    /// e.g. `https://img.example.com`. Default: `http://<Host header>`.
+    /// Base URL of the default bucket's objects for `source_url`/`access_url`
+    /// and `Location`, e.g. `https://img.example.com` (a trailing `/` is
+    /// ignored). Other buckets get `<name>-<appid>.` put before its host.
+    /// Default: `<scheme>://<Host header>`.
     pub public_url: Option<String>,
     /// Clock skew tolerated on every signature time check, both ways (default 60 s).
     pub max_skew_secs: u64,
@@ -78,7 +79,6 @@ impl StoreConfig {
 /// generator seeded with `seed`, in a fixed order (latency, error, drop), so a
 /// given sequence of requests sees the same faults for the same seed.
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct FaultConfig {
     /// Seed of the generator.
     pub seed: u64,
@@ -126,7 +126,6 @@ impl Default for FaultConfig {
 
 /// Which requests faults apply to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct FaultScope {
     /// Uploads, deletes, multipart and slice operations (default `true`).
     pub writes: bool,

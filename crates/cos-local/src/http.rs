@@ -127,7 +127,14 @@ pub(crate) fn content_length(req: &HttpRequest) -> Option<u64> {
 /// Base URL objects of `bucket` are served from (no trailing `/`).
 pub(crate) fn public_base(inner: &Inner, req: &HttpRequest, bucket: &str) -> String {
     if let Some(base) = &inner.config.public_url {
-        return base.trim_end_matches('/').to_owned();
+        let base = base.trim_end_matches('/');
+        if bucket == inner.config.default_bucket {
+            return base.to_owned();
+        }
+        return match base.split_once("://") {
+            Some((scheme, rest)) => format!("{scheme}://{bucket}-{}.{rest}", inner.config.appid),
+            None => format!("{bucket}-{}.{base}", inner.config.appid),
+        };
     }
     let host = host(req);
     let scheme = req.connection_info().scheme().to_owned();
