@@ -124,6 +124,44 @@ pub(crate) fn content_length(req: &HttpRequest) -> Option<u64> {
     header(req, "content-length").and_then(|v| v.trim().parse().ok())
 }
 
+/// The content type to store when the client named none (or only
+/// `application/octet-stream`): guessed from the key's extension for common
+/// media and text types. HTML and scripts are never guessed.
+pub(crate) fn content_type_for(key: &str, given: Option<&str>) -> String {
+    if let Some(t) = given.map(str::trim).filter(|t| !t.is_empty())
+        && !t.eq_ignore_ascii_case("application/octet-stream")
+    {
+        return t.to_owned();
+    }
+    let ext = key
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let guessed = match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "heic" => "image/heic",
+        "avif" => "image/avif",
+        "ico" => "image/x-icon",
+        "mp4" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        "mp3" => "audio/mpeg",
+        "m4a" => "audio/mp4",
+        "wav" => "audio/wav",
+        "txt" => "text/plain",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    };
+    guessed.to_owned()
+}
+
 /// Base URL objects of `bucket` are served from (no trailing `/`).
 pub(crate) fn public_base(inner: &Inner, req: &HttpRequest, bucket: &str) -> String {
     if let Some(base) = &inner.config.public_url {
@@ -257,6 +295,31 @@ mod tests {
             BucketRoute::Unknown("photos-1300000000".into())
         );
         assert_eq!(r("cos-1.internal:80"), BucketRoute::Bucket("metis".into()));
+    }
+
+    #[test]
+    fn guesses_media_types_but_never_html() {
+        assert_eq!(content_type_for("a/b.JPG", None), "image/jpeg");
+        assert_eq!(
+            content_type_for("a/b.png", Some("application/octet-stream")),
+            "image/png"
+        );
+        assert_eq!(
+            content_type_for("a/b.png", Some("image/webp")),
+            "image/webp"
+        );
+        assert_eq!(
+            content_type_for("a/b.html", None),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            content_type_for("a/noext", None),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            content_type_for("a.d/noext", None),
+            "application/octet-stream"
+        );
     }
 
     #[test]

@@ -273,6 +273,30 @@ fn load_used_signs(path: &Path) -> Result<HashSet<[u8; 20]>, StoreError> {
     Ok(set)
 }
 
+/// One access-log line per request, at debug level under the target
+/// `cos_local::access` (a host app usually logs requests itself).
+pub(crate) fn log_request(
+    method: &actix_web::http::Method,
+    path: &str,
+    resp: &actix_web::HttpResponse,
+    started: std::time::Instant,
+) {
+    let rid = resp
+        .headers()
+        .get("x-cos-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::debug!(
+        target: "cos_local::access",
+        request_id = rid,
+        %method,
+        path,
+        status = resp.status().as_u16(),
+        elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+}
+
 /// Mounts the store's routes on an actix `App`: `/files/v2/...` (v4 JSON API)
 /// and a default service for the v5 XML API. Register the app's own routes
 /// first; the v5 default service answers everything else.

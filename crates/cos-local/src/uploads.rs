@@ -547,7 +547,7 @@ pub(crate) fn v4_finish(
         &s.key,
         blob,
         NewMeta {
-            content_type: "application/octet-stream".to_owned(),
+            content_type: crate::http::content_type_for(&s.key, None),
             biz_attr: s.biz_attr.clone(),
             user_meta: Vec::new(),
             etag: None,

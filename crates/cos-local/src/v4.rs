@@ -123,7 +123,9 @@ impl Ctx {
             request_id: self.rid.clone(),
             data: Some(data),
         };
-        HttpResponse::Ok().json(reply)
+        HttpResponse::Ok()
+            .insert_header(("x-cos-request-id", self.rid.as_str()))
+            .json(reply)
     }
 
     fn fail(&self, e: V4Error) -> HttpResponse {
@@ -133,22 +135,40 @@ impl Ctx {
             request_id: self.rid.clone(),
             data: e.data,
         };
-        HttpResponse::build(e.status).json(reply)
+        HttpResponse::build(e.status)
+            .insert_header(("x-cos-request-id", self.rid.as_str()))
+            .json(reply)
     }
 }
 
 fn bare_fail(rid: String, e: V4Error) -> HttpResponse {
+    let mut builder = HttpResponse::build(e.status);
+    builder.insert_header(("x-cos-request-id", rid.as_str()));
     let reply: Reply<serde_json::Value> = Reply {
         code: e.code,
         message: e.message,
         request_id: rid,
         data: None,
     };
-    HttpResponse::build(e.status).json(reply)
+    builder.json(reply)
 }
 
 /// Entry point for `/files/v2/...`.
 pub(crate) async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    store: web::Data<Store>,
+) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    // The path only: a presigned query carries a signature.
+    let path = req.uri().path().to_owned();
+    let resp = handle_inner(req, payload, store).await;
+    crate::log_request(&method, &path, &resp, started);
+    resp
+}
+
+async fn handle_inner(
     req: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
@@ -581,6 +601,8 @@ fn list(
 struct Form {
     fields: Vec<(String, String)>,
     file: Option<Blob>,
+    /// The file part's own `Content-Type`, if it had one.
+    file_type: Option<String>,
 }
 
 impl Form {
@@ -643,7 +665,11 @@ async fn read_form(
                 (k.clone(), s)
             })
             .collect();
-        return Ok(Form { fields, file: None });
+        return Ok(Form {
+            fields,
+            file: None,
+            file_type: None,
+        });
     }
     if !content_type.starts_with("multipart/form-data") {
         return Err(params_error(
@@ -673,6 +699,7 @@ async fn read_form(
                     .max_simple_upload
                     .min(inner.config.max_object_size),
             };
+            form.file_type = field.content_type().map(ToString::to_string);
             let mut writer = inner.storage.writer(limit).await?;
             http::stream_into(&mut writer, &mut field).await?;
             form.file = Some(http::finish(writer).await?);
@@ -786,7 +813,7 @@ async fn upload(
         Mode::Overwrite
     };
     let new = NewMeta {
-        content_type: "application/octet-stream".to_owned(),
+        content_type: http::content_type_for(key.as_str(), form.file_type.as_deref()),
         biz_attr: form.get("biz_attr").unwrap_or("").to_owned(),
         user_meta: Vec::new(),
         etag: None,

@@ -137,6 +137,20 @@ pub(crate) async fn handle(
     payload: web::Payload,
     store: web::Data<Store>,
 ) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    // The path only: a presigned query carries a signature.
+    let path = req.uri().path().to_owned();
+    let resp = handle_inner(req, payload, store).await;
+    crate::log_request(&method, &path, &resp, started);
+    resp
+}
+
+async fn handle_inner(
+    req: HttpRequest,
+    payload: web::Payload,
+    store: web::Data<Store>,
+) -> HttpResponse {
     let inner = Arc::clone(&store.inner);
     let rid = http::request_id();
     let host = http::host(&req);
@@ -596,9 +610,7 @@ async fn put_object(
         http::blocking(move || i.storage.put_dir(&b, &k, "", Mode::Overwrite, now)).await?
     } else {
         let new = NewMeta {
-            content_type: http::header(req, "content-type")
-                .unwrap_or("application/octet-stream")
-                .to_owned(),
+            content_type: http::content_type_for(key, http::header(req, "content-type")),
             biz_attr: String::new(),
             user_meta: user_meta(req),
             etag: None,
@@ -712,6 +724,10 @@ async fn get_object(
         .insert_header(("ETag", etag))
         .insert_header(("Last-Modified", http_date(meta.mtime)))
         .insert_header(("Accept-Ranges", "bytes"))
+        // Stored content is served as data: no sniffing, and any HTML runs
+        // sandboxed (the store may share an origin with the auth server).
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", "sandbox"))
         .insert_header(("x-cos-request-id", ctx.rid.as_str()));
     for (name, header) in [
         ("response-content-disposition", "Content-Disposition"),
@@ -872,9 +888,7 @@ fn initiate(
             "A directory marker cannot be uploaded in parts.",
         ));
     }
-    let content_type = http::header(req, "content-type")
-        .unwrap_or("application/octet-stream")
-        .to_owned();
+    let content_type = http::content_type_for(key, http::header(req, "content-type"));
     let upload = uploads::v5_create(
         &inner.storage,
         &ctx.bucket,
@@ -1175,10 +1189,13 @@ async fn post_object(
         let key_text = raw_key.replace("${filename}", &fname);
         let key = shared::ObjectKey::parse(&key_text)
             .map_err(|e| err(400, "InvalidArgument", format!("invalid object key: {e}")))?;
-        let content_type = get(&fields, "Content-Type")
-            .filter(|v| !v.is_empty())
-            .or_else(|| field.content_type().map(ToString::to_string))
-            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        let content_type = http::content_type_for(
+            key.as_str(),
+            get(&fields, "Content-Type")
+                .filter(|v| !v.is_empty())
+                .or_else(|| field.content_type().map(ToString::to_string))
+                .as_deref(),
+        );
         let mut writer = inner.storage.writer(inner.config.max_object_size).await?;
         http::stream_into(&mut writer, &mut field).await?;
         let blob = http::finish(writer).await?;

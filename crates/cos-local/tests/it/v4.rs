@@ -27,6 +27,12 @@ async fn upload_returns_urls_and_source_url_serves_the_bytes() {
     // The app shows source_url without a signature (public-read).
     let got = ts.client.get(&src).send().await.unwrap();
     assert_eq!(got.status(), 200);
+    assert_eq!(
+        got.headers()["content-type"],
+        "image/jpeg",
+        "guessed from the name"
+    );
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff");
     assert_eq!(got.bytes().await.unwrap().to_vec(), body);
     assert_eq!(ts.keys(), vec!["u/42/photo 1.jpg"]);
 }
