@@ -51,6 +51,27 @@
 //! of one key: the last commit wins, whole. v4 slice sessions and v5 multipart
 //! uploads live on disk and survive a restart.
 //!
+//! # Compatibility notes
+//! * Tencent's `cos-python-sdk-v5` and `coscmd` work against the store (see
+//!   `tests/interop/python/`): point the SDK at the store with
+//!   `CosConfig(Domain="127.0.0.1:<port>", Scheme="http")` (default bucket), or
+//!   keep `Endpoint=...` and route through the store as an HTTP proxy
+//!   (`Proxies=`/`HTTP_PROXY`) so the Host header names the bucket.
+//! * The SDKs sign `host` without the port (`urlparse(url).hostname`) while the
+//!   `Host` header carries `host:port`; when a signature over `host` does not
+//!   match, it is checked once more with the port removed.
+//! * v5 response header names are sent Camel-Case (`Content-Length`, `Etag`,
+//!   `X-Cos-Request-Id`): clients that copy headers into a case-sensitive map
+//!   (the Python SDK does) find `Content-Length`; COS itself spells `ETag`,
+//!   which actix cannot produce, so look it up case-insensitively.
+//! * When a v4 upload or v5 PUT names no content type, a media type is guessed
+//!   from the key's extension (images, video, audio, text, JSON, PDF; never
+//!   HTML). Served objects carry `X-Content-Type-Options: nosniff` and
+//!   `Content-Security-Policy: sandbox`.
+//! * Single-effect v4 signatures are remembered (by SHA-1, in
+//!   `used-v4-signatures` in the data directory) for as long as the data
+//!   directory lives, so a replay is refused even after a restart.
+//!
 //! # Differences from real COS
 //! * The v4 namespace is flat, like v5: uploading `/a/b/c.jpg` does not need
 //!   `/a/b/` to exist (2016 COS required the directory). `create` writes an
