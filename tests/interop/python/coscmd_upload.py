@@ -59,7 +59,7 @@ def main():
         f.write("bucket = %s\nregion = ap-local\nendpoint = cos.local\nschema = http\n" % bucket)
         f.write("max_thread = 4\npart_size = 1\nmultiupload_threshold = 20\nretry = 0\ntimeout = 60\n")
 
-    coscmd = os.path.join(os.path.dirname(sys.executable), "coscmd")
+    coscmd = os.environ.get("COS_INTEROP_COSCMD") or os.path.join(os.path.dirname(sys.executable), "coscmd")
     env = dict(os.environ)
     env["HTTP_PROXY"] = env["http_proxy"] = "http://%s" % args.endpoint
     env.pop("NO_PROXY", None)

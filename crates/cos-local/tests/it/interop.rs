@@ -52,8 +52,12 @@ async fn run(name: &str) {
             .arg(&workdir)
             .env("COS_SECRET_ID", SECRET_ID)
             .env("COS_SECRET_KEY", SECRET_KEY)
+            // Talk to 127.0.0.1 directly whatever the CI environment sets.
             .env_remove("HTTP_PROXY")
             .env_remove("http_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .env("NO_PROXY", "127.0.0.1,localhost")
             .output()
             .unwrap_or_else(|e| panic!("cannot run {python}: {e}"))
     })
