@@ -297,3 +297,107 @@ async fn injected_drops_and_latency() {
     assert_eq!(ts.get("slow").await.status(), 200);
     assert!(t.elapsed() < Duration::from_millis(300));
 }
+
+#[tokio::test]
+async fn a_killed_process_leaves_no_partial_object() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cos-local"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--appid",
+            APPID,
+            "--bucket",
+            BUCKET,
+        ])
+        .args(["--secret-id", SECRET_ID])
+        .env("COS_LOCAL_SECRET_KEY", SECRET_KEY)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    // "cos-local listening on http://127.0.0.1:PORT (default bucket …)"
+    let host = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+
+    // A 100 MiB PUT that trickles in, so the process dies mid-body.
+    let auth = auth_with(
+        &creds(),
+        &host,
+        "put",
+        "/crash.bin",
+        &[],
+        now() - 10,
+        now() + 600,
+    );
+    let chunks = futures_util::stream::unfold(0u32, |i| async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        Some((
+            Ok::<_, std::io::Error>(bytes::Bytes::from(vec![3u8; 64 * 1024])),
+            i + 1,
+        ))
+    });
+    let url = format!("http://{host}/crash.bin");
+    let upload = tokio::spawn(async move {
+        reqwest::Client::new()
+            .put(url)
+            .header("Authorization", auth)
+            .header("Content-Length", 100 * 1024 * 1024)
+            .body(reqwest::Body::wrap_stream(chunks))
+            .send()
+            .await
+    });
+    // Wait until part of the body is on disk, then kill -9.
+    let tmp_dir = dir.join("tmp");
+    let mut partial = false;
+    for _ in 0..200 {
+        let written: u64 = std::fs::read_dir(&tmp_dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        if written > 256 * 1024 {
+            partial = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(partial, "the body never started arriving");
+    assert!(
+        upload.await.unwrap().is_err(),
+        "the upload cannot have succeeded"
+    );
+    assert!(
+        std::fs::read_dir(&tmp_dir).unwrap().count() > 0,
+        "the crash left a partial temp file behind (the point of this test)"
+    );
+
+    // Reopen on the same directory: nothing visible, the temp file is gone.
+    let ts = TestStore::start_in(&dir, |_| {}).await;
+    assert!(ts.keys().is_empty());
+    assert_eq!(ts.body_files(), 0);
+    assert_eq!(ts.get("crash.bin").await.status(), 404);
+    drop(tmp);
+}
