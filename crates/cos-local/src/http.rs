@@ -253,17 +253,19 @@ pub(crate) fn dropped_connection() -> actix_web::HttpResponse {
 }
 
 /// Runs blocking storage work off the async threads.
-pub(crate) async fn blocking<T, F>(f: F) -> Result<T, StoreError>
+pub(crate) async fn blocking<T, E, F>(f: F) -> Result<T, E>
 where
-    F: FnOnce() -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
     T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
 {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r,
         Err(e) => Err(StoreError::Io {
             what: "blocking task".to_owned(),
             source: std::io::Error::other(e.to_string()),
-        }),
+        }
+        .into()),
     }
 }
 

@@ -989,7 +989,7 @@ async fn slice_init(
             uploads::v4_remove(&i.storage, &old.session)?;
         }
         uploads::v4_create(&i.storage, &wanted)?;
-        Ok(wanted)
+        Ok::<_, StoreError>(wanted)
     })
     .await?;
     Ok(ctx.ok(SliceSession {
@@ -999,13 +999,21 @@ async fn slice_init(
     }))
 }
 
-fn load_session(inner: &Inner, ctx: &Ctx, form: &Form) -> Result<uploads::SliceSession, V4Error> {
+async fn load_session(
+    inner: &Arc<Inner>,
+    ctx: &Ctx,
+    form: &Form,
+) -> Result<uploads::SliceSession, V4Error> {
     let key = file_key(ctx)?;
     let id = form
         .get("session")
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| params_error("ERROR_CGI_PARAM: missing session"))?;
-    let s = uploads::v4_load(&inner.storage, id)?.ok_or(UploadError::NoSuchUpload)?;
+        .ok_or_else(|| params_error("ERROR_CGI_PARAM: missing session"))?
+        .to_owned();
+    let i = Arc::clone(inner);
+    let s = http::blocking(move || uploads::v4_load(&i.storage, &id))
+        .await?
+        .ok_or(UploadError::NoSuchUpload)?;
     if s.bucket != ctx.bucket_full || s.key != key.as_str() {
         return Err(params_error(
             "ERROR_CGI_PARAM: the session belongs to another file",
@@ -1019,7 +1027,7 @@ async fn slice_data(
     ctx: &Ctx,
     mut form: Form,
 ) -> Result<HttpResponse, V4Error> {
-    let s = load_session(inner, ctx, &form)?;
+    let s = load_session(inner, ctx, &form).await?;
     let offset = form
         .number("offset")?
         .ok_or_else(|| params_error("ERROR_CGI_PARAM: missing offset"))?;
@@ -1046,7 +1054,7 @@ async fn slice_finish(
     ctx: &Ctx,
     form: &Form,
 ) -> Result<HttpResponse, V4Error> {
-    let s = load_session(inner, ctx, form)?;
+    let s = load_session(inner, ctx, form).await?;
     if let Some(size) = form.number("filesize")?
         && size != s.filesize
     {
@@ -1092,13 +1100,16 @@ impl V4Error {
 
 async fn slice_list(inner: &Arc<Inner>, ctx: &Ctx, form: &Form) -> Result<HttpResponse, V4Error> {
     let s = if form.get("session").is_some_and(|v| !v.is_empty()) {
-        load_session(inner, ctx, form)?
+        load_session(inner, ctx, form).await?
     } else {
-        let key = file_key(ctx)?;
-        uploads::v4_find(&inner.storage, &ctx.bucket_full, key.as_str())?
+        let key = file_key(ctx)?.as_str().to_owned();
+        let (i, b) = (Arc::clone(inner), ctx.bucket_full.clone());
+        http::blocking(move || uploads::v4_find(&i.storage, &b, &key))
+            .await?
             .ok_or(UploadError::NoSuchUpload)?
     };
-    let parts = uploads::v4_slices(&inner.storage, &s)?;
+    let (i, s2) = (Arc::clone(inner), s.clone());
+    let parts = http::blocking(move || uploads::v4_slices(&i.storage, &s2)).await?;
     Ok(ctx.ok(SliceList {
         session: s.session.clone(),
         filesize: s.filesize,

@@ -307,7 +307,7 @@ async fn route(
         }
         "POST" if ctx.has("uploads") => {
             authorize(inner, req, ctx, true)?;
-            initiate(inner, req, ctx, &key)
+            initiate(inner, req, ctx, &key).await
         }
         "POST" if ctx.has("uploadId") => {
             authorize(inner, req, ctx, true)?;
@@ -875,7 +875,7 @@ fn list_objects(inner: &Inner, ctx: &Ctx) -> Result<HttpResponse, V5Error> {
     Ok(ctx.xml(StatusCode::OK, x.finish()))
 }
 
-fn initiate(
+async fn initiate(
     inner: &Arc<Inner>,
     req: &HttpRequest,
     ctx: &Ctx,
@@ -889,14 +889,16 @@ fn initiate(
         ));
     }
     let content_type = http::content_type_for(key, http::header(req, "content-type"));
-    let upload = uploads::v5_create(
-        &inner.storage,
-        &ctx.bucket,
-        key,
-        &content_type,
+    let (i, b, k, meta) = (
+        Arc::clone(inner),
+        ctx.bucket.clone(),
+        key.to_owned(),
         user_meta(req),
-        shared::clock::unix_now(),
-    )?;
+    );
+    let now = shared::clock::unix_now();
+    let upload =
+        http::blocking(move || uploads::v5_create(&i.storage, &b, &k, &content_type, meta, now))
+            .await?;
     let mut x = Xml::new();
     x.open("InitiateMultipartUploadResult")
         .elem("Bucket", &ctx.bucket)
@@ -927,8 +929,7 @@ async fn upload_part(
     payload: web::Payload,
 ) -> Result<HttpResponse, V5Error> {
     let number = part_number(ctx)?;
-    let id = param(&ctx.params, "uploadId").unwrap_or("");
-    let upload = uploads::v5_load(&inner.storage, id, &ctx.bucket, key)?;
+    let upload = load_upload(inner, ctx, key).await?;
     let limit = inner.config.max_part_size.min(inner.config.max_object_size);
     let blob = receive(inner, req, payload, limit).await?;
     let _guard = inner.uploads_lock.lock().await;
@@ -971,7 +972,6 @@ async fn complete(
     key: &str,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, V5Error> {
-    let id = param(&ctx.params, "uploadId").unwrap_or("").to_owned();
     let body = http::read_small(&mut payload, 4 * 1024 * 1024).await?;
     let text = std::str::from_utf8(&body).map_err(|_| {
         err(
@@ -993,7 +993,7 @@ async fn complete(
         .map(|p| (p.number, p.etag))
         .collect();
     let _guard = inner.uploads_lock.lock().await;
-    let upload = uploads::v5_load(&inner.storage, &id, &ctx.bucket, key)?;
+    let upload = load_upload(inner, ctx, key).await?;
     let i = Arc::clone(inner);
     let now = shared::clock::unix_now();
     let (min, max) = (inner.config.min_part_size, inner.config.max_object_size);
@@ -1013,25 +1013,36 @@ async fn complete(
     Ok(ctx.xml(StatusCode::OK, x.finish()))
 }
 
+/// Loads an upload off the async threads.
+async fn load_upload(
+    inner: &Arc<Inner>,
+    ctx: &Ctx,
+    key: &str,
+) -> Result<uploads::V5Upload, V5Error> {
+    let id = param(&ctx.params, "uploadId").unwrap_or("").to_owned();
+    let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.to_owned());
+    http::blocking(move || uploads::v5_load(&i.storage, &id, &b, &k).map_err(V5Error::from)).await
+}
+
 fn bucket_short<'a>(inner: &Inner, full: &'a str) -> &'a str {
     full.strip_suffix(&format!("-{}", inner.config.appid))
         .unwrap_or(full)
 }
 
 async fn abort(inner: &Arc<Inner>, ctx: &Ctx, key: &str) -> Result<HttpResponse, V5Error> {
-    let id = param(&ctx.params, "uploadId").unwrap_or("");
     let _guard = inner.uploads_lock.lock().await;
-    let upload = uploads::v5_load(&inner.storage, id, &ctx.bucket, key)?;
-    uploads::v5_abort(&inner.storage, &upload)?;
+    let upload = load_upload(inner, ctx, key).await?;
+    let i = Arc::clone(inner);
+    http::blocking(move || uploads::v5_abort(&i.storage, &upload)).await?;
     Ok(HttpResponse::NoContent()
         .insert_header(("x-cos-request-id", ctx.rid.as_str()))
         .finish())
 }
 
 async fn list_parts(inner: &Arc<Inner>, ctx: &Ctx, key: &str) -> Result<HttpResponse, V5Error> {
-    let id = param(&ctx.params, "uploadId").unwrap_or("");
-    let upload = uploads::v5_load(&inner.storage, id, &ctx.bucket, key)?;
-    let parts = uploads::v5_parts(&inner.storage, &upload)?;
+    let upload = load_upload(inner, ctx, key).await?;
+    let (i, u) = (Arc::clone(inner), upload.clone());
+    let parts = http::blocking(move || uploads::v5_parts(&i.storage, &u)).await?;
     let marker: u32 = param(&ctx.params, "part-number-marker")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
@@ -1078,7 +1089,8 @@ async fn list_parts(inner: &Arc<Inner>, ctx: &Ctx, key: &str) -> Result<HttpResp
 
 async fn list_uploads(inner: &Arc<Inner>, ctx: &Ctx) -> Result<HttpResponse, V5Error> {
     let prefix = param(&ctx.params, "prefix").unwrap_or("");
-    let all = uploads::v5_list(&inner.storage, &ctx.bucket)?;
+    let (i, b) = (Arc::clone(inner), ctx.bucket.clone());
+    let all = http::blocking(move || uploads::v5_list(&i.storage, &b)).await?;
     let mut x = Xml::new();
     x.open("ListMultipartUploadsResult")
         .elem("Bucket", &ctx.bucket)
