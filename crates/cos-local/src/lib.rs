@@ -150,8 +150,11 @@ pub(crate) struct Inner {
     pub(crate) faults: Faults,
     used_signs: Mutex<HashSet<[u8; 20]>>,
     used_signs_path: PathBuf,
-    /// Serialises state changes of v4 slice sessions and v5 multipart uploads.
+    /// Serialises creating/replacing upload sessions and v5 part/complete/abort.
     pub(crate) uploads_lock: tokio::sync::Mutex<()>,
+    /// One lock per v4 slice session: its slices are written one at a time and
+    /// never while it finishes; different sessions proceed in parallel.
+    session_locks: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 const USED_SIGNS: &str = "used-v4-signatures";
@@ -211,6 +214,7 @@ impl Store {
                 used_signs: Mutex::new(used_signs),
                 used_signs_path,
                 uploads_lock: tokio::sync::Mutex::new(()),
+                session_locks: Mutex::new(std::collections::HashMap::new()),
             }),
         })
     }
@@ -249,6 +253,23 @@ impl Store {
 impl Inner {
     pub(crate) fn bucket_full(&self, short: &str) -> String {
         format!("{short}-{}", self.config.appid)
+    }
+
+    /// The lock of one v4 slice session.
+    pub(crate) fn session_lock(&self, session: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .session_locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(locks.entry(session.to_owned()).or_default())
+    }
+
+    /// Forgets the lock of a finished session.
+    pub(crate) fn drop_session_lock(&self, session: &str) {
+        self.session_locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(session);
     }
 
     /// Records a single-effect v4 signature as used. False when it was used before.

@@ -1,7 +1,7 @@
 //! Upload sessions that outlive one request: v5 multipart uploads and v4 slice
 //! sessions. Both live entirely on disk (`uploads/v5/<id>/`, `uploads/v4/<id>/`)
 //! so they survive a restart; callers serialise state changes with
-//! `Inner::uploads_lock`.
+//! `Inner::uploads_lock` (and `Inner::session_lock` per v4 session).
 
 use std::fs;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};

@@ -510,3 +510,61 @@ async fn slice_finish_with_wrong_sha_stores_nothing() {
     assert_eq!(r["code"], shared::v4::codes::SHA_MISMATCH, "{r}");
     assert!(ts.keys().is_empty());
 }
+
+#[tokio::test]
+async fn parallel_slices_of_one_session() {
+    let ts = TestStore::start().await;
+    let sign = ts.sign_more(None);
+    let slice = 64 * 1024usize;
+    let body = content(slice * 8 - 7, 11);
+    let size = body.len().to_string();
+    let r = slice_op(
+        &ts,
+        "/p.bin",
+        &sign,
+        &[
+            ("op", "upload_slice_init"),
+            ("filesize", &size),
+            ("slice_size", "65536"),
+        ],
+        None,
+    )
+    .await;
+    let session = r["data"]["session"].as_str().unwrap().to_owned();
+    let sends = (0..8).map(|i| {
+        let off = (i * slice).to_string();
+        let part = body[i * slice..((i + 1) * slice).min(body.len())].to_vec();
+        let (ts, sign, session) = (&ts, &sign, &session);
+        async move {
+            slice_op(
+                ts,
+                "/p.bin",
+                sign,
+                &[
+                    ("op", "upload_slice_data"),
+                    ("session", session),
+                    ("offset", &off),
+                ],
+                Some(&part),
+            )
+            .await
+        }
+    });
+    for r in futures_util::future::join_all(sends).await {
+        assert_eq!(r["code"], 0, "{r}");
+    }
+    let r = slice_op(
+        &ts,
+        "/p.bin",
+        &sign,
+        &[
+            ("op", "upload_slice_finish"),
+            ("session", &session),
+            ("filesize", &size),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(r["code"], 0, "{r}");
+    assert_eq!(ts.get_bytes("p.bin").await.unwrap(), body);
+}
