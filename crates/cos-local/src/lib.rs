@@ -87,6 +87,10 @@
 //!   `NotImplemented`. `x-cos-meta-*` headers are stored and returned.
 //! * Objects are public-read unless configured otherwise (see above).
 //! * `access_url` equals `source_url` (there is no CDN).
+//! * A v5 key starting with `files/v2/` cannot be addressed: that prefix is
+//!   the v4 API.
+//! * One process per data directory: opening a store clears its temp files,
+//!   so two stores on one directory would break each other's uploads.
 //! * Path-style v5 requests (`/<bucket>/<key>` on a bare host) are not
 //!   recognised: the first segment is part of the key in the default bucket.
 //!
