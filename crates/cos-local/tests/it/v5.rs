@@ -601,6 +601,67 @@ async fn post_object_with_policy() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(ts.keys(), ["u/1/b.png", "u/1/c.png", "u/1/pic.png"]);
+
+    // success_action_redirect: 303 to the target with bucket, key and etag.
+    let form = policy_form(&ts, "u/1/d.png", vec![], &c, now() - 10, now() + 600)
+        .text("success_action_redirect", "https://app.example/done?x=1")
+        .part("file", file());
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_redirect
+        .post(format!("{}/", ts.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let location = resp.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(
+            "https://app.example/done?x=1&bucket=metis-1250000000&key=u%2F1%2Fd.png&etag="
+        ),
+        "{location}"
+    );
+
+    // The `Signature` field variant: a whole v5 Authorization for POST /.
+    let form = reqwest::multipart::Form::new()
+        .text("key", "u/1/e.png")
+        .text("Signature", ts.auth("post", "/", &[]))
+        .part("file", file());
+    let resp = ts
+        .client
+        .post(format!("{}/", ts.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let form = reqwest::multipart::Form::new()
+        .text("key", "u/1/f.png")
+        .text("Signature", ts.auth("post", "/other", &[]))
+        .part("file", file());
+    let (status, code, _) = xml_code(
+        ts.client
+            .post(format!("{}/", ts.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (403, "SignatureDoesNotMatch"));
+    assert_eq!(
+        ts.keys(),
+        [
+            "u/1/b.png",
+            "u/1/c.png",
+            "u/1/d.png",
+            "u/1/e.png",
+            "u/1/pic.png"
+        ]
+    );
 }
 
 #[tokio::test]
