@@ -12,8 +12,12 @@
 //!   `delete`. Replies are [`shared::v4::Reply`] JSON with the COS codes in
 //!   [`shared::v4::codes`]. The signature comes from the `Authorization`
 //!   header or the `sign` query parameter. Uploads, slices, `stat`, `list` and
-//!   `create` need a multi-effect signature; `delete` needs a single-effect one,
-//!   which is good for exactly one request (a reuse answers `-95`).
+//!   `create` need a multi-effect signature; `delete` and `update` need a
+//!   single-effect one, which is good for exactly one request (a reuse answers
+//!   `-95`). Refusals: expired `-96`, another bucket `-61`, anything else
+//!   `-97`, all with HTTP 403. `insertOnly=1` (the default, as in the SDKs)
+//!   answers `-4018` (with the existing object's URLs) for the same content and
+//!   `-177` for different content; `insertOnly=0` overwrites.
 //! * **v5 XML API**: PUT Object (`Content-MD5` checked, `ETag` = MD5), POST
 //!   Object (form upload with a signed policy or a `Signature` field,
 //!   `${filename}`, `success_action_status` 200/201/204,
