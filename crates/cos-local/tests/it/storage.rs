@@ -401,3 +401,99 @@ async fn a_killed_process_leaves_no_partial_object() {
     assert_eq!(ts.get("crash.bin").await.status(), 404);
     drop(tmp);
 }
+
+#[tokio::test]
+async fn open_refuses_bad_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let open = |f: &dyn Fn(&mut cos_local::StoreConfig)| {
+        let mut c = cos_local::StoreConfig::new(tmp.path(), APPID, BUCKET, vec![creds()]);
+        f(&mut c);
+        cos_local::Store::open(c)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    assert!(open(&|_| {}).is_ok());
+    assert!(
+        open(&|c| c.appid = "12ab".into())
+            .unwrap_err()
+            .contains("APPID")
+    );
+    assert!(open(&|c| c.default_bucket = "metis-1250000000.x".into()).is_err());
+    assert!(open(&|c| c.default_bucket = "Metis".into()).is_err());
+    assert!(
+        open(&|c| c.credentials.clear())
+            .unwrap_err()
+            .contains("SecretId")
+    );
+    assert!(
+        open(&|c| c.faults.error_rate = 1.5)
+            .unwrap_err()
+            .contains("fault rate")
+    );
+}
+
+#[tokio::test]
+async fn mounts_after_the_host_apps_own_routes() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let tmp = tempfile::tempdir().unwrap();
+    let store = cos_local::Store::open(cos_local::StoreConfig::new(
+        tmp.path(),
+        APPID,
+        BUCKET,
+        vec![creds()],
+    ))
+    .unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let s = store.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .route(
+                "/healthz",
+                web::get().to(|| async { HttpResponse::Ok().body("app") }),
+            )
+            .configure(cos_local::configure(s.clone()))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let client = reqwest::Client::new();
+    let body = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "app");
+    let host = addr.to_string();
+    let auth = auth_with(
+        &creds(),
+        &host,
+        "put",
+        "/k.txt",
+        &[],
+        now() - 10,
+        now() + 600,
+    );
+    let resp = client
+        .put(format!("http://{addr}/k.txt"))
+        .header("Authorization", auth)
+        .body("mounted")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let got = client
+        .get(format!("http://{addr}/k.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.text().await.unwrap(), "mounted");
+    assert_eq!(store.keys(BUCKET), ["k.txt"]);
+    handle.stop(true).await;
+}
