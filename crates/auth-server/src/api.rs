@@ -257,6 +257,14 @@ pub async fn v4_sign(
     query: web::Query<V4Query>,
 ) -> Result<HttpResponse, AppError> {
     sign_limit(&state, &user)?;
+    // The query decoder replaces invalid UTF-8 with U+FFFD; refuse instead of
+    // signing a path the client did not send.
+    if cos_sign::decode(req.query_string()).is_none() {
+        return Err(AppError::bad_request(
+            "invalid_input",
+            "the query string is not valid UTF-8 after percent-decoding",
+        ));
+    }
     let dir = match query.cos_path.as_deref() {
         None => user.prefix.clone(),
         Some(p) => DirPath::parse(p).map_err(|e| key_error("invalid_path", &e))?,

@@ -432,8 +432,8 @@ impl Application {
     /// then writes every queued audit record.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
-        let shrinker = actix_web::rt::spawn(async move {
-            let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
+        let shrinker = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
                 state.limits.shrink();
@@ -444,7 +444,7 @@ impl Application {
         drop(self.state);
         let writer = self.writer;
         // Joining the writer blocks until the queue is written.
-        let _ = actix_web::rt::task::spawn_blocking(move || writer.shutdown()).await;
+        let _ = tokio::task::spawn_blocking(move || writer.shutdown()).await;
         tracing::info!("auth server stopped; audit log flushed");
         result
     }

@@ -1,0 +1,13 @@
+//! Integration tests: the real server on port 0, a fake WeChat on port 0, the
+//! embedded store, driven over HTTP with reqwest.
+
+mod helpers;
+
+mod embedded;
+mod errors;
+mod hostile_paths;
+mod hostile_tokens;
+mod login;
+mod ops;
+mod sign_v4;
+mod sign_v5;

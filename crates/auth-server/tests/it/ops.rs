@@ -1,0 +1,210 @@
+//! `/healthz`, `/metrics`, `/openapi.json`, the audit table and graceful shutdown.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn healthz_and_openapi_describe_every_route() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .get(app.url(shared::routes::HEALTHZ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
+    let doc: Value = app
+        .http
+        .get(app.url(shared::routes::OPENAPI))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        shared::routes::LOGIN,
+        shared::routes::DEV_LOGIN,
+        shared::routes::V4_SIGN,
+        shared::routes::V5_SIGN,
+        shared::routes::POST_POLICY,
+        shared::routes::HEALTHZ,
+        shared::routes::METRICS,
+        shared::routes::OPENAPI,
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(
+        doc["paths"][shared::routes::LOGIN]["post"]["responses"]
+            .get("200")
+            .is_some()
+    );
+    assert!(doc["components"]["securitySchemes"].get("jwt").is_some());
+    assert!(doc["components"]["schemas"].get("ApiError").is_some());
+}
+
+#[tokio::test]
+async fn metrics_count_signatures_refusals_and_logins() {
+    let app = spawn_app().await;
+    let (token, id) = app.token("alice").await;
+    let auth = format!("JWT {token}");
+    for _ in 0..3 {
+        assert_eq!(app.v4(Some(&auth), None).await.status(), 200);
+    }
+    app.v4(Some("JWT nope"), None).await;
+    app.v4(Some(&auth), Some(&format!("/u/{}/", id + 1))).await;
+    let r = app
+        .http
+        .get(app.url(shared::routes::METRICS))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    for line in [
+        "auth_signatures_issued_total{kind=\"v4\"} 3",
+        "auth_refused_total{reason=\"unauthorized\"} 1",
+        "auth_refused_total{reason=\"outside_prefix\"} 1",
+        "auth_logins_total{kind=\"dev\",outcome=\"ok\"} 1",
+        "auth_audit_records_total{fate=\"dropped\"} 0",
+        "# TYPE auth_http_responses_total counter",
+    ] {
+        assert!(text.contains(line), "{line} not in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn every_issued_credential_is_audited() {
+    let app = spawn_app().await;
+    let (token, id) = app.token("alice").await;
+    app.v4(Some(&format!("JWT {token}")), Some(&format!("/u/{id}/a")))
+        .await;
+    app.post_authed(
+        shared::routes::V5_SIGN,
+        &token,
+        &serde_json::json!({"Method": "PUT", "Key": format!("u/{id}/k.jpg")}),
+    )
+    .await;
+    app.post_authed(shared::routes::POST_POLICY, &token, &serde_json::json!({}))
+        .await;
+    // Refused requests are not credentials.
+    app.v4(Some(&format!("JWT {token}")), Some("/u/999/")).await;
+    let db = app.db();
+    let mut stmt = db
+        .prepare(
+            "SELECT user_id, kind, target, expires_at - issued_at, ip FROM signatures ORDER BY id",
+        )
+        .unwrap();
+    let rows: Vec<(i64, String, String, i64, String)> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let id = id as i64;
+    assert_eq!(
+        rows,
+        vec![
+            (
+                id,
+                "v4".into(),
+                format!("/u/{id}/a/"),
+                3600,
+                "127.0.0.1".into()
+            ),
+            (
+                id,
+                "v5".into(),
+                format!("PUT u/{id}/k.jpg"),
+                3600,
+                "127.0.0.1".into()
+            ),
+            (
+                id,
+                "post-policy".into(),
+                format!("u/{id}/*"),
+                3600,
+                "127.0.0.1".into()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn graceful_shutdown_flushes_the_audit_queue() {
+    let app = spawn_app().await;
+    let auth = format!("JWT {}", app.token_for(4));
+    for _ in 0..50 {
+        assert_eq!(app.v4(Some(&auth), None).await.status(), 200);
+    }
+    app.handle.stop(true).await;
+    app.join.await.unwrap().unwrap();
+    let db = rusqlite::Connection::open(&app.config.database).unwrap();
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM signatures", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 50);
+}
+
+#[tokio::test]
+async fn users_survive_a_restart_with_persisted_dev_secrets() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_owned();
+    let build = || {
+        let d = d.clone();
+        async move {
+            let config = auth_server::Config::from_env_with(
+                None,
+                &[
+                    ("server.data_dir", d),
+                    ("server.bind", "127.0.0.1:0".into()),
+                    ("store.print_banner", "false".into()),
+                ],
+            )
+            .unwrap();
+            let app = auth_server::Application::build(config).await.unwrap();
+            let base = app.base_url();
+            let handle = app.handle();
+            let join = tokio::spawn(app.run_until_stopped());
+            (base, handle, join)
+        }
+    };
+    let http = reqwest::Client::new();
+    let (base, handle, join) = build().await;
+    let v: Value = http
+        .post(format!("{base}{}", shared::routes::DEV_LOGIN))
+        .json(&serde_json::json!({"user": "alice"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    handle.stop(true).await;
+    join.await.unwrap().unwrap();
+    let (base2, handle2, _join2) = build().await;
+    // The old token is still valid after the restart (persisted JWT secret).
+    let r = http
+        .get(format!("{base2}{}", shared::routes::V4_SIGN))
+        .header(
+            "Authorization",
+            format!("JWT {}", v["access_token"].as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    handle2.stop(true).await;
+}

@@ -1,0 +1,387 @@
+//! `POST /v1/cos/v5/sign` and `POST /v1/cos/v5/post-policy`: what is signed
+//! verifies with cos-sign, and nothing beyond the request is granted.
+
+use std::collections::BTreeMap;
+
+use cos_sign::v5::{self, ParsedAuthorization};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn host(app: &TestApp) -> String {
+    app.base.trim_start_matches("http://").to_owned()
+}
+
+#[tokio::test]
+async fn v5_signature_covers_exactly_the_request_and_host() {
+    let app = spawn_app().await;
+    let (token, id) = app.token("alice").await;
+    let key = format!("u/{id}/测试 图片.jpg");
+    let body = json!({
+        "Method": "put", "Key": key,
+        "Query": {}, "Headers": {"Content-Type": "image/jpeg", "Content-Length": 13, "x-cos-meta-sha1": "ab"},
+        "Bucket": "metis-1250000000", "Region": "local",
+    });
+    let before = now();
+    let r = app
+        .post_authed(shared::routes::V5_SIGN, &token, &body)
+        .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["Key"], key);
+    let start = v["StartTime"].as_u64().unwrap();
+    let end = v["ExpiredTime"].as_u64().unwrap();
+    assert!(start >= before && end == start + 3600);
+    let url = v["Url"].as_str().unwrap();
+    assert_eq!(url, format!("{}/{}", app.base, cos_sign::encode_path(&key)));
+    let auth = ParsedAuthorization::from_header(v["Authorization"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        auth.header_list,
+        ["content-length", "content-type", "host", "x-cos-meta-sha1"]
+    );
+    let path = format!("/{key}");
+    let h = host(&app);
+    let headers = [
+        ("Content-Type", "image/jpeg"),
+        ("Content-Length", "13"),
+        ("x-cos-meta-sha1", "ab"),
+        ("Host", h.as_str()),
+    ];
+    let req = v5::Request {
+        method: "PUT",
+        path: &path,
+        params: &[],
+        headers: &headers,
+    };
+    v5::verify(&auth, &test_creds(), &req, now(), 0).unwrap();
+    // Another key, method, host or content type does not verify.
+    let other = format!("/u/{id}/other.jpg");
+    for bad in [
+        v5::Request {
+            path: &other,
+            ..req
+        },
+        v5::Request {
+            method: "DELETE",
+            ..req
+        },
+        v5::Request {
+            headers: &[
+                ("Content-Type", "text/html"),
+                ("Content-Length", "13"),
+                ("x-cos-meta-sha1", "ab"),
+                ("Host", h.as_str()),
+            ],
+            ..req
+        },
+        v5::Request {
+            headers: &[
+                ("Content-Type", "image/jpeg"),
+                ("Content-Length", "13"),
+                ("x-cos-meta-sha1", "ab"),
+                ("Host", "evil-1250000000.cos.ap-shanghai.myqcloud.com"),
+            ],
+            ..req
+        },
+    ] {
+        assert!(v5::verify(&auth, &test_creds(), &bad, now(), 0).is_err());
+    }
+    assert!(v5::verify(&auth, &test_creds(), &req, end + 1, 0).is_err());
+}
+
+#[tokio::test]
+async fn v5_multipart_parameters_are_signed_and_others_refused() {
+    let app = spawn_app().await;
+    let (token, id) = app.token("alice").await;
+    let key = format!("u/{id}/big.bin");
+    let ok_cases = [
+        json!({"Method": "POST", "Key": key, "Query": {"uploads": ""}}),
+        json!({"Method": "PUT", "Key": key, "Query": {"partNumber": 3, "uploadId": "abc"}}),
+        json!({"Method": "POST", "Key": key, "Query": {"uploadId": "abc"}, "Headers": {"Content-Type": "application/xml"}}),
+        json!({"Method": "GET", "Key": key, "Query": {"uploadId": "abc"}}),
+        json!({"Method": "DELETE", "Key": key, "Query": {"uploadId": "abc"}}),
+        json!({"Method": "HEAD", "Key": key}),
+        json!({"Method": "GET", "Pathname": format!("/{key}")}),
+        json!({"Method": "PUT", "Key": key, "Headers": {"Host": host(&app)}}),
+    ];
+    for body in ok_cases {
+        let r = app
+            .post_authed(shared::routes::V5_SIGN, &token, &body)
+            .await;
+        assert_eq!(r.status(), 200, "{body}");
+        let v: Value = r.json().await.unwrap();
+        let auth = ParsedAuthorization::from_header(v["Authorization"].as_str().unwrap()).unwrap();
+        let query: BTreeMap<String, String> = body["Query"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let params: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut headers: Vec<(String, String)> = body["Headers"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| *k != "Host")
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        headers.push(("host".into(), host(&app)));
+        let hdrs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let path = format!("/{key}");
+        let method = body["Method"].as_str().unwrap();
+        let req = v5::Request {
+            method,
+            path: &path,
+            params: &params,
+            headers: &hdrs,
+        };
+        v5::verify(&auth, &test_creds(), &req, now(), 0).unwrap();
+    }
+    let refused = [
+        (
+            json!({"Method": "PUT", "Key": key, "Query": {"acl": ""}}),
+            "query_not_allowed",
+        ),
+        (
+            json!({"Method": "PUT", "Key": key, "Query": {"partNumber": 1}}),
+            "query_not_allowed",
+        ),
+        (
+            json!({"Method": "PUT", "Key": key, "Query": {"partNumber": "x", "uploadId": "a"}}),
+            "query_not_allowed",
+        ),
+        (json!({"Method": "POST", "Key": key}), "query_not_allowed"),
+        (
+            json!({"Method": "GET", "Key": key, "Query": {"prefix": ""}}),
+            "query_not_allowed",
+        ),
+        (
+            json!({"Method": "PUT", "Key": key, "Headers": {"x-cos-copy-source": "metis-1250000000.cos/u/1/secret.jpg"}}),
+            "header_not_allowed",
+        ),
+        (
+            json!({"Method": "PUT", "Key": key, "Headers": {"x-cos-acl": "public-read-write"}}),
+            "header_not_allowed",
+        ),
+        (
+            json!({"Method": "PUT", "Key": key, "Headers": {"x-cos-meta-": "x"}}),
+            "header_not_allowed",
+        ),
+        (
+            json!({"Method": "PUT", "Key": key, "Headers": {"Host": "evil.example.com"}}),
+            "host_mismatch",
+        ),
+        (
+            json!({"Method": "PUT", "Key": key, "Headers": {"Content-Type": "a\r\nx: y"}}),
+            "invalid_input",
+        ),
+        (
+            json!({"Method": "PUT", "Key": key, "Headers": {"content-type": "a", "Content-Type": "b"}}),
+            "invalid_input",
+        ),
+        (json!({"Method": "PATCH", "Key": key}), "unsupported_method"),
+        (
+            json!({"Method": "OPTIONS", "Key": key}),
+            "unsupported_method",
+        ),
+        (json!({"Method": "PUT"}), "invalid_key"),
+        (
+            json!({"Method": "PUT", "Key": key, "Query": {"uploadId": [1]}}),
+            "invalid_input",
+        ),
+        (json!({"Key": key}), "invalid_input"),
+    ];
+    for (body, code) in refused {
+        let r = app
+            .post_authed(shared::routes::V5_SIGN, &token, &body)
+            .await;
+        expect_error(r, 400, code).await;
+    }
+}
+
+#[tokio::test]
+async fn v5_methods_are_configurable() {
+    let app = spawn_app_with(|c| c.v5_methods = vec!["PUT".into()]).await;
+    let token = app.token_for(3);
+    let r = app
+        .post_authed(
+            shared::routes::V5_SIGN,
+            &token,
+            &json!({"Method": "DELETE", "Key": "u/3/a"}),
+        )
+        .await;
+    expect_error(r, 400, "unsupported_method").await;
+    let r = app
+        .post_authed(
+            shared::routes::V5_SIGN,
+            &token,
+            &json!({"Method": "PUT", "Key": "u/3/a"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+fn form_lookup(
+    fields: &serde_json::Map<String, Value>,
+    extra: &[(&str, &str)],
+) -> impl Fn(&str) -> Option<String> + use<> {
+    let mut all: BTreeMap<String, String> = fields
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap().to_owned()))
+        .collect();
+    for (k, v) in extra {
+        all.insert(k.to_ascii_lowercase(), (*v).to_owned());
+    }
+    move |name: &str| all.get(&name.to_ascii_lowercase()).cloned()
+}
+
+#[tokio::test]
+async fn post_policy_exact_key_verifies_and_binds_type_size_and_key() {
+    let app = spawn_app_with(|c| c.max_upload_size = 1000).await;
+    let (token, id) = app.token("alice").await;
+    let key = format!("u/{id}/a.jpg");
+    let r = app
+        .post_authed(
+            shared::routes::POST_POLICY,
+            &token,
+            &json!({"key": key, "max_size": 5000, "content_type": "image/jpeg", "expires_in": 99999}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["url"], format!("{}/", app.base));
+    assert_eq!(v["max_size"], 1000, "capped by the server");
+    let exp = v["expires_at"].as_u64().unwrap();
+    assert!(exp <= now() + 3600, "expiry capped by the sign TTL");
+    let fields = v["fields"].as_object().unwrap();
+    for f in [
+        "key",
+        "policy",
+        "q-sign-algorithm",
+        "q-ak",
+        "q-key-time",
+        "q-signature",
+        "Content-Type",
+    ] {
+        assert!(fields.contains_key(f), "{f}");
+    }
+    assert_eq!(fields["key"], key);
+    let bucket = "metis-1250000000";
+    let accepted =
+        cos_sign::policy::verify(&test_creds(), &form_lookup(fields, &[]), bucket, now(), 0)
+            .unwrap();
+    assert!(accepted.check_size(1000).is_ok());
+    assert!(accepted.check_size(1001).is_err());
+    // Another key or content type, or another bucket, fails.
+    let other = format!("u/{id}/b.jpg");
+    assert!(
+        cos_sign::policy::verify(
+            &test_creds(),
+            &form_lookup(fields, &[("key", &other)]),
+            bucket,
+            now(),
+            0
+        )
+        .is_err()
+    );
+    assert!(
+        cos_sign::policy::verify(
+            &test_creds(),
+            &form_lookup(fields, &[("Content-Type", "text/html")]),
+            bucket,
+            now(),
+            0
+        )
+        .is_err()
+    );
+    assert!(
+        cos_sign::policy::verify(
+            &test_creds(),
+            &form_lookup(fields, &[]),
+            "other-1250000000",
+            now(),
+            0
+        )
+        .is_err()
+    );
+    assert!(
+        cos_sign::policy::verify(&test_creds(), &form_lookup(fields, &[]), bucket, exp + 1, 0)
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn post_policy_prefix_and_content_type_prefix() {
+    let app = spawn_app().await;
+    let (token, id) = app.token("alice").await;
+    let r = app
+        .post_authed(
+            shared::routes::POST_POLICY,
+            &token,
+            &json!({"prefix": format!("/u/{id}/photos"), "content_type": "image/"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let fields = v["fields"].as_object().unwrap();
+    assert_eq!(fields["key"], format!("u/{id}/photos/"));
+    assert!(
+        !fields.contains_key("Content-Type"),
+        "a prefix is not a fixed type"
+    );
+    let bucket = "metis-1250000000";
+    let inside = format!("u/{id}/photos/x.png");
+    let lookup = form_lookup(fields, &[("key", &inside), ("Content-Type", "image/png")]);
+    cos_sign::policy::verify(&test_creds(), &lookup, bucket, now(), 0).unwrap();
+    let outside = format!("u/{id}/x.png");
+    let lookup = form_lookup(fields, &[("key", &outside), ("Content-Type", "image/png")]);
+    assert!(cos_sign::policy::verify(&test_creds(), &lookup, bucket, now(), 0).is_err());
+    let lookup = form_lookup(fields, &[("key", &inside), ("Content-Type", "text/html")]);
+    assert!(cos_sign::policy::verify(&test_creds(), &lookup, bucket, now(), 0).is_err());
+
+    // No key or prefix: the caller's whole prefix.
+    let v: Value = app
+        .post_authed(shared::routes::POST_POLICY, &token, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["fields"]["key"], format!("u/{id}/"));
+    // Bad requests.
+    for (body, code) in [
+        (
+            json!({"key": format!("u/{id}/a"), "prefix": format!("/u/{id}/")}),
+            "invalid_input",
+        ),
+        (json!({"expires_in": 0}), "invalid_input"),
+        (
+            json!({"content_type": "image/jpeg\"x"}),
+            "invalid_content_type",
+        ),
+        (json!({"content_type": ""}), "invalid_content_type"),
+        (json!({"max_size": -1}), "invalid_input"),
+    ] {
+        expect_error(
+            app.post_authed(shared::routes::POST_POLICY, &token, &body)
+                .await,
+            400,
+            code,
+        )
+        .await;
+    }
+}
