@@ -1,0 +1,264 @@
+//! The `cos-upload` binary: exit codes, report, progress lines, and `kill -9` + resume.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use uploader::{JournalState, Report, Status};
+
+use crate::helpers::*;
+
+fn cos_upload() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cos-upload"));
+    c.env_remove("COS_UPLOAD_SERVER")
+        .env_remove("COS_UPLOAD_DEV_USER")
+        .env_remove("COS_UPLOAD_CODE")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+async fn output(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn read_report(p: &Path) -> Report {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn uploads_a_tree_writes_a_report_and_prints_plain_progress() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    for i in 0..5 {
+        write(dir.path(), &format!("d/{i}.jpg"), 2000 + i, i as u64);
+    }
+    write(dir.path(), "big.bin", 1300 * 1024, 9);
+    let report = work.path().join("report.json");
+    let mut cmd = cos_upload();
+    cmd.args([
+        "--server",
+        &app.base_url,
+        "--dev-user",
+        "cli",
+        "--verify",
+        "-j",
+        "3",
+    ])
+    .args([
+        "--large-threshold",
+        "1MiB",
+        "--slice-size",
+        "512KiB",
+        "--progress-interval",
+        "0.1",
+    ])
+    .arg("--report")
+    .arg(&report)
+    .arg(dir.path());
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("uploaded 6, already present 0, skipped 0, failed 0 of 6 files"),
+        "{}",
+        show(&o)
+    );
+    let r = read_report(&report);
+    assert_eq!(r.summary.uploaded, 6);
+    assert_eq!(r.summary.verified, 6);
+    assert!(
+        r.files
+            .iter()
+            .all(|f| f.url.is_some() && f.sha1.is_some() && f.attempts >= 1)
+    );
+
+    // Run again without a journal: everything is already there.
+    let mut cmd = cos_upload();
+    cmd.args(["--server", &app.base_url, "--dev-user", "cli", "--quiet"])
+        .args(["--large-threshold", "1MiB"])
+        .arg("--report")
+        .arg(&report)
+        .arg(dir.path());
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(o.stdout.is_empty(), "--quiet printed: {}", show(&o));
+    assert_eq!(read_report(&report).summary.already_present, 6);
+}
+
+#[tokio::test]
+async fn exit_codes_distinguish_usage_auth_partial_and_unreachable() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ok.jpg", 100, 1);
+    write(dir.path(), "bad:name.jpg", 100, 2);
+
+    // Usage: no paths; bad glob; prefix outside the user's directory.
+    let mut cmd = cos_upload();
+    cmd.args(["--server", &app.base_url, "--dev-user", "x"]);
+    assert_eq!(output(cmd).await.status.code(), Some(2));
+    let mut cmd = cos_upload();
+    cmd.args([
+        "--server",
+        &app.base_url,
+        "--dev-user",
+        "x",
+        "--include",
+        "[",
+        "--quiet",
+    ])
+    .arg(dir.path());
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let mut cmd = cos_upload();
+    cmd.args([
+        "--server",
+        &app.base_url,
+        "--dev-user",
+        "x",
+        "--prefix",
+        "/u/elsewhere",
+        "--quiet",
+    ])
+    .arg(dir.path());
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+
+    // Auth: a user name the server refuses.
+    let mut cmd = cos_upload();
+    cmd.args(["--server", &app.base_url, "--dev-user", "not a valid name!"])
+        .arg(dir.path());
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(3), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("login refused"),
+        "{}",
+        show(&o)
+    );
+
+    // Partial: one file cannot become a key.
+    let mut cmd = cos_upload();
+    cmd.args(["--server", &app.base_url, "--dev-user", "x", "--quiet"])
+        .arg(dir.path());
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("bad:name.jpg"),
+        "{}",
+        show(&o)
+    );
+
+    // Unreachable server: a port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = cos_upload();
+    cmd.args([
+        "--server",
+        &format!("http://127.0.0.1:{port}"),
+        "--dev-user",
+        "x",
+        "--attempts",
+        "2",
+    ])
+    .arg(dir.path());
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(4), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cannot log in"),
+        "{}",
+        show(&o)
+    );
+}
+
+#[tokio::test]
+async fn a_killed_run_resumes_without_uploading_anything_twice() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let n = 300;
+    for i in 0..n {
+        write(dir.path(), &format!("{i:03}.jpg"), 8 * 1024, i as u64);
+    }
+    let journal = work.path().join("journal.jsonl");
+    let args = |cmd: &mut Command| {
+        cmd.args([
+            "--server",
+            &app.base_url,
+            "--dev-user",
+            "killed",
+            "-j",
+            "2",
+            "--quiet",
+        ])
+        .arg("--journal")
+        .arg(&journal)
+        .arg(dir.path());
+    };
+    let mut cmd = cos_upload();
+    args(&mut cmd);
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL) once some files are recorded, well before the end.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lines = std::fs::read_to_string(&journal)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines >= 20 || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let state = JournalState::parse(std::io::BufReader::new(
+        std::fs::File::open(&journal).unwrap(),
+    ))
+    .unwrap();
+    let done_before = state.done.len();
+    assert!(
+        done_before >= 20 && done_before < n,
+        "{done_before} done before the kill"
+    );
+
+    let report = work.path().join("r.json");
+    let mut cmd = cos_upload();
+    args(&mut cmd);
+    cmd.arg("--report").arg(&report).arg("--verify");
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let r = read_report(&report);
+    assert_eq!(r.summary.skipped as usize, done_before);
+    assert_eq!(
+        (r.summary.uploaded + r.summary.already_present) as usize,
+        n - done_before
+    );
+    // Files in flight at the kill may be in the store already: "already present", never re-sent.
+    assert!(r.summary.already_present <= 2, "{:?}", r.summary);
+    assert_eq!(r.summary.verified as usize, n);
+    for f in &r.files {
+        assert_eq!(
+            f.status == Status::Skipped,
+            state.done.contains_key(&f.key),
+            "{f:?}"
+        );
+    }
+}

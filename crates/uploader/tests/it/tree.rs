@@ -1,0 +1,159 @@
+//! Bulk runs over directories: mixed sizes, Unicode names, filters, protocols.
+
+use uploader::{Protocol, Status};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_directory_of_mixed_sizes_including_slices_uploads_and_verifies() {
+    let app = spawn_app().await;
+    let client = app.login("tree").await;
+    let home = client.session().unwrap().upload_prefix;
+    let dir = tempfile::tempdir().unwrap();
+    let sizes = [
+        ("a.jpg", 1usize),
+        ("b.jpg", 4096),
+        ("sub/c.png", 100 * 1024),
+        ("sub/deeper/d.bin", 700 * 1024),
+        ("e-large.bin", 1024 * 1024 + 1), // over the 1 MiB threshold: slices
+        ("f-large.bin", 2 * 1024 * 1024 + 999),
+    ];
+    for (i, (rel, size)) in sizes.iter().enumerate() {
+        write(dir.path(), rel, *size, 100 + i as u64);
+    }
+    let mut opts = options(vec![dir.path().to_owned()], Protocol::V4);
+    opts.prefix = Some("photos".into());
+    opts.verify = true;
+    let report = run(&client, &opts).await;
+    assert!(report.all_ok(), "{report:#?}");
+    assert_eq!(report.summary.uploaded, sizes.len() as u64);
+    assert_eq!(report.summary.verified, sizes.len() as u64);
+    let total: u64 = sizes.iter().map(|(_, s)| *s as u64).sum();
+    assert_eq!(report.summary.bytes_uploaded, total);
+
+    let target = shared::DirPath::parse(&format!("{}photos/", home.as_str())).unwrap();
+    let listed = list_store(&client, &target).await;
+    let mut want: Vec<(String, u64, String)> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, (rel, size))| {
+            (
+                format!("{}{rel}", target.key_prefix()),
+                *size as u64,
+                sha1_hex(&content(*size, 100 + i as u64)),
+            )
+        })
+        .collect();
+    want.sort();
+    assert_eq!(listed, want);
+    for f in &report.files {
+        assert_eq!(f.status, Status::Uploaded);
+        assert_eq!(f.verified, Some(true));
+        assert!(f.attempts >= 1);
+        assert!(f.url.as_deref().unwrap().contains("photos"));
+    }
+}
+
+#[tokio::test]
+async fn unicode_names_become_nfc_keys_and_bad_names_fail_alone() {
+    let app = spawn_app().await;
+    let client = app.login("unicode").await;
+    let home = client.session().unwrap().upload_prefix;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "测试 图片.jpg", 2000, 1);
+    write(dir.path(), "cafe\u{301}.png", 3000, 2); // NFD on disk
+    write(dir.path(), "Ünïcødé/ファイル (1).txt", 1500, 3);
+    write(dir.path(), "100%.jpg", 10, 4); // '%' cannot be in a key
+    write(dir.path(), "a:b.jpg", 10, 5); // ':' is forbidden by COS
+    let mut opts = options(vec![dir.path().to_owned()], Protocol::V4);
+    opts.verify = true;
+    let report = run(&client, &opts).await;
+    assert_eq!(report.summary.uploaded, 3, "{report:#?}");
+    assert_eq!(report.summary.failed, 2, "{report:#?}");
+    let keys: Vec<&str> = report
+        .files
+        .iter()
+        .filter(|f| f.status == Status::Uploaded)
+        .map(|f| f.key.as_str())
+        .collect();
+    let p = home.key_prefix();
+    assert!(
+        keys.contains(&format!("{p}测试 图片.jpg").as_str()),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&format!("{p}caf\u{e9}.png").as_str()),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&format!("{p}Ünïcødé/ファイル (1).txt").as_str()),
+        "{keys:?}"
+    );
+    for f in report.files.iter().filter(|f| f.status == Status::Failed) {
+        assert_eq!(f.error_kind.as_deref(), Some("key"), "{f:?}");
+        assert!(
+            f.error.as_deref().unwrap().contains("forbidden character"),
+            "{f:?}"
+        );
+    }
+    // The same tree through v5.
+    let mut v5 = opts.clone();
+    v5.protocol = Protocol::V5Put;
+    v5.prefix = Some("v5".into());
+    let report = run(&client, &v5).await;
+    assert_eq!(report.summary.uploaded, 3, "{report:#?}");
+    assert_eq!(report.summary.verified, 3);
+}
+
+#[tokio::test]
+async fn filters_symlinks_and_dry_run() {
+    let app = spawn_app().await;
+    let client = app.login("filters").await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "keep.jpg", 10, 1);
+    write(dir.path(), "skip.txt", 10, 2);
+    write(dir.path(), ".git/config", 10, 3);
+    write(dir.path(), "raw/keep-not.jpg", 10, 4);
+    std::os::unix::fs::symlink(dir.path().join("keep.jpg"), dir.path().join("link.jpg")).unwrap();
+    let mut opts = options(vec![dir.path().to_owned()], Protocol::V4);
+    opts.walk.include = vec!["*.jpg".into()];
+    opts.walk.exclude = vec![".git".into(), "raw/**".into()];
+    opts.dry_run = true;
+    let report = run(&client, &opts).await;
+    assert_eq!(report.summary.dry_run, 1, "{report:#?}");
+    assert_eq!(
+        report.files[0].key,
+        format!(
+            "{}keep.jpg",
+            client.session().unwrap().upload_prefix.key_prefix()
+        )
+    );
+    let home = client.session().unwrap().upload_prefix;
+    assert!(
+        list_store(&client, &home).await.is_empty(),
+        "dry run uploaded something"
+    );
+
+    opts.dry_run = false;
+    opts.walk.follow_symlinks = true;
+    let report = run(&client, &opts).await;
+    assert_eq!(report.summary.uploaded, 2, "{report:#?}");
+    assert_eq!(list_store(&client, &home).await.len(), 2);
+}
+
+#[tokio::test]
+async fn v5_post_and_multipart_through_a_bulk_run() {
+    let app = spawn_app().await;
+    let client = app.login("v5bulk").await;
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..6u64 {
+        write(dir.path(), &format!("p{i}.jpg"), 5000 * (i as usize + 1), i);
+    }
+    write(dir.path(), "big.bin", 1600 * 1024, 77);
+    let mut opts = options(vec![dir.path().to_owned()], Protocol::V5Post);
+    opts.verify = true;
+    let report = run(&client, &opts).await;
+    assert!(report.all_ok(), "{report:#?}");
+    assert_eq!(report.summary.uploaded, 7);
+    assert_eq!(report.summary.verified, 7);
+}
