@@ -1,7 +1,7 @@
 //! Tencent's own clients against the store: cos-python-sdk-v5 and coscmd.
 //!
 //! Needs a Python with both installed, named by `COS_INTEROP_PYTHON`:
-//! `python3 -m venv .venv && .venv/bin/pip install cos-python-sdk-v5 coscmd`,
+//! `python3 -m venv .venv && .venv/bin/pip install -r tests/interop/python/requirements.txt`,
 //! then `COS_INTEROP_PYTHON=$PWD/.venv/bin/python cargo test -p cos-local`.
 //! CI sets it; without it this test fails and says so.
 
@@ -17,9 +17,10 @@ fn python() -> String {
         Ok(p) if !p.is_empty() => p,
         _ => panic!(
             "COS_INTEROP_PYTHON is not set. The interop test runs Tencent's Python SDK and coscmd \
-             against the store. Set it up with:\n  python3 -m venv /work/main/.venv && \
-             /work/main/.venv/bin/pip install cos-python-sdk-v5 coscmd\nthen run\n  \
-             COS_INTEROP_PYTHON=/work/main/.venv/bin/python cargo test -p cos-local"
+             against the store. From the workspace root, set them up with\n  \
+             python3 -m venv .venv && .venv/bin/pip install -r tests/interop/python/requirements.txt\n\
+             then run\n  COS_INTEROP_PYTHON=$PWD/.venv/bin/python cargo test -p cos-local\n\
+             (scripts/test-all.sh does both)."
         ),
     }
 }
