@@ -19,8 +19,14 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], after `tweak` adjusts the configuration.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut auth_server::Config)) -> TestApp {
     let data = tempfile::tempdir().unwrap();
-    let config = auth_server::Config::for_tests(data.path());
+    let mut config = auth_server::Config::for_tests(data.path());
+    tweak(&mut config);
     let app = auth_server::Application::build(config).await.unwrap();
     let base_url = app.base_url();
     tokio::spawn(app.run_until_stopped());
@@ -124,21 +130,33 @@ pub async fn list_store(
         let sign = client.sign_v4(&d).await.unwrap();
         let mut context = String::new();
         loop {
-            let resp = client
-                .http()
-                .get(&sign.upload_url)
-                .query(&[
-                    ("op", "list"),
-                    ("num", "1000"),
-                    ("context", context.as_str()),
-                ])
-                .header("Authorization", &sign.sign)
-                .send()
-                .await
-                .unwrap();
-            let body = resp.text().await.unwrap();
-            let r: shared::v4::Reply<serde_json::Value> =
-                serde_json::from_str(&body).unwrap_or_else(|e| panic!("list {d}: {e}: {body}"));
+            // Retried: tests with injected faults list too.
+            let mut tries = 0;
+            let (body, r) = loop {
+                tries += 1;
+                assert!(tries <= 50, "listing {d} keeps failing");
+                let resp = client
+                    .http()
+                    .get(&sign.upload_url)
+                    .query(&[
+                        ("op", "list"),
+                        ("num", "1000"),
+                        ("context", context.as_str()),
+                    ])
+                    .header("Authorization", &sign.sign)
+                    .send()
+                    .await;
+                let Ok(resp) = resp else { continue };
+                let Ok(body) = resp.text().await else {
+                    continue;
+                };
+                let r: shared::v4::Reply<serde_json::Value> =
+                    serde_json::from_str(&body).unwrap_or_else(|e| panic!("list {d}: {e}: {body}"));
+                if r.code == shared::v4::codes::INTERNAL && tries < 50 {
+                    continue;
+                }
+                break (body, r);
+            };
             if r.code == shared::v4::codes::NOT_FOUND {
                 break;
             }

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod cli;
+mod faults;
 mod resume;
 mod single;
 mod tree;

@@ -1,0 +1,90 @@
+//! Retries against a store that fails, drops connections and is slow; signature renewal.
+
+use std::time::Duration;
+
+use uploader::{Protocol, SignCache};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn retries_ride_out_injected_errors_and_dropped_connections() {
+    let app = spawn_app_with(|c| {
+        c.embedded.faults.seed = 7;
+        c.embedded.faults.error_rate = 0.25;
+        c.embedded.faults.drop_rate = 0.1;
+    })
+    .await;
+    let client = app.login("faults").await;
+    let home = client.session().unwrap().upload_prefix;
+    let dir = tempfile::tempdir().unwrap();
+    let n = 30;
+    for i in 0..n {
+        write(dir.path(), &format!("{i:02}.jpg"), 2000 + 300 * i, i as u64);
+    }
+    write(dir.path(), "big.bin", 1700 * 1024, 99);
+    for (protocol, prefix) in [(Protocol::V4, "v4"), (Protocol::V5Put, "v5")] {
+        let mut opts = options(vec![dir.path().to_owned()], protocol);
+        opts.prefix = Some(prefix.into());
+        opts.upload.retry.max_attempts = 12;
+        opts.verify = true;
+        let report = run(&client, &opts).await;
+        assert!(report.all_ok(), "{protocol:?}: {report:#?}");
+        assert_eq!(
+            report.summary.uploaded + report.summary.already_present,
+            n as u64 + 1
+        );
+        let attempts: u32 = report.files.iter().map(|f| f.attempts).sum();
+        assert!(
+            attempts > n as u32 + 2,
+            "{protocol:?}: no retries happened ({attempts} attempts)"
+        );
+        // Whatever was retried, the store holds each file once, whole.
+        let target = shared::DirPath::parse(&format!("{}{prefix}/", home.as_str())).unwrap();
+        let listed = list_store(&client, &target).await;
+        assert_eq!(listed.len(), n + 1, "{protocol:?}");
+    }
+}
+
+#[tokio::test]
+async fn v4_signatures_are_renewed_before_they_expire() {
+    let app = spawn_app_with(|c| c.sign_ttl_secs = 2).await;
+    let client = app.login("renew").await;
+    let home = client.session().unwrap().upload_prefix;
+    let cache = SignCache::new(client.clone());
+    let first = cache.get(&home).await.unwrap();
+    let again = cache.get(&home).await.unwrap();
+    assert_eq!(
+        first.sign.sign, again.sign.sign,
+        "a fresh signature is reused"
+    );
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let renewed = cache.get(&home).await.unwrap();
+    assert_ne!(
+        first.sign.sign, renewed.sign.sign,
+        "renewed within the last second of its life"
+    );
+    assert!(renewed.sign.expires_at > first.sign.expires_at);
+
+    // A run that outlives several signature lifetimes never meets an expired one.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..4 {
+        write(dir.path(), &format!("{i}.jpg"), 1000, i);
+    }
+    let mut opts = options(vec![dir.path().to_owned()], Protocol::V4);
+    opts.concurrency = 1;
+    let slow = std::sync::Arc::new(SlowStart(Duration::from_millis(900)));
+    let report = uploader::run(client.clone(), &opts, slow, Default::default())
+        .await
+        .unwrap();
+    assert!(report.all_ok(), "{report:#?}");
+    assert!(report.files.iter().all(|f| f.attempts == 1), "{report:#?}");
+}
+
+/// Makes each file start late (the progress callback runs on the upload task).
+struct SlowStart(Duration);
+
+impl uploader::Progress for SlowStart {
+    fn file_started(&self, _file: usize, _name: &str, _size: u64) {
+        std::thread::sleep(self.0);
+    }
+}
