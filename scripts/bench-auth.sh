@@ -72,5 +72,6 @@ NON2XX=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$OUT")
 METRICS=$(curl -fs "$BASE/metrics")
 ISSUED=$(awk '/^auth_signatures_issued_total\{kind="v4"\}/ {print $2}' <<<"$METRICS")
 DROPPED=$(awk '/^auth_audit_records_total\{fate="dropped"\}/ {print $2}' <<<"$METRICS")
+WRITTEN=$(awk '/^auth_audit_records_total\{fate="written"\}/ {print $2}' <<<"$METRICS")
 echo
-echo "RESULT requests/s=$RPS p99=$P99 non2xx=${NON2XX:-0} signatures_issued=$ISSUED audit_dropped=$DROPPED target=60000"
+echo "RESULT requests/s=$RPS p99=$P99 non2xx=${NON2XX:-0} signatures_issued=$ISSUED audit_written=$WRITTEN audit_dropped=$DROPPED target=60000"

@@ -1,5 +1,6 @@
 //! Integration tests: the real server on port 0, a fake WeChat on port 0, the
 //! embedded store, driven over HTTP with reqwest.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Test code: failing loudly is the point.
 
 mod helpers;
 
