@@ -245,7 +245,13 @@ impl Uploader {
     }
 
     /// Reads or hashes the file once, checking it still has the listed size.
-    pub(crate) async fn prepare(&self, job: &FileJob, want_md5: bool) -> Result<Prepared, Error> {
+    /// MD5 is computed only where it is sent: a v5 single PUT (`Content-MD5`).
+    pub(crate) async fn prepare(
+        &self,
+        protocol: Protocol,
+        job: &FileJob,
+    ) -> Result<Prepared, Error> {
+        let want_md5 = protocol == Protocol::V5Put && job.size <= self.config.large_threshold;
         if job.size <= self.config.in_memory_limit {
             let (data, h) = body::read_small(&job.path, job.size).await?;
             return Ok(Prepared {
@@ -291,7 +297,7 @@ impl Uploader {
         job: &FileJob,
         ctx: &FileCtx,
     ) -> Result<Uploaded, Error> {
-        let prepared = self.prepare(job, protocol == Protocol::V5Put).await?;
+        let prepared = self.prepare(protocol, job).await?;
         self.upload_prepared(protocol, job, ctx, prepared).await
     }
 
