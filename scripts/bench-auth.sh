@@ -9,6 +9,7 @@
 #   scripts/bench-auth.sh                 # -t2 -c64 -d15s
 #   THREADS=2 CONNS=128 DURATION=30s scripts/bench-auth.sh
 #   WORKERS=2 scripts/bench-auth.sh       # server worker threads (default: cores)
+#   AUDIT_QUEUE=1000000 scripts/bench-auth.sh  # audit queue capacity (default 65536)
 #
 # Needs wrk (Debian: apt-get update && apt-get install -y wrk), curl, python3.
 set -euo pipefail
@@ -18,6 +19,7 @@ THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
 DURATION=${DURATION:-15s}
 WORKERS=${WORKERS:-0}
+AUDIT_QUEUE=${AUDIT_QUEUE:-65536}   # the server default; records beyond it are dropped and counted
 
 if ! command -v wrk >/dev/null; then
     echo "wrk not found; installing it (apt-get)..." >&2
@@ -44,7 +46,7 @@ AUTH_PRINT_BANNER=false \
 AUTH_SIGN_PER_SECOND=100000000 \
 AUTH_SIGN_BURST=100000000 \
 AUTH_LOGIN_PER_MINUTE=100000 \
-AUTH_AUDIT_QUEUE=1000000 \
+AUTH_AUDIT_QUEUE="$AUDIT_QUEUE" \
     "$BIN" >"$DATA/server.log" 2>&1 &
 PID=$!
 
@@ -69,6 +71,7 @@ echo "$OUT"
 RPS=$(awk '/^Requests\/sec:/ {print $2}' <<<"$OUT")
 P99=$(awk '$1 == "99%" {print $2}' <<<"$OUT")
 NON2XX=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$OUT")
+sleep 2  # let the audit writer drain its queue
 METRICS=$(curl -fs "$BASE/metrics")
 ISSUED=$(awk '/^auth_signatures_issued_total\{kind="v4"\}/ {print $2}' <<<"$METRICS")
 DROPPED=$(awk '/^auth_audit_records_total\{fate="dropped"\}/ {print $2}' <<<"$METRICS")
