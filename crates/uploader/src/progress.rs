@@ -293,6 +293,11 @@ impl Progress for BarProgress {
             }
         }
         self.overall.finish_with_message(self.files_msg());
+        // indicatif leaves the cursor at the end of the final bar; what follows
+        // (the summary line) starts on a line of its own.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out);
+        let _ = out.flush();
     }
 }
 
