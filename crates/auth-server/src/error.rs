@@ -32,7 +32,7 @@ impl AppError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    /// 401 (`WWW-Authenticate` is added when rendered).
+    /// 401 (`WWW-Authenticate` is added for the token codes when rendered).
     pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }
@@ -91,11 +91,22 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let mut resp = HttpResponse::build(self.status);
-        if self.status == StatusCode::UNAUTHORIZED {
-            resp.insert_header((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"metis\", error=\"invalid_token\""),
-            ));
+        // RFC 6750 §3: a challenge on token failures (no error attribute when
+        // no token was sent); login failures (bad WeChat code) carry none.
+        match self.code {
+            "missing_token" => {
+                resp.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"metis\""),
+                ));
+            }
+            "invalid_token" | "token_expired" => {
+                resp.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"metis\", error=\"invalid_token\""),
+                ));
+            }
+            _ => {}
         }
         if let Some(secs) = self.retry_after {
             resp.insert_header((header::RETRY_AFTER, secs.to_string()));

@@ -169,7 +169,9 @@ async fn hostile_tokens_are_401() {
         assert!(!v.to_string().contains(&secret), "{name}");
     }
     // Missing header.
-    expect_error(app.v4(None, None).await, 401, "missing_token").await;
+    let r = app.v4(None, None).await;
+    assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"metis\"");
+    expect_error(r, 401, "missing_token").await;
     // Two Authorization headers.
     let r = app
         .http

@@ -68,6 +68,10 @@ async fn wechat_errors_map_to_documented_statuses() {
         if status == 429 {
             assert_eq!(r.headers()["retry-after"], "60");
         }
+        if status == 401 {
+            // A bad WeChat code is not a token problem: no bearer challenge.
+            assert!(!r.headers().contains_key("www-authenticate"));
+        }
         if error == "wechat_busy" {
             assert!(r.headers().contains_key("retry-after"));
         }
