@@ -98,15 +98,16 @@ impl FromRequest for AuthUser {
     }
 }
 
-/// The client's IP: the peer address, or the first `X-Forwarded-For` entry
-/// when the server is configured to trust its proxy.
+/// The client's IP: the peer address, or, when the server is configured to
+/// trust its proxy, the last `X-Forwarded-For` entry (the one that proxy
+/// appended; earlier entries are whatever the client chose to send).
 pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for
         && let Some(ip) = req
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse::<IpAddr>().ok())
     {
         return ip;
@@ -138,5 +139,20 @@ mod tests {
             assert_eq!(bearer_token(bad), None, "{bad:?}");
         }
         assert_eq!(prefix_of(12).as_str(), "/u/12/");
+    }
+
+    #[test]
+    fn forwarded_for_is_used_only_when_trusted_and_only_its_last_entry() {
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr("10.0.0.9:1234".parse().unwrap())
+            .insert_header(("x-forwarded-for", "6.6.6.6, 203.0.113.7"))
+            .to_http_request();
+        assert_eq!(client_ip(&req, false).to_string(), "10.0.0.9");
+        assert_eq!(client_ip(&req, true).to_string(), "203.0.113.7");
+        let garbage = actix_web::test::TestRequest::default()
+            .peer_addr("10.0.0.9:1234".parse().unwrap())
+            .insert_header(("x-forwarded-for", "not-an-ip"))
+            .to_http_request();
+        assert_eq!(client_ip(&garbage, true).to_string(), "10.0.0.9");
     }
 }

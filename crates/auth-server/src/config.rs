@@ -177,7 +177,8 @@ pub struct Config {
     pub v5_methods: Vec<String>,
     /// Rate limits.
     pub limits: RateLimits,
-    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    /// Take the client IP from the last `X-Forwarded-For` entry (only behind a
+    /// trusted proxy that appends it).
     pub trust_forwarded_for: bool,
     /// HTTP worker threads (default: number of cores).
     pub workers: Option<usize>,
