@@ -309,12 +309,23 @@ impl Uploader {
         prepared: Prepared,
     ) -> Result<Uploaded, Error> {
         let id = prepared.id.clone();
-        let (outcome, url) = match protocol {
-            Protocol::V4 => self.v4_upload(job, ctx, prepared).await?,
+        let streamed = matches!(prepared.source, Source::File { .. });
+        let result = match protocol {
+            Protocol::V4 => self.v4_upload(job, ctx, prepared).await,
             Protocol::V5Put | Protocol::V5Post => {
-                self.v5_upload(protocol, job, ctx, prepared).await?
+                self.v5_upload(protocol, job, ctx, prepared).await
             }
         };
+        // A file streamed from disk may have changed after it was hashed: then
+        // the failure (or the object) is about a file that no longer exists as
+        // hashed. Say so, and never journal it as done.
+        if streamed && let Some(what) = changed_since(job) {
+            return Err(Error::Changed {
+                path: job.path.clone(),
+                what,
+            });
+        }
+        let (outcome, url) = result?;
         if let Some(j) = &ctx.journal {
             j.append(&crate::journal::Record::Done {
                 key: job.key.as_str().to_owned(),
@@ -329,6 +340,24 @@ impl Uploader {
             sha1: id.sha1,
         })
     }
+}
+
+/// What changed in the file since it was listed, if anything (size or mtime).
+fn changed_since(job: &FileJob) -> Option<String> {
+    let meta = match std::fs::metadata(&job.path) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("cannot stat it any more: {e}")),
+    };
+    if meta.len() != job.size {
+        return Some(format!("size {} became {}", job.size, meta.len()));
+    }
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_nanos()).ok())
+        .unwrap_or(0);
+    (mtime != job.mtime_ns).then(|| "modified during the upload".to_owned())
 }
 
 /// Uploads one file the mini-program way (COS v4), slice upload above the threshold.

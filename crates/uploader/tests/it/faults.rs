@@ -88,3 +88,49 @@ impl uploader::Progress for SlowStart {
         std::thread::sleep(self.0);
     }
 }
+
+/// Appends to a file once the upload of the first file has sent some bytes.
+struct GrowFile(std::path::PathBuf, std::sync::atomic::AtomicBool);
+
+impl uploader::Progress for GrowFile {
+    fn bytes(&self, _file: usize, delta: i64) {
+        if delta > 0 && !self.1.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            use std::io::Write as _;
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&self.0)
+                .unwrap();
+            f.write_all(b"more bytes").unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_file_that_changes_during_its_upload_is_reported_and_not_journaled() {
+    let app = spawn_app().await;
+    let client = app.login("changing").await;
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "growing.log", 1500 * 1024, 5);
+    for protocol in [Protocol::V4, Protocol::V5Put] {
+        let mut opts = options(vec![path.clone()], protocol);
+        opts.journal = Some(work.path().join("j.jsonl"));
+        opts.prefix = Some(format!("{protocol:?}"));
+        let grow = std::sync::Arc::new(GrowFile(path.clone(), Default::default()));
+        let report = uploader::run(client.clone(), &opts, grow, Default::default())
+            .await
+            .unwrap();
+        let f = &report.files[0];
+        assert_eq!(f.status, uploader::Status::Failed, "{protocol:?}: {f:?}");
+        assert_eq!(
+            f.error_kind.as_deref(),
+            Some("changed"),
+            "{protocol:?}: {f:?}"
+        );
+        let state = uploader::JournalState::parse(std::io::BufReader::new(
+            std::fs::File::open(work.path().join("j.jsonl")).unwrap(),
+        ))
+        .unwrap();
+        assert!(state.done.is_empty(), "{protocol:?}");
+    }
+}
