@@ -237,6 +237,60 @@ fn key_error(code: &'static str, e: &shared::KeyError) -> AppError {
     AppError::bad_request(code, e.to_string())
 }
 
+/// The directory a client asked for, validated and inside `prefix` (whole
+/// segments), exactly as given (`None` = the whole prefix).
+pub fn check_dir(
+    prefix: &DirPath,
+    requested: Option<&str>,
+    what: &str,
+) -> Result<DirPath, AppError> {
+    let dir = match requested {
+        None => prefix.clone(),
+        Some(p) => DirPath::parse(p).map_err(|e| key_error("invalid_path", &e))?,
+    };
+    if !dir.is_within(prefix) {
+        return Err(AppError::outside_prefix(
+            &format!("{what} {}", dir.as_str()),
+            prefix.as_str(),
+        ));
+    }
+    Ok(dir)
+}
+
+/// An object key a client asked for, validated and inside `prefix`.
+pub fn check_key(prefix: &DirPath, requested: &str) -> Result<ObjectKey, AppError> {
+    let key = ObjectKey::parse(requested).map_err(|e| key_error("invalid_key", &e))?;
+    if !key.is_within(prefix) {
+        return Err(AppError::outside_prefix(
+            &format!("key {}", key.as_str()),
+            prefix.as_str(),
+        ));
+    }
+    Ok(key)
+}
+
+fn count_refusal<T>(state: &AppState, r: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &r
+        && e.code() == "outside_prefix"
+    {
+        state.metrics.outside_prefix.inc();
+    }
+    r
+}
+
+fn grant_dir(
+    state: &AppState,
+    prefix: &DirPath,
+    requested: Option<&str>,
+    what: &str,
+) -> Result<DirPath, AppError> {
+    count_refusal(state, check_dir(prefix, requested, what))
+}
+
+fn grant_key(state: &AppState, prefix: &DirPath, requested: &str) -> Result<ObjectKey, AppError> {
+    count_refusal(state, check_key(prefix, requested))
+}
+
 /// A v4 multi-effect signature bound to a directory of the caller's prefix.
 #[utoipa::path(
     get, path = "/v1/qc_cos/config", tag = "signing",
@@ -265,17 +319,7 @@ pub async fn v4_sign(
             "the query string is not valid UTF-8 after percent-decoding",
         ));
     }
-    let dir = match query.cos_path.as_deref() {
-        None => user.prefix.clone(),
-        Some(p) => DirPath::parse(p).map_err(|e| key_error("invalid_path", &e))?,
-    };
-    if !dir.is_within(&user.prefix) {
-        state.metrics.outside_prefix.inc();
-        return Err(AppError::outside_prefix(
-            &format!("cos_path {}", dir.as_str()),
-            user.prefix.as_str(),
-        ));
-    }
+    let dir = grant_dir(&state, &user.prefix, query.cos_path.as_deref(), "cos_path")?;
     let now = shared::clock::unix_now();
     let expires_at = now + state.sign_ttl_secs;
     let nonce = rand::thread_rng().gen_range(0..NONCE_BOUND);
@@ -431,14 +475,7 @@ pub async fn v5_sign(
             ),
         ));
     }
-    let key = ObjectKey::parse(body.object_key()).map_err(|e| key_error("invalid_key", &e))?;
-    if !key.is_within(&user.prefix) {
-        state.metrics.outside_prefix.inc();
-        return Err(AppError::outside_prefix(
-            &format!("key {}", key.as_str()),
-            user.prefix.as_str(),
-        ));
-    }
+    let key = grant_key(&state, &user.prefix, body.object_key())?;
     check_v5_query(&method, &body.query)?;
     let mut headers: Vec<(String, String)> = Vec::with_capacity(body.headers.len() + 1);
     for (name, value) in &body.headers {
@@ -547,29 +584,12 @@ pub async fn post_policy(
             ));
         }
         (Some(k), None) => {
-            let key = ObjectKey::parse(k).map_err(|e| key_error("invalid_key", &e))?;
-            if !key.is_within(&user.prefix) {
-                state.metrics.outside_prefix.inc();
-                return Err(AppError::outside_prefix(
-                    &format!("key {}", key.as_str()),
-                    user.prefix.as_str(),
-                ));
-            }
+            let key = grant_key(&state, &user.prefix, k)?;
             let k = key.as_str().to_owned();
             (k.clone(), Condition::Exact("key".into(), k.clone()), k)
         }
         (None, p) => {
-            let dir = match p {
-                Some(p) => DirPath::parse(p).map_err(|e| key_error("invalid_path", &e))?,
-                None => user.prefix.clone(),
-            };
-            if !dir.is_within(&user.prefix) {
-                state.metrics.outside_prefix.inc();
-                return Err(AppError::outside_prefix(
-                    &format!("prefix {}", dir.as_str()),
-                    user.prefix.as_str(),
-                ));
-            }
+            let dir = grant_dir(&state, &user.prefix, p.as_deref(), "prefix")?;
             let kp = dir.key_prefix().to_owned();
             (
                 kp.clone(),
@@ -743,7 +763,61 @@ pub struct ApiDoc;
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Path-ish strings: a likely prefix (ours, a look-alike, another user's)
+    /// followed by segments drawn from pieces that include the dangerous
+    /// characters, so grants and both kinds of refusal are all common.
+    fn pathish() -> impl Strategy<Value = String> {
+        let head = prop::sample::select(vec![
+            "/u/12/", "/u/12", "/u/123/", "/u/1/", "/u/12//", "/", "", "u/12/", "/U/12/",
+        ]);
+        let piece = prop::sample::select(vec![
+            "a", "12", ".", "..", "%2e", "\\", "\u{FF0E}", "\u{202E}", " ", "\u{0}", "测试",
+            ".jpg", "/", "?",
+        ]);
+        (head, prop::collection::vec(piece, 0..8))
+            .prop_map(|(h, pieces)| format!("{h}{}", pieces.concat()))
+    }
+
+    proptest! {
+        #[test]
+        fn a_granted_directory_is_inside_the_prefix_and_exactly_what_was_asked(
+            asked in pathish(),
+        ) {
+            let prefix = DirPath::parse("/u/12/").unwrap();
+            match check_dir(&prefix, Some(&asked), "cos_path") {
+                Ok(dir) => {
+                    prop_assert!(dir.as_str().starts_with("/u/12/"));
+                    // Never rewritten: only the optional trailing '/' may differ.
+                    let without = asked.strip_suffix('/').unwrap_or(&asked);
+                    prop_assert_eq!(dir.without_trailing_slash(), without);
+                    prop_assert!(!dir.as_str().split('/').any(|s| s == "." || s == ".."));
+                    prop_assert_eq!(DirPath::parse(dir.as_str()).unwrap(), dir.clone());
+                    // The v4 binding covers files below it and nothing beside it.
+                    let file = format!("{}f.jpg", dir.as_str());
+                    prop_assert!(cos_sign::v4::path_within(&file, dir.without_trailing_slash()));
+                    prop_assert!(!cos_sign::v4::path_within("/u/123/f.jpg", dir.without_trailing_slash()));
+                }
+                Err(e) => prop_assert!(matches!(e.code(), "invalid_path" | "outside_prefix")),
+            }
+        }
+
+        #[test]
+        fn a_granted_key_is_inside_the_prefix_and_exactly_what_was_asked(asked in pathish()) {
+            let prefix = DirPath::parse("/u/12/").unwrap();
+            let body = asked.strip_prefix('/').unwrap_or(&asked).to_owned();
+            match check_key(&prefix, &body) {
+                Ok(key) => {
+                    prop_assert_eq!(key.as_str(), body.as_str());
+                    prop_assert!(key.as_str().starts_with("u/12/"));
+                }
+                Err(e) => prop_assert!(matches!(e.code(), "invalid_key" | "outside_prefix")),
+            }
+        }
+    }
 
     #[test]
     fn query_rules_per_method() {
