@@ -131,5 +131,26 @@ async fn signing_rate_limit_per_user_is_429() {
         )
         .await;
     expect_error(r, 429, "rate_limited").await;
+    let r = app
+        .post_authed(
+            shared::routes::POST_POLICY,
+            &app.token_for(5),
+            &serde_json::json!({}),
+        )
+        .await;
+    expect_error(r, 429, "rate_limited").await;
     assert_eq!(app.v4(Some(&b), None).await.status(), 200);
+    let metrics = app
+        .http
+        .get(app.url(shared::routes::METRICS))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("auth_refused_total{reason=\"rate_limited_sign\"} 3"),
+        "{metrics}"
+    );
 }
