@@ -161,6 +161,14 @@ impl Kind {
     }
 }
 
+impl rusqlite::ToSql for Kind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(
+            rusqlite::types::ValueRef::Text(self.as_str().as_bytes()),
+        ))
+    }
+}
+
 /// One issued credential.
 #[derive(Debug, Clone)]
 pub struct AuditRecord {
@@ -316,23 +324,44 @@ fn writer_loop(mut conn: Connection, rx: Receiver<MsgBox>, metrics: Arc<Metrics>
     }
 }
 
-fn write_batch(conn: &mut Connection, batch: &[AuditRecord]) -> Result<(), rusqlite::Error> {
-    let tx = conn.transaction()?;
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO signatures (user_id, kind, target, expires_at, ip, issued_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        for r in batch {
-            stmt.execute(params![
-                i64::try_from(r.user_id).unwrap_or(i64::MAX),
-                r.kind.as_str(),
-                r.target,
-                i64::try_from(r.expires_at).unwrap_or(i64::MAX),
-                r.ip,
-                i64::try_from(r.issued_at).unwrap_or(i64::MAX),
-            ])?;
+/// Rows per multi-row `INSERT` (SQLite allows 32,766 parameters; 6 per row).
+const ROWS_PER_INSERT: usize = 128;
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO signatures (user_id, kind, target, expires_at, ip, issued_at) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
         }
+        sql.push_str("(?,?,?,?,?,?)");
+    }
+    sql
+}
+
+fn write_batch(conn: &mut Connection, batch: &[AuditRecord]) -> Result<(), rusqlite::Error> {
+    let to_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let tx = conn.transaction()?;
+    for chunk in batch.chunks(ROWS_PER_INSERT) {
+        // Full chunks reuse one cached statement; the tail gets its own.
+        let mut stmt = tx.prepare_cached(&insert_sql(chunk.len()))?;
+        let nums: Vec<[i64; 3]> = chunk
+            .iter()
+            .map(|r| [to_i64(r.user_id), to_i64(r.expires_at), to_i64(r.issued_at)])
+            .collect();
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 6);
+        for (r, n) in chunk.iter().zip(&nums) {
+            values.extend_from_slice(&[
+                &n[0] as &dyn rusqlite::ToSql,
+                &r.kind,
+                &r.target,
+                &n[1],
+                &r.ip,
+                &n[2],
+            ]);
+        }
+        stmt.execute(rusqlite::params_from_iter(values))?;
     }
     tx.commit()
 }
@@ -364,8 +393,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let metrics = Arc::new(Metrics::default());
-        let (log, writer) = start_audit(open(&path).unwrap(), 16, metrics.clone());
-        for i in 0..10 {
+        let (log, writer) = start_audit(open(&path).unwrap(), 1000, metrics.clone());
+        for i in 0..300 {
             log.record(AuditRecord {
                 user_id: i,
                 kind: Kind::V4,
@@ -380,7 +409,15 @@ mod tests {
         let n: i64 = conn
             .query_row("SELECT COUNT(*) FROM signatures", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n + metrics.audit_dropped.get() as i64, 10);
-        assert!(n > 0);
+        assert_eq!(metrics.audit_dropped.get(), 0);
+        assert_eq!(n, 300);
+        let (user, kind, target): (i64, String, String) = conn
+            .query_row(
+                "SELECT user_id, kind, target FROM signatures ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((user, kind.as_str(), target.as_str()), (299, "v4", "/u/1/"));
     }
 }
