@@ -358,9 +358,10 @@ pub async fn v4_sign(
     }))
 }
 
-/// Headers a v5 signature may cover (besides `x-cos-meta-*`). Anything else,
-/// e.g. `x-cos-copy-source` (which would read another user's object) or
-/// `x-cos-acl`, is refused.
+/// Headers a v5 signature may cover (besides `x-cos-meta-*`). Any other
+/// `x-cos-*` header, e.g. `x-cos-copy-source` (which would read another user's
+/// object) or `x-cos-acl`, is refused; other headers (`User-Agent`, `Accept`…)
+/// are left out of the signature.
 const SIGNABLE_HEADERS: &[&str] = &[
     "host",
     "content-type",
@@ -436,6 +437,41 @@ fn check_v5_query(method: &str, query: &BTreeMap<String, String>) -> Result<(), 
     Ok(())
 }
 
+/// `GET /?uploads` (List Multipart Uploads), which `uploadFile`/`sliceUploadFile` of the
+/// v5 SDKs call to resume: allowed only with a signed `prefix` inside the caller's own
+/// prefix, so the listing cannot show another user's uploads.
+fn check_uploads_listing(
+    prefix: &DirPath,
+    query: &BTreeMap<String, String>,
+) -> Result<(), AppError> {
+    const ALLOWED: [&str; 7] = [
+        "uploads",
+        "prefix",
+        "delimiter",
+        "encoding-type",
+        "max-uploads",
+        "key-marker",
+        "upload-id-marker",
+    ];
+    for (k, v) in query {
+        if !ALLOWED.contains(&k.as_str()) {
+            return Err(AppError::bad_request(
+                "query_not_allowed",
+                format!("query parameter {k:?} cannot be signed for a multipart upload listing"),
+            ));
+        }
+        check_text("query parameter", k, v)?;
+    }
+    let requested = query.get("prefix").map_or("", String::as_str);
+    if !requested.starts_with(prefix.key_prefix()) {
+        return Err(AppError::outside_prefix(
+            &format!("upload listing prefix {requested:?}"),
+            prefix.as_str(),
+        ));
+    }
+    Ok(())
+}
+
 /// `host[:port]` of a URL, lower-cased (the v5 `host` header).
 pub fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -475,8 +511,17 @@ pub async fn v5_sign(
             ),
         ));
     }
-    let key = grant_key(&state, &user.prefix, body.object_key())?;
-    check_v5_query(&method, &body.query)?;
+    // An object request, or the one bucket-level request the SDKs' resumable
+    // uploads make: listing the caller's own unfinished multipart uploads.
+    let key =
+        if body.object_key().is_empty() && method == "GET" && body.query.contains_key("uploads") {
+            count_refusal(&state, check_uploads_listing(&user.prefix, &body.query))?;
+            None
+        } else {
+            let key = grant_key(&state, &user.prefix, body.object_key())?;
+            check_v5_query(&method, &body.query)?;
+            Some(key)
+        };
     let mut headers: Vec<(String, String)> = Vec::with_capacity(body.headers.len() + 1);
     for (name, value) in &body.headers {
         let lower = name.to_ascii_lowercase();
@@ -491,6 +536,12 @@ pub async fn v5_sign(
             continue;
         }
         let meta = lower.starts_with("x-cos-meta-") && lower.len() > "x-cos-meta-".len();
+        if !meta && !SIGNABLE_HEADERS.contains(&lower.as_str()) && !lower.starts_with("x-cos-") {
+            // A transport header such as `User-Agent` (cos-nodejs-sdk-v5 passes it to
+            // getAuthorization): it changes nothing the store does, so it is left out
+            // of the signature instead of failing the SDK's request.
+            continue;
+        }
         if !meta && !SIGNABLE_HEADERS.contains(&lower.as_str()) {
             return Err(AppError::bad_request(
                 "header_not_allowed",
@@ -509,7 +560,9 @@ pub async fn v5_sign(
     let now = shared::clock::unix_now();
     let end = now + state.sign_ttl_secs;
     let key_time = KeyTime::new(now, end).map_err(|_| AppError::internal())?;
-    let path = key.v4_path();
+    let path = key
+        .as_ref()
+        .map_or_else(|| "/".to_owned(), ObjectKey::v4_path);
     let params: Vec<(&str, &str)> = body
         .query
         .iter()
@@ -533,7 +586,13 @@ pub async fn v5_sign(
     state.audit.record(AuditRecord {
         user_id: user.id,
         kind: Kind::V5,
-        target: format!("{method} {}", key.as_str()),
+        target: match &key {
+            Some(k) => format!("{method} {}", k.as_str()),
+            None => format!(
+                "{method} ?uploads&prefix={}",
+                body.query.get("prefix").map_or("", String::as_str)
+            ),
+        },
         expires_at: end,
         ip: client_ip(&req, state.trust_forwarded_for).to_string(),
         issued_at: now,
@@ -542,7 +601,7 @@ pub async fn v5_sign(
         authorization: signature.to_authorization(),
         start_time: now,
         expired_time: end,
-        key: key.as_str().to_owned(),
+        key: key.as_ref().map_or("", ObjectKey::as_str).to_owned(),
         url: format!("{}{}", state.cos.v5_endpoint, cos_sign::encode_path(&path)),
     }))
 }

@@ -19,7 +19,9 @@ async fn v5_signature_covers_exactly_the_request_and_host() {
     let key = format!("u/{id}/测试 图片.jpg");
     let body = json!({
         "Method": "put", "Key": key,
-        "Query": {}, "Headers": {"Content-Type": "image/jpeg", "Content-Length": 13, "x-cos-meta-sha1": "ab"},
+        "Query": {}, "Headers": {"Content-Type": "image/jpeg", "Content-Length": 13, "x-cos-meta-sha1": "ab",
+            // cos-nodejs-sdk-v5 passes its User-Agent along: left unsigned, not refused.
+            "User-Agent": "cos-nodejs-sdk-v5-2.15.4"},
         "Bucket": "metis-1250000000", "Region": "local",
     });
     let before = now();
@@ -180,6 +182,10 @@ async fn v5_multipart_parameters_are_signed_and_others_refused() {
         ),
         (
             json!({"Method": "PUT", "Key": key, "Headers": {"x-cos-meta-": "x"}}),
+            "header_not_allowed",
+        ),
+        (
+            json!({"Method": "PUT", "Key": key, "Headers": {"x-cos-grant-read": "id=\"1\""}}),
             "header_not_allowed",
         ),
         (
@@ -384,4 +390,63 @@ async fn post_policy_prefix_and_content_type_prefix() {
         )
         .await;
     }
+}
+
+#[tokio::test]
+async fn v5_upload_listing_is_signed_only_inside_the_callers_prefix() {
+    let app = spawn_app().await;
+    let (token, id) = app.token("alice").await;
+    let sign = |query: Value| {
+        let body = json!({"Method": "GET", "Key": "", "Pathname": "/", "Query": query});
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let r = app
+                .post_authed(shared::routes::V5_SIGN, &token, &body)
+                .await;
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    // What cos-nodejs-sdk-v5's uploadFile asks for before a multipart upload.
+    let prefix = format!("u/{id}/big.bin");
+    let (status, v) = sign(json!({"uploads": "", "prefix": prefix})).await;
+    assert_eq!(status, 200, "{v}");
+    let auth = ParsedAuthorization::from_header(v["Authorization"].as_str().unwrap()).unwrap();
+    assert_eq!(auth.param_list, ["prefix", "uploads"]);
+    let h = host(&app);
+    v5::verify(
+        &auth,
+        &test_creds(),
+        &v5::Request {
+            method: "GET",
+            path: "/",
+            params: &[("uploads", ""), ("prefix", &prefix)],
+            headers: &[("Host", &h)],
+        },
+        now(),
+        0,
+    )
+    .unwrap();
+    // Without a prefix, or with someone else's, the listing would show other users' uploads.
+    for (query, code) in [
+        (json!({"uploads": ""}), "outside_prefix"),
+        (json!({"uploads": "", "prefix": "u/"}), "outside_prefix"),
+        (
+            json!({"uploads": "", "prefix": format!("u/{id}0/")}),
+            "outside_prefix",
+        ),
+        (
+            json!({"uploads": "", "prefix": format!("u/{id}/"), "acl": ""}),
+            "query_not_allowed",
+        ),
+    ] {
+        let (status, v) = sign(query.clone()).await;
+        assert_eq!(v["error_code"], code, "{query}: {v}");
+        assert!(status == 403 || status == 400, "{query}: {status}");
+    }
+    // Any other bucket-level request stays refused.
+    let (status, v) = sign(json!({"prefix": format!("u/{id}/")})).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error_code"], "invalid_key");
 }
