@@ -13,8 +13,9 @@ pub struct Reply<T> {
     /// Identifies the request in the store's logs.
     #[serde(default)]
     pub request_id: String,
-    /// Present on success.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Present on success. (No `#[serde(default)]`: a missing `Option` is `None`
+    /// anyway, and `default` would make serde require `T: Default`.)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<T>,
 }
 
@@ -141,4 +142,24 @@ pub mod codes {
     pub const DIR_NOT_EMPTY: i64 = -173;
     /// Internal error (injected faults too).
     pub const INTERNAL: i64 = -5999;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_parse_with_and_without_data() {
+        let ok: Reply<ListData> = serde_json::from_str(
+            r#"{"code":0,"message":"SUCCESS","request_id":"r","data":{"context":"","listover":true,"infos":[]}}"#,
+        )
+        .unwrap();
+        assert!(ok.data.is_some_and(|d| d.listover));
+        let err: Reply<ListData> =
+            serde_json::from_str(r#"{"code":-97,"message":"ERROR_PROXY_SIGN_INVALID"}"#).unwrap();
+        assert_eq!(
+            (err.code, err.data, err.request_id.as_str()),
+            (codes::SIGN_INVALID, None, "")
+        );
+    }
 }
