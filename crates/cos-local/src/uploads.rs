@@ -560,20 +560,34 @@ pub(crate) fn v4_finish(
     Ok(result?)
 }
 
+/// MD5 and SHA-1 of a whole file, computed by two threads at once (each reads the file;
+/// the second read comes from the page cache), so finishing a large slice upload takes
+/// the time of the slower hash rather than of both.
 fn hash_file(path: &Path) -> Result<([u8; 16], [u8; 20]), StoreError> {
-    let mut f = fs::File::open(path).map_err(StoreError::io(format!("open {}", path.display())))?;
-    let mut md5 = Md5::new();
-    let mut sha1 = Sha1::new();
-    let mut buf = vec![0u8; 1024 * 1024];
-    loop {
-        let n = f
-            .read(&mut buf)
-            .map_err(StoreError::io(format!("read {}", path.display())))?;
-        if n == 0 {
-            break;
+    fn digest<D: md5::Digest>(path: &Path) -> Result<D, StoreError> {
+        let mut f =
+            fs::File::open(path).map_err(StoreError::io(format!("open {}", path.display())))?;
+        let mut hasher = D::new();
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let n = f
+                .read(&mut buf)
+                .map_err(StoreError::io(format!("read {}", path.display())))?;
+            if n == 0 {
+                return Ok(hasher);
+            }
+            hasher.update(&buf[..n]);
         }
-        md5.update(&buf[..n]);
-        sha1.update(&buf[..n]);
     }
-    Ok((md5.finalize().into(), sha1.finalize().into()))
+    let (md5, sha1) = std::thread::scope(|scope| {
+        let md5 = scope.spawn(|| digest::<Md5>(path));
+        let sha1 = digest::<Sha1>(path);
+        let md5 = md5.join().unwrap_or_else(|_| {
+            Err(StoreError::io(format!("hash {}", path.display()))(
+                std::io::Error::other("the hashing thread panicked"),
+            ))
+        });
+        (md5, sha1)
+    });
+    Ok((md5?.finalize().into(), sha1?.finalize().into()))
 }
