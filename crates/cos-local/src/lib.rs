@@ -323,14 +323,21 @@ fn load_used_signs(path: &Path) -> Result<HashSet<[u8; 20]>, StoreError> {
     Ok(set)
 }
 
-/// One access-log line per request, at debug level under the target
-/// `cos_local::access` (a host app usually logs requests itself).
-pub(crate) fn log_request(
-    method: &actix_web::http::Method,
-    path: &str,
-    resp: &actix_web::HttpResponse,
-    started: std::time::Instant,
-) {
+/// Runs a handler and writes one access-log line for it, at debug level under the
+/// target `cos_local::access` (a host app usually logs requests itself). Only the path
+/// is logged: a presigned query carries a signature.
+pub(crate) async fn logged<F, Fut>(
+    req: actix_web::HttpRequest,
+    handler: F,
+) -> actix_web::HttpResponse
+where
+    F: FnOnce(actix_web::HttpRequest) -> Fut,
+    Fut: std::future::Future<Output = actix_web::HttpResponse>,
+{
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = handler(req).await;
     let rid = resp
         .headers()
         .get("x-cos-request-id")
@@ -345,6 +352,7 @@ pub(crate) fn log_request(
         elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"
     );
+    resp
 }
 
 /// Mounts the store's routes on an actix `App`: `/files/v2/...` (v4 JSON API)

@@ -137,13 +137,7 @@ pub(crate) async fn handle(
     payload: web::Payload,
     store: web::Data<Store>,
 ) -> HttpResponse {
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    // The path only: a presigned query carries a signature.
-    let path = req.uri().path().to_owned();
-    let resp = handle_inner(req, payload, store).await;
-    crate::log_request(&method, &path, &resp, started);
-    resp
+    crate::logged(req, |req| handle_inner(req, payload, store)).await
 }
 
 async fn handle_inner(
