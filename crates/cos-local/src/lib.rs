@@ -48,9 +48,13 @@
 //! # Storage
 //! Bodies are streamed to a temp file while MD5 and SHA-1 are computed; they are
 //! never held in memory. A write becomes visible at one atomic rename of its
-//! metadata sidecar (after `fsync` of the body and the sidecar), so a crash or
-//! a dropped connection never leaves a partial object visible or listed; stale
-//! temp files and orphaned bodies are removed at open. Keys are never used as
+//! metadata sidecar, made only once the body is durable in place (`fsync` of
+//! the body, its rename into `blobs/`, `fsync` of `blobs/`, then the sidecar's
+//! own `fsync`, rename and directory `fsync`), so a crash or a dropped
+//! connection never leaves a partial object visible or listed; stale temp
+//! files and orphaned bodies are removed at open. With `fsync` off, a machine
+//! crash can leave a sidecar whose body is missing or short: open logs a
+//! warning and removes it. Keys are never used as
 //! file names (sidecars are named by the SHA-1 of the key). Concurrent writers
 //! of one key: the last commit wins, whole. v4 slice sessions and v5 multipart
 //! uploads live on disk and survive a restart.

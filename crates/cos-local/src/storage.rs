@@ -8,6 +8,13 @@
 //!   itself, its size, hashes, content type and the blob id. Renaming the sidecar
 //!   into place is the commit point of every write; blobs no sidecar names are
 //!   removed at open.
+//!
+//! Durability (with `fsync` on): a commit makes the body durable (file fsync,
+//! rename into `blobs/`, fsync of `blobs/`) before it writes the sidecar (file
+//! fsync, rename, fsync of `meta/`), so a durable sidecar always names a durable
+//! body. With `fsync` off, a crash of the machine can still leave a sidecar
+//! whose body is missing or short: opening the store logs a warning and removes
+//! such a sidecar, so the broken object is neither listed nor served.
 //! * `uploads/`: v4 slice sessions and v5 multipart uploads (see `uploads.rs`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -122,6 +129,7 @@ impl Storage {
                 continue;
             }
             let map = index.entry(bucket).or_default();
+            let mut repaired = false;
             for file in read_dir(&meta_dir)? {
                 let name = file
                     .file_name()
@@ -140,9 +148,27 @@ impl Storage {
                         reason: e.to_string(),
                     })?;
                 if let Some(blob) = &meta.blob {
+                    if let Some(problem) = body_problem(&root.join("blobs").join(blob), meta.size)?
+                    {
+                        // Only possible after a crash of the machine with `fsync` off
+                        // (or a body removed by hand): never list or serve it.
+                        tracing::warn!(
+                            bucket = %bucket_name(&bucket_dir),
+                            key = %meta.key,
+                            blob = %blob,
+                            problem,
+                            "metadata names a missing or torn body; removing the object"
+                        );
+                        remove_any(&file)?;
+                        repaired = true;
+                        continue;
+                    }
                     referenced.insert(blob.clone());
                 }
                 map.insert(meta.key.clone(), Arc::new(meta));
+            }
+            if repaired && fsync {
+                sync_dir(&meta_dir)?;
             }
         }
         for blob in read_dir(&root.join("blobs"))? {
@@ -287,18 +313,29 @@ impl Storage {
             // Fail early without touching the disk; checked again under the lock.
             self.check_insert_only(bucket, key, &meta.sha1)?;
         }
+        // Durability order (each step is durable before the next starts, when
+        // `fsync` is on): the body's data (fsynced by whoever produced the
+        // blob: `BlobWriter::finish`, the multipart concatenation, the slice
+        // writes), its rename into `blobs/` and an fsync of `blobs/`, and only
+        // then the sidecar (`install`: file fsync, rename, fsync of `meta/`),
+        // the commit point. A power loss at any moment leaves either no
+        // sidecar (the body is an orphan, removed at open) or a sidecar whose
+        // body is durable.
         let blob_path = self.blob_path(&id);
         let tmp = blob.take_path();
         fs::rename(&tmp, &blob_path).map_err(|e| {
             let _ = fs::remove_file(&tmp);
             StoreError::io(format!("rename into {}", blob_path.display()))(e)
         })?;
+        if self.fsync
+            && let Err(e) = sync_dir(&self.root.join("blobs"))
+        {
+            let _ = fs::remove_file(&blob_path);
+            return Err(e);
+        }
         let result = self.install(bucket, meta, mode);
         if result.is_err() {
             let _ = fs::remove_file(&blob_path);
-        }
-        if self.fsync {
-            sync_dir(&self.root.join("blobs"))?;
         }
         result
     }
@@ -463,6 +500,28 @@ impl Storage {
             .map(|v| v.len())
             .unwrap_or(0)
     }
+}
+
+/// Why the body a sidecar names cannot be served: missing, or not the size the
+/// sidecar records. `Ok(None)` when it is fine; an error the file system gives
+/// for any other reason (permissions…) fails the open rather than losing data.
+fn body_problem(path: &Path, size: u64) -> Result<Option<String>, StoreError> {
+    match fs::metadata(path) {
+        Ok(md) if md.is_file() && md.len() == size => Ok(None),
+        Ok(md) if md.is_file() => Ok(Some(format!("the body is {} bytes, not {size}", md.len()))),
+        Ok(_) => Ok(Some("the body is not a regular file".to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(Some("the body is missing".to_owned()))
+        }
+        Err(e) => Err(StoreError::io(format!("stat {}", path.display()))(e)),
+    }
+}
+
+fn bucket_name(bucket_dir: &Path) -> String {
+    bucket_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 pub(crate) fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
