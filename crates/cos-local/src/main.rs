@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use cos_local::{FaultConfig, FaultScope, Store, StoreConfig};
-use cos_sign::Credentials;
+use cos_sign::{Credentials, SecretKey};
 
 /// A local object store speaking Tencent COS's v4 JSON and v5 XML APIs.
 #[derive(Debug, Parser)]
@@ -29,8 +29,9 @@ struct Args {
     #[arg(long, env = "COS_LOCAL_SECRET_ID")]
     secret_id: String,
     /// SecretKey for that SecretId (prefer the environment variable to the flag).
-    #[arg(long, env = "COS_LOCAL_SECRET_KEY", hide_env_values = true)]
-    secret_key: String,
+    /// Held as a `SecretKey`: `Debug` of `Args` prints `<redacted>`.
+    #[arg(long, env = "COS_LOCAL_SECRET_KEY", hide_env_values = true, value_parser = parse_secret)]
+    secret_key: SecretKey,
     /// Base URL for source_url / Location (default: http://<Host of the request>).
     #[arg(long, env = "COS_LOCAL_PUBLIC_URL")]
     public_url: Option<String>,
@@ -72,6 +73,11 @@ struct Args {
     workers: Option<usize>,
 }
 
+/// Wraps the SecretKey as clap parses it, so `Args` never holds it as a plain `String`.
+fn parse_secret(value: &str) -> Result<SecretKey, std::convert::Infallible> {
+    Ok(SecretKey::new(value))
+}
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -99,7 +105,10 @@ async fn main() -> anyhow::Result<()> {
         &args.data_dir,
         &args.appid,
         &args.bucket,
-        vec![Credentials::new(args.secret_id, args.secret_key)],
+        vec![Credentials {
+            secret_id: args.secret_id,
+            secret_key: args.secret_key,
+        }],
     );
     config.public_url = args.public_url;
     config.public_read = !args.private;
@@ -135,4 +144,28 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     server.await.context("server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_the_arguments_redacts_the_secret_key() {
+        let args = Args::try_parse_from([
+            "cos-local",
+            "--secret-id",
+            "AKIDvisible",
+            "--secret-key",
+            "TopSecretKeyValue42",
+        ])
+        .unwrap();
+        let shown = format!("{args:?}");
+        assert!(!shown.contains("TopSecretKeyValue42"), "{shown}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("AKIDvisible"),
+            "{shown}"
+        );
+        assert_eq!(args.secret_key.expose_secret(), "TopSecretKeyValue42");
+    }
 }
