@@ -5,6 +5,25 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
+# System packages the interop suites need, installed only when missing (Debian/Ubuntu):
+# venv support for Python, and Node.js 18+ with npm for cos-nodejs-sdk-v5.
+missing=()
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if ! command -v npm >/dev/null || ! node -e 'process.exit(typeof fetch === "function" ? 0 : 1)' 2>/dev/null; then
+    missing+=(nodejs npm)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing system packages: ${missing[*]}"
+    if ! command -v apt-get >/dev/null; then
+        echo "test-all: please install ${missing[*]} (no apt-get on this machine)" >&2
+        exit 1
+    fi
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
 # Tencent's Python SDK and coscmd, in a virtualenv.
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import qcloud_cos, coscmd' 2>/dev/null; then
     echo "== installing cos-python-sdk-v5 and coscmd into .venv"
