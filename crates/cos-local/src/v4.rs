@@ -849,7 +849,7 @@ async fn create(inner: &Arc<Inner>, ctx: &Ctx, form: &Form) -> Result<HttpRespon
         .map_err(|e| match e {
             StoreError::Exists | StoreError::SameContent => fail(
                 409,
-                codes::FILE_EXISTS,
+                codes::PATH_CONFLICT,
                 "ERROR_CMD_COS_PATH_CONFLICT: the directory already exists",
             ),
             other => other.into(),
@@ -1053,10 +1053,14 @@ async fn slice_finish(
     if let Some(size) = form.number("filesize")?
         && size != s.filesize
     {
-        return Err(params_error(format!(
-            "ERROR_CMD_FILE_SIZE_NOT_EQU: filesize {size} differs from {} given at init",
-            s.filesize
-        )));
+        return Err(fail(
+            400,
+            codes::FILE_SIZE_MISMATCH,
+            format!(
+                "ERROR_CMD_COS_FILE_SIZE_NOT_EQU: filesize {size} differs from {} given at init",
+                s.filesize
+            ),
+        ));
     }
     let sha = form
         .get("sha")

@@ -112,7 +112,11 @@ pub struct ListData {
     pub infos: Vec<StatData>,
 }
 
-/// v4 error codes the store and clients agree on.
+/// v4 error codes the store and clients agree on. Where the table of COS v4
+/// codes in the wire-format notes (§2.4, from the SDKs' docs and the community
+/// enum of 2016 COS) has a row, its number is used; `PARAMS_ERROR`,
+/// `SIGN_REPLAYED`, `NOT_FOUND`, `TOO_LARGE` and `INTERNAL` are this
+/// workspace's own choices for cases without a row.
 pub mod codes {
     /// Success.
     pub const OK: i64 = 0;
@@ -134,8 +138,14 @@ pub mod codes {
     pub const SAME_FILE_UPLOADED: i64 = -4018;
     /// Slice upload not finished; list the session and resume.
     pub const SLICE_UNFINISHED: i64 = -4019;
-    /// `sha` given but the content hashes differently.
-    pub const SHA_MISMATCH: i64 = -5993;
+    /// `sha` given but the content hashes differently (`ERROR_CMD_COS_SHA_NOT_EQU`).
+    pub const SHA_MISMATCH: i64 = -174;
+    /// Slice finish: `filesize` differs from the one given at init
+    /// (`ERROR_CMD_COS_FILE_SIZE_NOT_EQU`).
+    pub const FILE_SIZE_MISMATCH: i64 = -175;
+    /// `create` of a directory that exists, or a path taken by another entry
+    /// (`ERROR_CMD_COS_PATH_CONFLICT`).
+    pub const PATH_CONFLICT: i64 = -178;
     /// File larger than allowed.
     pub const TOO_LARGE: i64 = -5994;
     /// Directory not empty (delete).
@@ -147,6 +157,31 @@ pub mod codes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_are_distinct() {
+        use codes::*;
+        let all = [
+            OK,
+            PARAMS_ERROR,
+            SIGN_INVALID,
+            SIGN_EXPIRED,
+            SIGN_BUCKET_MISMATCH,
+            SIGN_REPLAYED,
+            NOT_FOUND,
+            FILE_EXISTS,
+            SAME_FILE_UPLOADED,
+            SLICE_UNFINISHED,
+            SHA_MISMATCH,
+            FILE_SIZE_MISMATCH,
+            PATH_CONFLICT,
+            TOO_LARGE,
+            DIR_NOT_EMPTY,
+            INTERNAL,
+        ];
+        let unique: std::collections::BTreeSet<i64> = all.iter().copied().collect();
+        assert_eq!(unique.len(), all.len(), "{all:?}");
+    }
 
     #[test]
     fn replies_parse_with_and_without_data() {

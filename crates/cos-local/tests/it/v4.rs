@@ -67,6 +67,7 @@ async fn sha_is_checked_and_a_mismatch_stores_nothing() {
         .v4_upload("/a.bin", &body, &[("sha", &sha1_hex(b"other"))], &sign)
         .await;
     assert_eq!(status, 400);
+    assert_eq!(r["code"], -174, "ERROR_CMD_COS_SHA_NOT_EQU: {r}");
     assert_eq!(r["code"], shared::v4::codes::SHA_MISMATCH, "{r}");
     ts.assert_nothing_stored().await;
     let (_, r) = ts
@@ -223,8 +224,9 @@ async fn stat_list_create_and_delete() {
         .await;
     assert_eq!(r["code"], 0, "{r}");
     assert_eq!(r["data"]["resource_path"], "/1250000000/metis/e/");
-    let (_, r) = ts.v4_json("/e/", json!({"op": "create"}), &sign).await;
-    assert_eq!(r["code"], shared::v4::codes::FILE_EXISTS, "{r}");
+    let (status, r) = ts.v4_json("/e/", json!({"op": "create"}), &sign).await;
+    assert_eq!((status, &r["code"]), (409, &json!(-178)), "{r}");
+    assert_eq!(r["code"], shared::v4::codes::PATH_CONFLICT, "{r}");
     let (_, r) = ts.v4_get("/e/", &[("op", "stat")], &sign).await;
     assert_eq!(r["data"]["biz_attr"], "dir", "{r}");
 
@@ -366,6 +368,24 @@ async fn slice_upload_out_of_order_with_list_and_finish() {
     )
     .await;
     assert_eq!(r["code"], shared::v4::codes::SLICE_UNFINISHED, "{r}");
+    assert!(ts.keys().is_empty());
+    // Finish with another filesize than at init: -175, the session stays.
+    let other_size = (body.len() + 1).to_string();
+    let r = slice_op(
+        &ts,
+        "/big/file.bin",
+        &sign,
+        &[
+            ("op", "upload_slice_finish"),
+            ("session", &session),
+            ("filesize", &other_size),
+            ("sha", &sha),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(r["code"], -175, "{r}");
+    assert_eq!(r["code"], shared::v4::codes::FILE_SIZE_MISMATCH, "{r}");
     assert!(ts.keys().is_empty());
     // The list shows what is stored (by path, as the SDK resumes).
     let r = slice_op(
