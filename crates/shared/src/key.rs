@@ -1,24 +1,44 @@
 //! Object keys and directory paths: validated, never normalised.
 //!
 //! A key that is not already in canonical form is refused with a [`KeyError`]
-//! that says why; nothing is decoded, trimmed, collapsed or case-folded. The same
-//! rules apply where signatures are issued (auth server), where objects are
-//! written (local store) and where keys are built from local file names
-//! (uploader), so what was checked is exactly what is stored.
+//! that says which character and why; nothing is decoded, trimmed, collapsed,
+//! case-folded or Unicode-normalised. The same rules apply where signatures are
+//! issued (auth server), where objects are written (local store) and where keys
+//! are built from local file names (uploader), so what was checked is exactly
+//! what is stored.
 //!
 //! Rules for every segment (the parts between `/`):
 //! * not empty (no `//`, no leading or trailing `/` inside a key), not `.` or `..`;
 //! * at most [`MAX_SEGMENT_BYTES`] bytes;
-//! * no control characters, no `\`, no `%` (nothing may be decoded twice), none
-//!   of COS's forbidden `? * : | < > "`;
-//! * no bidirectional overrides or invisible format characters (U+200B–U+200F,
-//!   U+202A–U+202E, U+2066–U+2069, U+FEFF);
-//! * no look-alikes of `.` and `/` that other layers fold (U+FF0E, U+FF0F,
-//!   U+2024, U+2215, U+2044, U+FE52, U+29F8).
+//! * no control characters (general category Cc), no `\`, no `%` (nothing may
+//!   be decoded twice), none of COS's forbidden `? * : | < > "`;
+//! * no format characters: nothing of Unicode general category Cf (soft hyphen,
+//!   bidirectional marks, embeddings, overrides and isolates, zero-width
+//!   characters, word joiner and invisible operators, the Arabic letter mark,
+//!   the byte-order mark, interlinear annotation characters, tag characters
+//!   U+E0000–U+E007F, ...), as of Unicode 18.0.0;
+//! * no character whose compatibility form (NFKC) contains `/`, `\`, `%` or a
+//!   control character (U+FF0F, U+FF3C, U+FE68, U+FF05, U+FE6A, and U+2100,
+//!   U+2101, U+2105, U+2106, which fold to `a/c`, `a/s`, `c/o`, `c/u`);
+//! * no look-alikes of `.` that fold to `.` (U+FF0E, U+2024, U+FE52), and no
+//!   look-alikes of `/` and `\` that do not decompose at all (U+2215, U+2044,
+//!   U+29F8; U+2216, U+29F5, U+29F9);
+//! * the segment's NFKC form is not `.` or `..` (so `‥` U+2025 and `︰` U+FE30
+//!   are refused as whole segments; inside a longer name they fold to harmless
+//!   dots, as does the ellipsis `…` used in Chinese text).
+//!
+//! Together these guarantee that the NFKC form of an accepted segment has no
+//! `/`, `\`, `%` or control character and is not `.` or `..`, so no layer that
+//! folds compatibility characters can turn an accepted key into a different
+//! path. Characters whose NFKC form is harmless here stay accepted, including
+//! the fullwidth punctuation common in Chinese and Japanese names (`：` U+FF1A,
+//! `？` U+FF1F, `（）` U+FF08/U+FF09, `。` U+3002, `·` U+00B7, `・` U+30FB).
 //!
 //! A whole key is at most [`MAX_KEY_BYTES`] bytes.
 
 use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
 
 /// Longest key, in UTF-8 bytes (COS and S3 allow 1,024; we keep room for prefixes).
 pub const MAX_KEY_BYTES: usize = 850;
@@ -44,49 +64,210 @@ pub enum KeyError {
     /// `.` or `..`.
     #[error("the key has a '.' or '..' path segment")]
     DotSegment,
-    /// A forbidden character.
+    /// A control character, `\`, `%` or one of COS's forbidden characters.
     #[error("the key contains a forbidden character {0:?}")]
     ForbiddenChar(char),
+    /// A format character (Unicode general category Cf): invisible, or it
+    /// changes how the text around it is displayed.
+    #[error(
+        "the key contains a forbidden character {0:?} ({cp}): an invisible or \
+         bidirectional format character (Unicode general category Cf)",
+        cp = CodePoint(*.0)
+    )]
+    FormatChar(char),
+    /// A character whose compatibility form (NFKC) contains a path-significant
+    /// character (`like`): `folded` is that form.
+    #[error(
+        "the key contains a forbidden character {ch:?} ({cp}): it looks like {like:?} \
+         after Unicode compatibility folding (NFKC turns it into {folded:?})",
+        cp = CodePoint(*.ch)
+    )]
+    FoldsTo {
+        /// The character as given.
+        ch: char,
+        /// Its NFKC form.
+        folded: String,
+        /// The path-significant character in `folded`.
+        like: char,
+    },
+    /// A character that does not decompose but looks like `like`.
+    #[error(
+        "the key contains a forbidden character {ch:?} ({cp}): it looks like {like:?}",
+        cp = CodePoint(*.ch)
+    )]
+    LooksLike {
+        /// The character as given.
+        ch: char,
+        /// What it imitates.
+        like: char,
+    },
+    /// A segment whose NFKC form is `.` or `..` (`folded`), because of `ch`.
+    #[error(
+        "the key has a path segment that reads as '{folded}' after Unicode compatibility \
+         folding (NFKC), because of {ch:?} ({cp})",
+        cp = CodePoint(*.ch)
+    )]
+    FoldsToDotSegment {
+        /// The first character of the segment that is not an ASCII `.`.
+        ch: char,
+        /// `.` or `..`.
+        folded: &'static str,
+    },
     /// A path was expected to start with `/`.
     #[error("the path must start with '/'")]
     NotAbsolute,
 }
 
-fn forbidden(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\\' | '%' | '?' | '*' | ':' | '|' | '<' | '>' | '"'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{FEFF}'
-                | '\u{FF0E}'
-                | '\u{FF0F}'
-                | '\u{2024}'
-                | '\u{2215}'
-                | '\u{2044}'
-                | '\u{FE52}'
-                | '\u{29F8}'
-        )
+/// Shows a character's code point as `U+XXXX`.
+struct CodePoint(char);
+
+impl fmt::Display for CodePoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "U+{:04X}", u32::from(self.0))
+    }
 }
 
-fn check_segments(s: &str) -> Result<(), KeyError> {
-    for seg in s.split('/') {
-        if seg.is_empty() {
-            return Err(KeyError::EmptySegment);
+/// Unicode general category Cf (format characters), as of Unicode 18.0.0 (the
+/// version of `unicode_normalization::UNICODE_VERSION`), as inclusive ranges in
+/// ascending order. Generated by `testdata/gen_cf_ranges.py`; a test checks it
+/// against `testdata/cf-ranges.txt`.
+const FORMAT_CHARS: &[(char, char)] = &[
+    ('\u{00AD}', '\u{00AD}'),   // soft hyphen
+    ('\u{0600}', '\u{0605}'),   // Arabic number signs
+    ('\u{061C}', '\u{061C}'),   // Arabic letter mark
+    ('\u{06DD}', '\u{06DD}'),   // Arabic end of ayah
+    ('\u{070F}', '\u{070F}'),   // Syriac abbreviation mark
+    ('\u{0890}', '\u{0891}'),   // Arabic pound and piastre mark above
+    ('\u{08E2}', '\u{08E2}'),   // Arabic disputed end of ayah
+    ('\u{180E}', '\u{180E}'),   // Mongolian vowel separator
+    ('\u{200B}', '\u{200F}'),   // zero-width space, joiners, LRM, RLM
+    ('\u{202A}', '\u{202E}'),   // bidi embeddings and overrides
+    ('\u{2060}', '\u{2064}'),   // word joiner, invisible operators
+    ('\u{2066}', '\u{206F}'),   // bidi isolates, deprecated format characters
+    ('\u{FEFF}', '\u{FEFF}'),   // zero-width no-break space (BOM)
+    ('\u{FFF9}', '\u{FFFB}'),   // interlinear annotation
+    ('\u{110BD}', '\u{110BD}'), // Kaithi number sign
+    ('\u{110CD}', '\u{110CD}'), // Kaithi number sign above
+    ('\u{13430}', '\u{1343F}'), // Egyptian hieroglyph format controls
+    ('\u{1BCA0}', '\u{1BCA3}'), // shorthand format controls
+    ('\u{1D173}', '\u{1D17A}'), // musical symbol format controls
+    ('\u{E0001}', '\u{E0001}'), // language tag
+    ('\u{E0020}', '\u{E007F}'), // tag characters
+];
+
+/// True for a character of general category Cf.
+fn is_format(c: char) -> bool {
+    FORMAT_CHARS
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                std::cmp::Ordering::Less
+            } else if lo > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+/// ASCII and control characters refused as they are.
+fn forbidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\\' | '%' | '?' | '*' | ':' | '|' | '<' | '>' | '"')
+}
+
+/// What an explicitly listed look-alike imitates, and whether NFKC folds it to
+/// that (`.` look-alikes) or it has no decomposition at all.
+fn look_alike(c: char) -> Option<(char, bool)> {
+    match c {
+        '\u{FF0E}' | '\u{2024}' | '\u{FE52}' => Some(('.', true)),
+        '\u{2215}' | '\u{2044}' | '\u{29F8}' => Some(('/', false)),
+        '\u{2216}' | '\u{29F5}' | '\u{29F9}' => Some(('\\', false)),
+        _ => None,
+    }
+}
+
+/// A character that must not appear in a compatibility-folded segment.
+fn path_significant(c: char) -> bool {
+    matches!(c, '/' | '\\' | '%') || c.is_control()
+}
+
+fn nfkc_of(c: char) -> String {
+    std::iter::once(c).nfkc().collect()
+}
+
+/// Checks one non-ASCII character.
+fn check_char(c: char) -> Result<(), KeyError> {
+    if is_format(c) {
+        return Err(KeyError::FormatChar(c));
+    }
+    if let Some((like, folds)) = look_alike(c) {
+        return Err(if folds {
+            KeyError::FoldsTo {
+                ch: c,
+                folded: nfkc_of(c),
+                like,
+            }
+        } else {
+            KeyError::LooksLike { ch: c, like }
+        });
+    }
+    // Compatibility decomposition is per character, and canonical composition
+    // never creates or consumes '/', '\', '%' or a control character, so a
+    // segment's NFKC form holds one of those exactly when one of its
+    // characters' decompositions does.
+    let mut like = None;
+    unicode_normalization::char::decompose_compatible(c, |d| {
+        if like.is_none() && path_significant(d) {
+            like = Some(d);
         }
-        if seg == "." || seg == ".." {
-            return Err(KeyError::DotSegment);
-        }
-        if seg.len() > MAX_SEGMENT_BYTES {
-            return Err(KeyError::SegmentTooLong(seg.len()));
-        }
-        if let Some(c) = seg.chars().find(|&c| forbidden(c)) {
+    });
+    match like {
+        Some(like) => Err(KeyError::FoldsTo {
+            ch: c,
+            folded: nfkc_of(c),
+            like,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn check_segment(seg: &str) -> Result<(), KeyError> {
+    if seg.is_empty() {
+        return Err(KeyError::EmptySegment);
+    }
+    if seg == "." || seg == ".." {
+        return Err(KeyError::DotSegment);
+    }
+    if seg.len() > MAX_SEGMENT_BYTES {
+        return Err(KeyError::SegmentTooLong(seg.len()));
+    }
+    for c in seg.chars() {
+        if forbidden(c) {
             return Err(KeyError::ForbiddenChar(c));
+        }
+        if !c.is_ascii() {
+            check_char(c)?;
+        }
+    }
+    if !seg.is_ascii() {
+        // Only the first three folded characters can decide ".", "..".
+        let folded: String = seg.nfkc().take(3).collect();
+        let dots = match folded.as_str() {
+            "." => Some("."),
+            ".." => Some(".."),
+            _ => None,
+        };
+        if let Some(folded) = dots {
+            // The segment is not literally "." or "..", so some character is not '.'.
+            let ch = seg.chars().find(|&c| c != '.').unwrap_or('.');
+            return Err(KeyError::FoldsToDotSegment { ch, folded });
         }
     }
     Ok(())
+}
+
+fn check_segments(s: &str) -> Result<(), KeyError> {
+    s.split('/').try_for_each(check_segment)
 }
 
 /// A validated object key, as the v5 API writes it: `u/12/photos/a.jpg`
@@ -246,12 +427,23 @@ mod tests {
             ("u/me/x\u{0}.jpg", KeyError::ForbiddenChar('\u{0}')),
             ("u/me/x\n.jpg", KeyError::ForbiddenChar('\n')),
             ("u/me/x\u{7f}.jpg", KeyError::ForbiddenChar('\u{7f}')),
-            ("u/me/\u{202E}gpj.exe", KeyError::ForbiddenChar('\u{202E}')),
+            ("u/me/\u{202E}gpj.exe", KeyError::FormatChar('\u{202E}')),
             (
                 "u/me/\u{FF0E}\u{FF0E}/x",
-                KeyError::ForbiddenChar('\u{FF0E}'),
+                KeyError::FoldsTo {
+                    ch: '\u{FF0E}',
+                    folded: ".".into(),
+                    like: '.',
+                },
             ),
-            ("u/me\u{FF0F}x", KeyError::ForbiddenChar('\u{FF0F}')),
+            (
+                "u/me\u{FF0F}x",
+                KeyError::FoldsTo {
+                    ch: '\u{FF0F}',
+                    folded: "/".into(),
+                    like: '/',
+                },
+            ),
             ("u/me/a?b", KeyError::ForbiddenChar('?')),
         ];
         for (input, want) in cases {
@@ -288,5 +480,276 @@ mod tests {
         assert_eq!(k.file_name(), "a.jpg");
         assert_eq!(k.v4_path(), "/u/12/a.jpg");
         assert_eq!(ObjectKey::parse("a.jpg").unwrap().parent(), DirPath::root());
+    }
+}
+
+#[cfg(test)]
+mod unicode_tests {
+    use super::*;
+
+    use proptest::prelude::*;
+
+    const CF_RANGES: &str = include_str!("../testdata/cf-ranges.txt");
+
+    /// `(version, ranges)` from `testdata/cf-ranges.txt`.
+    fn cf_data() -> (String, Vec<(u32, u32)>) {
+        let mut lines = CF_RANGES.lines();
+        let header = lines.next().unwrap();
+        let version = header
+            .strip_prefix("# Unicode ")
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+        let ranges = lines
+            .map(|l| {
+                let (a, b) = l.split_once("..").unwrap();
+                (
+                    u32::from_str_radix(a, 16).unwrap(),
+                    u32::from_str_radix(b, 16).unwrap(),
+                )
+            })
+            .collect();
+        (version, ranges)
+    }
+
+    #[test]
+    fn format_table_is_the_generated_cf_list() {
+        let (version, ranges) = cf_data();
+        let table: Vec<(u32, u32)> = FORMAT_CHARS
+            .iter()
+            .map(|&(a, b)| (u32::from(a), u32::from(b)))
+            .collect();
+        assert_eq!(table, ranges);
+        let (ma, mi, pa) = unicode_normalization::UNICODE_VERSION;
+        assert_eq!(
+            version,
+            format!("{ma}.{mi}.{pa}"),
+            "unicode-normalization moved to another Unicode version: regenerate \
+             testdata/cf-ranges.txt with gen_cf_ranges.py and update FORMAT_CHARS"
+        );
+    }
+
+    #[test]
+    fn is_format_agrees_with_the_generated_list_on_every_code_point() {
+        let (_, ranges) = cf_data();
+        for cp in 0..=0x10FFFF_u32 {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let want = ranges.iter().any(|&(a, b)| (a..=b).contains(&cp));
+            assert_eq!(is_format(c), want, "U+{cp:04X}");
+        }
+    }
+
+    #[test]
+    fn refuses_every_format_character() {
+        for c in [
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200D}',
+            '\u{200F}',
+            '\u{202A}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{2061}',
+            '\u{2062}',
+            '\u{2063}',
+            '\u{2064}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{206F}',
+            '\u{FEFF}',
+            '\u{FFF9}',
+            '\u{FFFB}',
+            '\u{13430}',
+            '\u{1BCA0}',
+            '\u{1D173}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+        ] {
+            for key in [format!("u/me/a{c}b.jpg"), format!("u/m{c}e/a.jpg")] {
+                assert_eq!(
+                    ObjectKey::parse(&key),
+                    Err(KeyError::FormatChar(c)),
+                    "{key:?}"
+                );
+            }
+            let msg = ObjectKey::parse(&format!("{c}")).unwrap_err().to_string();
+            assert!(
+                msg.contains(&format!("U+{:04X}", u32::from(c))) && msg.contains("Cf"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_characters_that_fold_to_path_significant_ones() {
+        for (c, folded, like) in [
+            ('\u{FF0F}', "/", '/'),
+            ('\u{FF3C}', "\\", '\\'),
+            ('\u{FE68}', "\\", '\\'),
+            ('\u{FF05}', "%", '%'),
+            ('\u{FE6A}', "%", '%'),
+            ('\u{2100}', "a/c", '/'),
+            ('\u{2101}', "a/s", '/'),
+            ('\u{2105}', "c/o", '/'),
+            ('\u{2106}', "c/u", '/'),
+            ('\u{FF0E}', ".", '.'),
+            ('\u{2024}', ".", '.'),
+            ('\u{FE52}', ".", '.'),
+        ] {
+            let want = KeyError::FoldsTo {
+                ch: c,
+                folded: folded.to_owned(),
+                like,
+            };
+            for key in [format!("u/me/x{c}y.jpg"), format!("u/{c}/x")] {
+                assert_eq!(ObjectKey::parse(&key).as_ref(), Err(&want), "{key:?}");
+            }
+            assert_eq!(DirPath::parse(&format!("/u/me{c}x/")).as_ref(), Err(&want));
+            let msg = want.to_string();
+            assert!(
+                msg.contains(&format!(
+                    "looks like {like:?} after Unicode compatibility folding"
+                )),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_look_alikes_that_do_not_decompose() {
+        for (c, like) in [
+            ('\u{2215}', '/'),
+            ('\u{2044}', '/'),
+            ('\u{29F8}', '/'),
+            ('\u{2216}', '\\'),
+            ('\u{29F5}', '\\'),
+            ('\u{29F9}', '\\'),
+        ] {
+            // None of these has a compatibility decomposition: only the list catches them.
+            assert_eq!(nfkc_of(c), c.to_string());
+            let want = KeyError::LooksLike { ch: c, like };
+            assert_eq!(ObjectKey::parse(&format!("u/me{c}x")), Err(want.clone()));
+            assert!(
+                want.to_string().contains(&format!("looks like {like:?}")),
+                "{want}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_segments_that_fold_to_dot_segments() {
+        for (seg, ch, folded) in [
+            ("\u{2025}", '\u{2025}', ".."),
+            ("\u{FE30}", '\u{FE30}', ".."),
+        ] {
+            let got = ObjectKey::parse(&format!("u/me/{seg}/x"));
+            let want = KeyError::FoldsToDotSegment { ch, folded };
+            assert_eq!(got.as_ref(), Err(&want), "{seg:?}");
+            assert_eq!(DirPath::parse(&format!("/u/me/{seg}")).as_ref(), Err(&want));
+            let msg = want.to_string();
+            assert!(
+                msg.contains("path segment")
+                    && msg.contains("'..'")
+                    && msg.contains(&format!("U+{:04X}", u32::from(ch))),
+                "{msg}"
+            );
+        }
+        // Inside a longer name these fold to ordinary dots: accepted as given.
+        for k in [
+            "u/me/a\u{2025}b",
+            "u/me/\u{FE30}x",
+            "u/me/等等\u{2026}\u{2026}.jpg",
+            "u/me/\u{2026}",
+        ] {
+            assert_eq!(ObjectKey::parse(k).unwrap().as_str(), k);
+        }
+    }
+
+    #[test]
+    fn accepts_cjk_names_and_fullwidth_punctuation() {
+        for k in [
+            "u/12/测试 图片.jpg",
+            "u/12/截图：2024（1）.png",
+            "u/12/照片。jpg",
+            "u/12/为什么？.png",
+            "u/12/张三·李四/合影.jpg",
+            "u/12/ファイル・一覧「１」.txt",
+            "u/12/【重要】报告，最终版！.pdf",
+            "u/12/《红楼梦》第１章；注释.txt",
+            "u/12/〇〇、①②.jpg",
+            "u/12/한국어 사진.jpg",
+            "u/12/ＡＢＣ１２３.png",
+            "u/12/（）",
+            "u/12/。",
+            "u/12/…",
+        ] {
+            assert_eq!(ObjectKey::parse(k).unwrap().as_str(), k, "{k:?}");
+            assert!(DirPath::parse(&format!("/{k}")).is_ok(), "{k:?}");
+        }
+    }
+
+    /// The property the rules promise, checked independently of them.
+    fn nfkc_is_harmless(seg: &str) -> bool {
+        let folded: String = seg.nfkc().collect();
+        !folded.contains(['/', '\\', '%'])
+            && !folded.chars().any(char::is_control)
+            && folded != "."
+            && folded != ".."
+    }
+
+    fn interesting_char() -> impl Strategy<Value = char> {
+        prop_oneof![
+            3 => any::<char>(),
+            2 => proptest::char::range('a', 'z'),
+            1 => Just('.'),
+            2 => proptest::char::range('\u{4E00}', '\u{9FFF}'),
+            2 => proptest::char::range('\u{FF00}', '\u{FFEF}'),
+            1 => proptest::char::range('\u{2000}', '\u{2BFF}'),
+            1 => proptest::char::range('\u{FE10}', '\u{FE6F}'),
+            1 => proptest::char::range('\u{0300}', '\u{036F}'),
+            1 => prop::sample::select(vec![
+                '\u{2025}', '\u{FE30}', '\u{FF3C}', '\u{FE68}', '\u{FF05}', '\u{FE6A}',
+                '\u{2100}', '\u{2101}', '\u{2105}', '\u{2106}', '\u{061C}', '\u{00AD}',
+                '\u{2060}', '\u{2064}', '\u{180E}', '\u{FF0E}', '\u{FF0F}', '\u{2024}',
+                '\u{FE52}', '\u{2026}', '\u{E0020}', '\u{FFF9}',
+            ]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn accepted_segments_stay_harmless_under_nfkc(
+            chars in proptest::collection::vec(interesting_char(), 1..6)
+        ) {
+            let seg: String = chars.into_iter().filter(|&c| c != '/').collect();
+            prop_assume!(!seg.is_empty());
+            if check_segment(&seg).is_ok() {
+                prop_assert!(nfkc_is_harmless(&seg), "{:?} folds to {:?}", seg, seg.nfkc().collect::<String>());
+                // And nothing was rewritten: the key is the segment as given.
+                let key = format!("u/12/{seg}");
+                let parsed = ObjectKey::parse(&key);
+                prop_assert_eq!(parsed.as_ref().map(ObjectKey::as_str), Ok(key.as_str()));
+            }
+        }
+
+        #[test]
+        fn accepted_keys_have_only_harmless_segments(
+            chars in proptest::collection::vec(
+                prop_oneof![4 => interesting_char(), 1 => Just('/')], 1..16)
+        ) {
+            let key: String = chars.into_iter().collect();
+            if ObjectKey::parse(&key).is_ok() {
+                for seg in key.split('/') {
+                    prop_assert!(nfkc_is_harmless(seg), "{:?} in {:?}", seg, key);
+                }
+            }
+        }
     }
 }
