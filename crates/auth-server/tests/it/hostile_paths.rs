@@ -31,6 +31,37 @@ fn dir_cases() -> Vec<(String, u16, &'static str)> {
         ("/u/12\u{FF0F}x".into(), 400, "invalid_path"),
         ("/u/12/\u{2024}\u{2024}/x".into(), 400, "invalid_path"),
         ("/u/12/a?b".into(), 400, "invalid_path"),
+        // Look-alikes that other layers fold: '/' '\\' '%' after NFKC, or a segment
+        // that reads as '..' after NFKC.
+        ("/u/12/\u{2025}/x".into(), 400, "invalid_path"),
+        ("/u/12/\u{2025}".into(), 400, "invalid_path"),
+        ("/u/12/\u{FE30}/x".into(), 400, "invalid_path"),
+        ("/u/12/\u{FE52}\u{FE52}/x".into(), 400, "invalid_path"),
+        ("/u/12\u{FF3C}..\u{FF3C}x".into(), 400, "invalid_path"),
+        ("/u/12/\u{FE68}x".into(), 400, "invalid_path"),
+        ("/u/12/\u{FF05}2e\u{FF05}2e/x".into(), 400, "invalid_path"),
+        ("/u/12/\u{FE6A}2e/x".into(), 400, "invalid_path"),
+        ("/u/12/\u{2100}".into(), 400, "invalid_path"),
+        ("/u/12/x\u{2101}y".into(), 400, "invalid_path"),
+        ("/u/12/\u{2105}/x".into(), 400, "invalid_path"),
+        ("/u/12/\u{2106}".into(), 400, "invalid_path"),
+        // Look-alikes with no decomposition.
+        ("/u/12\u{2215}x".into(), 400, "invalid_path"),
+        ("/u/12\u{2044}x".into(), 400, "invalid_path"),
+        ("/u/12\u{29F8}x".into(), 400, "invalid_path"),
+        ("/u/12\u{29F9}x".into(), 400, "invalid_path"),
+        ("/u/12\u{2216}x".into(), 400, "invalid_path"),
+        // Format characters (general category Cf): invisible or bidi controls.
+        ("/u/12/\u{061C}x".into(), 400, "invalid_path"),
+        ("/u/12/a\u{00AD}b".into(), 400, "invalid_path"),
+        ("/u/12/x\u{2060}".into(), 400, "invalid_path"),
+        ("/u/12/x\u{2061}".into(), 400, "invalid_path"),
+        ("/u/12/x\u{2062}".into(), 400, "invalid_path"),
+        ("/u/12/x\u{2063}".into(), 400, "invalid_path"),
+        ("/u/12/x\u{2064}".into(), 400, "invalid_path"),
+        ("/u/12\u{180E}/x".into(), 400, "invalid_path"),
+        ("/u/12/x\u{E0041}".into(), 400, "invalid_path"),
+        ("/u/12/\u{FFF9}x\u{FFFB}".into(), 400, "invalid_path"),
         ("/u/12/a*".into(), 400, "invalid_path"),
         ("u/12/x".into(), 400, "invalid_path"),
         ("".into(), 400, "invalid_path"),
@@ -70,6 +101,10 @@ async fn v4_cos_path_table() {
         ("/u/12/photos", "/u/12/photos/"),
         ("/u/12/测试 图片", "/u/12/测试 图片/"),
         ("/u/12/a..b/.hidden", "/u/12/a..b/.hidden/"),
+        // Fullwidth punctuation that folds to nothing path-significant stays as given.
+        ("/u/12/截图：2024（1）", "/u/12/截图：2024（1）/"),
+        ("/u/12/照片。jpg？", "/u/12/照片。jpg？/"),
+        ("/u/12/等等……/a\u{2025}b", "/u/12/等等……/a\u{2025}b/"),
     ] {
         let r = app.v4(Some(&auth), Some(path)).await;
         assert_eq!(r.status(), 200, "{path:?}");
