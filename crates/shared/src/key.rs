@@ -10,8 +10,9 @@
 //! Rules for every segment (the parts between `/`):
 //! * not empty (no `//`, no leading or trailing `/` inside a key), not `.` or `..`;
 //! * at most [`MAX_SEGMENT_BYTES`] bytes;
-//! * no control characters (general category Cc), no `\`, no `%` (nothing may
-//!   be decoded twice), none of COS's forbidden `? * : | < > "`;
+//! * no control characters (general category Cc) and no line or paragraph
+//!   separator (U+2028, U+2029), no `\`, no `%` (nothing may be decoded twice),
+//!   none of COS's forbidden `? * : | < > "`;
 //! * no format characters: nothing of Unicode general category Cf (soft hyphen,
 //!   bidirectional marks, embeddings, overrides and isolates, zero-width
 //!   characters, word joiner and invisible operators, the Arabic letter mark,
@@ -170,9 +171,14 @@ fn is_format(c: char) -> bool {
         .is_ok()
 }
 
-/// ASCII and control characters refused as they are.
+/// ASCII and control characters refused as they are, and the Unicode line and
+/// paragraph separators (which split log lines as a newline does).
 fn forbidden(c: char) -> bool {
-    c.is_control() || matches!(c, '\\' | '%' | '?' | '*' | ':' | '|' | '<' | '>' | '"')
+    c.is_control()
+        || matches!(
+            c,
+            '\\' | '%' | '?' | '*' | ':' | '|' | '<' | '>' | '"' | '\u{2028}' | '\u{2029}'
+        )
 }
 
 /// What an explicitly listed look-alike imitates, and whether NFKC folds it to
@@ -538,6 +544,14 @@ mod unicode_tests {
             };
             let want = ranges.iter().any(|&(a, b)| (a..=b).contains(&cp));
             assert_eq!(is_format(c), want, "U+{cp:04X}");
+        }
+    }
+
+    #[test]
+    fn refuses_line_and_paragraph_separators() {
+        for c in ['\u{2028}', '\u{2029}'] {
+            let key = format!("u/1/a{c}b.jpg");
+            assert_eq!(ObjectKey::parse(&key), Err(KeyError::ForbiddenChar(c)));
         }
     }
 
