@@ -118,6 +118,7 @@ mod config;
 mod error;
 mod faults;
 mod http;
+mod locks;
 mod storage;
 mod uploads;
 mod v4;
@@ -162,11 +163,15 @@ pub(crate) struct Inner {
     pub(crate) faults: Faults,
     used_signs: Mutex<HashSet<[u8; 20]>>,
     used_signs_path: PathBuf,
-    /// Serialises creating/replacing upload sessions and v5 part/complete/abort.
+    /// Serialises creating/replacing v4 slice sessions (`upload_slice_init`).
     pub(crate) uploads_lock: tokio::sync::Mutex<()>,
     /// One lock per v4 slice session: its slices are written one at a time and
     /// never while it finishes; different sessions proceed in parallel.
-    session_locks: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    pub(crate) session_locks: locks::KeyedLocks,
+    /// One lock per v5 multipart upload id: a part is stored, the upload
+    /// completed (the whole copy of its parts) or aborted one at a time, while
+    /// other uploads proceed in parallel.
+    pub(crate) upload_locks: locks::KeyedLocks,
 }
 
 const USED_SIGNS: &str = "used-v4-signatures";
@@ -226,7 +231,8 @@ impl Store {
                 used_signs: Mutex::new(used_signs),
                 used_signs_path,
                 uploads_lock: tokio::sync::Mutex::new(()),
-                session_locks: Mutex::new(std::collections::HashMap::new()),
+                session_locks: locks::KeyedLocks::default(),
+                upload_locks: locks::KeyedLocks::default(),
             }),
         })
     }
@@ -265,23 +271,6 @@ impl Store {
 impl Inner {
     pub(crate) fn bucket_full(&self, short: &str) -> String {
         format!("{short}-{}", self.config.appid)
-    }
-
-    /// The lock of one v4 slice session.
-    pub(crate) fn session_lock(&self, session: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self
-            .session_locks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(locks.entry(session.to_owned()).or_default())
-    }
-
-    /// Forgets the lock of a finished session.
-    pub(crate) fn drop_session_lock(&self, session: &str) {
-        self.session_locks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(session);
     }
 
     /// Records a single-effect v4 signature as used. False when it was used before.

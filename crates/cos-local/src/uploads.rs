@@ -1,7 +1,8 @@
 //! Upload sessions that outlive one request: v5 multipart uploads and v4 slice
 //! sessions. Both live entirely on disk (`uploads/v5/<id>/`, `uploads/v4/<id>/`)
-//! so they survive a restart; callers serialise state changes with
-//! `Inner::uploads_lock` (and `Inner::session_lock` per v4 session).
+//! so they survive a restart; callers serialise state changes per upload with
+//! `Inner::upload_locks` (v5, by upload id) and `Inner::session_locks` (v4, by
+//! session id), and the creation of v4 sessions with `Inner::uploads_lock`.
 
 use std::fs;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};

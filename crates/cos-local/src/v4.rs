@@ -1029,8 +1029,7 @@ async fn slice_data(
         .file
         .take()
         .ok_or_else(|| params_error("ERROR_CGI_PARAM: missing filecontent"))?;
-    let lock = inner.session_lock(&s.session);
-    let _guard = lock.lock().await;
+    let _guard = inner.session_locks.lock(&s.session).await;
     let i = Arc::clone(inner);
     let s2 = s.clone();
     tokio::task::spawn_blocking(move || uploads::v4_write_slice(&i.storage, &s2, offset, &blob))
@@ -1072,24 +1071,15 @@ async fn slice_finish(
         )
         .with_code(-29094));
     }
-    let lock = inner.session_lock(&s.session);
-    let _guard = lock.lock().await;
+    let _guard = inner.session_locks.lock(&s.session).await;
     let i = Arc::clone(inner);
     let now = shared::clock::unix_now();
     let key = s.key.clone();
-    let session_id = s.session.clone();
     let result = tokio::task::spawn_blocking(move || {
         uploads::v4_finish(&i.storage, &s, sha.as_deref(), now)
     })
     .await
     .map_err(|e| fail(500, codes::INTERNAL, e.to_string()))?;
-    if !matches!(
-        result,
-        Err(UploadError::Incomplete | UploadError::ShaMismatch)
-    ) {
-        // The session is over (committed or consumed by a conflict).
-        inner.drop_session_lock(&session_id);
-    }
     let meta = result.map_err(|e| match e {
         UploadError::Store(s @ (StoreError::SameContent | StoreError::Exists)) => {
             conflict(inner, req, ctx, &key, s)

@@ -926,7 +926,7 @@ async fn upload_part(
     let upload = load_upload(inner, ctx, key).await?;
     let limit = inner.config.max_part_size.min(inner.config.max_object_size);
     let blob = receive(inner, req, payload, limit).await?;
-    let _guard = inner.uploads_lock.lock().await;
+    let _guard = inner.upload_locks.lock(&upload.id).await;
     let i = Arc::clone(inner);
     let md5 = http::blocking(move || {
         uploads::v5_put_part(&i.storage, &upload, number, blob).map_err(|e| match e {
@@ -986,7 +986,10 @@ async fn complete(
         .into_iter()
         .map(|p| (p.number, p.etag))
         .collect();
-    let _guard = inner.uploads_lock.lock().await;
+    // Only this upload waits while its parts are copied: part uploads, completes
+    // and aborts of other uploads go on. An abort or a part of this upload that
+    // arrives meanwhile runs after the copy and finds the upload gone.
+    let _guard = inner.upload_locks.lock(upload_id(ctx)).await;
     let upload = load_upload(inner, ctx, key).await?;
     let i = Arc::clone(inner);
     let now = shared::clock::unix_now();
@@ -1007,13 +1010,17 @@ async fn complete(
     Ok(ctx.xml(StatusCode::OK, x.finish()))
 }
 
+fn upload_id(ctx: &Ctx) -> &str {
+    param(&ctx.params, "uploadId").unwrap_or("")
+}
+
 /// Loads an upload off the async threads.
 async fn load_upload(
     inner: &Arc<Inner>,
     ctx: &Ctx,
     key: &str,
 ) -> Result<uploads::V5Upload, V5Error> {
-    let id = param(&ctx.params, "uploadId").unwrap_or("").to_owned();
+    let id = upload_id(ctx).to_owned();
     let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.to_owned());
     http::blocking(move || uploads::v5_load(&i.storage, &id, &b, &k).map_err(V5Error::from)).await
 }
@@ -1024,7 +1031,7 @@ fn bucket_short<'a>(inner: &Inner, full: &'a str) -> &'a str {
 }
 
 async fn abort(inner: &Arc<Inner>, ctx: &Ctx, key: &str) -> Result<HttpResponse, V5Error> {
-    let _guard = inner.uploads_lock.lock().await;
+    let _guard = inner.upload_locks.lock(upload_id(ctx)).await;
     let upload = load_upload(inner, ctx, key).await?;
     let i = Arc::clone(inner);
     http::blocking(move || uploads::v5_abort(&i.storage, &upload)).await?;
@@ -1332,6 +1339,145 @@ mod tests {
         assert_eq!(parse_range("bytes=0-1,5-6", 100), Ok(None));
         assert_eq!(parse_range("items=0-1", 100), Ok(None));
         assert_eq!(parse_range("bytes=0-0", 0), Err(()));
+    }
+
+    /// A v5 request against a store running on 127.0.0.1:0.
+    struct Running {
+        store: crate::Store,
+        host: String,
+        creds: cos_sign::Credentials,
+        client: reqwest::Client,
+        handle: actix_web::dev::ServerHandle,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Running {
+        async fn start() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let creds = cos_sign::Credentials::new("AKIDunit", "unit-test-secret-key");
+            let mut config =
+                crate::StoreConfig::new(dir.path(), "1250000000", "metis", vec![creds.clone()]);
+            config.min_part_size = 1;
+            let store = crate::Store::open(config).unwrap();
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let host = listener.local_addr().unwrap().to_string();
+            let server = crate::serve(listener, store.clone()).unwrap();
+            let handle = server.handle();
+            tokio::spawn(server);
+            Self {
+                store,
+                host,
+                creds,
+                client: reqwest::Client::new(),
+                handle,
+                _dir: dir,
+            }
+        }
+
+        async fn send(
+            &self,
+            method: &str,
+            key: &str,
+            params: &[(&str, &str)],
+            body: Vec<u8>,
+        ) -> (u16, String) {
+            let now = shared::clock::unix_now();
+            let headers = [("host", self.host.as_str())];
+            let request = cos_sign::v5::Request {
+                method,
+                path: &format!("/{key}"),
+                params,
+                headers: &headers,
+            };
+            let auth = cos_sign::v5::sign(
+                &self.creds,
+                &request,
+                cos_sign::v5::KeyTime::new(now - 10, now + 600).unwrap(),
+            )
+            .to_authorization();
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let resp = self
+                .client
+                .request(method, format!("http://{}/{key}", self.host))
+                .query(params)
+                .header("Authorization", auth)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+
+        async fn initiate(&self, key: &str) -> String {
+            let (status, text) = self.send("post", key, &[("uploads", "")], Vec::new()).await;
+            assert_eq!(status, 200, "{text}");
+            let start = text.find("<UploadId>").unwrap() + "<UploadId>".len();
+            let end = text.find("</UploadId>").unwrap();
+            text[start..end].to_owned()
+        }
+    }
+
+    fn complete_xml(etag: &str) -> Vec<u8> {
+        format!(
+            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"{etag}\"</ETag></Part></CompleteMultipartUpload>"
+        )
+        .into_bytes()
+    }
+
+    /// While one upload is completing (it holds its own lock for the whole copy
+    /// of its parts), parts and completes of other uploads go through, and a
+    /// part of the completing upload waits for it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_completing_upload_holds_up_only_itself() {
+        use md5::Digest as _;
+        let run = Running::start().await;
+        let a = run.initiate("a.bin").await;
+        let b = run.initiate("b.bin").await;
+        let (pa, pb) = (
+            [("partNumber", "1"), ("uploadId", a.as_str())],
+            [("partNumber", "1"), ("uploadId", b.as_str())],
+        );
+        // The timeout is a hang guard only: with one lock for every upload the
+        // requests for `b` would wait forever.
+        tokio::time::timeout(std::time::Duration::from_secs(120), async {
+            let held = run.store.inner.upload_locks.lock(&a).await;
+            let mut part_of_a = std::pin::pin!(run.send("put", "a.bin", &pa, b"part a".to_vec()));
+            let other_upload = async {
+                let (status, text) = run.send("put", "b.bin", &pb, b"part b".to_vec()).await;
+                assert_eq!(status, 200, "{text}");
+                let etag = hex::encode(md5::Md5::digest(b"part b"));
+                let (status, text) = run
+                    .send("post", "b.bin", &[("uploadId", &b)], complete_xml(&etag))
+                    .await;
+                assert_eq!(status, 200, "{text}");
+            };
+            tokio::select! {
+                biased;
+                r = &mut part_of_a => panic!("a part of a locked upload went through: {r:?}"),
+                () = other_upload => {}
+            }
+            assert_eq!(run.store.keys("metis"), ["b.bin"]);
+            drop(held);
+            let (status, text) = part_of_a.await;
+            assert_eq!(
+                status, 200,
+                "the waiting part is stored once the lock is free: {text}"
+            );
+            let etag = hex::encode(md5::Md5::digest(b"part a"));
+            let (status, text) = run
+                .send("post", "a.bin", &[("uploadId", &a)], complete_xml(&etag))
+                .await;
+            assert_eq!(status, 200, "{text}");
+        })
+        .await
+        .unwrap();
+        assert_eq!(run.store.keys("metis"), ["a.bin", "b.bin"]);
+        assert_eq!(
+            run.store.inner.upload_locks.len(),
+            0,
+            "no lock outlives its upload"
+        );
+        run.handle.stop(true).await;
     }
 
     #[test]

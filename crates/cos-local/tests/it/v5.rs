@@ -513,6 +513,92 @@ async fn multipart_upload() {
     assert_eq!((status, code.as_str()), (400, "MalformedXML"));
 }
 
+async fn abort_upload(ts: &TestStore, key: &str, id: &str) -> reqwest::Response {
+    let params = [("uploadId", id)];
+    ts.client
+        .delete(ts.url(key))
+        .query(&params)
+        .header(
+            "Authorization",
+            ts.auth("delete", &format!("/{key}"), &params),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Complete and abort of one upload race while another upload receives parts
+/// and completes: exactly one of the two wins, and every state is whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn complete_and_abort_race_while_other_uploads_go_on() {
+    let ts = std::sync::Arc::new(TestStore::start().await);
+    let a_parts: Vec<Vec<u8>> = (0..4).map(|i| content(256 * 1024, i)).collect();
+    let b_parts: Vec<Vec<u8>> = (0..3).map(|i| content(64 * 1024, 10 + i)).collect();
+    let mut completed = 0;
+    for round in 0..6 {
+        let (ka, kb) = (format!("race/a{round}"), format!("race/b{round}"));
+        let a = initiate(&ts, &ka).await;
+        let b = initiate(&ts, &kb).await;
+        let mut a_list = Vec::new();
+        for (i, p) in a_parts.iter().enumerate() {
+            let n = i as u32 + 1;
+            assert_eq!(upload_part(&ts, &ka, &a, n, p.clone()).await.status(), 200);
+            a_list.push((n, format!("\"{}\"", md5_hex(p))));
+        }
+        let finish_a = {
+            let (ts, ka, a) = (ts.clone(), ka.clone(), a.clone());
+            tokio::spawn(async move { complete(&ts, &ka, &a, &a_list).await.status().as_u16() })
+        };
+        let abort_a = {
+            let (ts, ka, a) = (ts.clone(), ka.clone(), a.clone());
+            tokio::spawn(async move { abort_upload(&ts, &ka, &a).await.status().as_u16() })
+        };
+        let other = {
+            let (ts, kb, b, parts) = (ts.clone(), kb.clone(), b.clone(), b_parts.clone());
+            tokio::spawn(async move {
+                let mut list = Vec::new();
+                for (i, p) in parts.iter().enumerate() {
+                    let n = i as u32 + 1;
+                    assert_eq!(upload_part(&ts, &kb, &b, n, p.clone()).await.status(), 200);
+                    list.push((n, format!("\"{}\"", md5_hex(p))));
+                }
+                complete(&ts, &kb, &b, &list).await.status().as_u16()
+            })
+        };
+        let (fa, ab, ob) = (
+            finish_a.await.unwrap(),
+            abort_a.await.unwrap(),
+            other.await.unwrap(),
+        );
+        assert_eq!(ob, 200, "round {round}: the other upload completes");
+        assert!(
+            matches!((fa, ab), (200, 404) | (404, 204)),
+            "round {round}: complete {fa}, abort {ab}: exactly one must win"
+        );
+        if fa == 200 {
+            completed += 1;
+            assert_eq!(ts.get_bytes(&ka).await.unwrap(), a_parts.concat());
+        } else {
+            assert_eq!(ts.get(&ka).await.status(), 404);
+        }
+        assert_eq!(ts.get_bytes(&kb).await.unwrap(), b_parts.concat());
+        // Whoever lost finds the upload gone, and so does a late part.
+        let late = upload_part(&ts, &ka, &a, 9, content(10, 1)).await;
+        assert_eq!(xml_code(late).await.1, "NoSuchUpload");
+    }
+    // Nothing is left of the uploads: one body per stored object.
+    assert_eq!(ts.body_files(), ts.keys().len());
+    assert_eq!(ts.keys().len(), 6 + completed);
+    let resp = ts
+        .client
+        .get(format!("{}/?uploads", ts.base))
+        .header("Authorization", ts.auth("get", "/", &[("uploads", "")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(tags(&resp.text().await.unwrap(), "UploadId").is_empty());
+}
+
 /// A policy form for `key_field`, with extra conditions.
 pub fn policy_form(
     ts: &TestStore,
