@@ -151,8 +151,24 @@ impl Source {
         }
     }
 
-    /// A multipart file part with a known length.
-    pub(crate) fn part(&self, meter: AttemptMeter, file_name: &str) -> reqwest::multipart::Part {
+    /// A multipart file part with a known length, typed `application/octet-stream`.
+    pub(crate) fn part(
+        &self,
+        meter: AttemptMeter,
+        file_name: &str,
+    ) -> Result<reqwest::multipart::Part, Error> {
+        self.part_typed(meter, file_name, "application/octet-stream")
+    }
+
+    /// A multipart file part with a known length and the MIME type `mime`. A
+    /// MIME type that does not parse is an error, never a part without the body.
+    fn part_typed(
+        &self,
+        meter: AttemptMeter,
+        file_name: &str,
+        mime: &str,
+    ) -> Result<reqwest::multipart::Part, Error> {
+        // On a refusal the part and its meter are dropped: bytes counted are taken back.
         let part = match self {
             Source::Memory(b) => {
                 meter.add(b.len() as u64);
@@ -163,8 +179,8 @@ impl Source {
             }
         };
         part.file_name(file_name.to_owned())
-            .mime_str("application/octet-stream")
-            .unwrap_or_else(|_| reqwest::multipart::Part::bytes(Vec::new()))
+            .mime_str(mime)
+            .map_err(|e| Error::request("a multipart file part", e))
     }
 }
 
@@ -235,6 +251,34 @@ mod tests {
             encode_path("xrzeti/测试 图片.jpg"),
             "xrzeti/%E6%B5%8B%E8%AF%95%20%E5%9B%BE%E7%89%87.jpg"
         );
+    }
+
+    #[test]
+    fn a_bad_mime_type_is_an_error_not_an_empty_part() {
+        let sum = Arc::new(Counted::default());
+        let src = Source::Memory(Bytes::from_static(b"content"));
+        let err = src
+            .part_typed(
+                AttemptMeter::new(sum.clone(), 0),
+                "a.jpg",
+                "not a mime type",
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Request { .. }), "{err:?}");
+        assert_eq!(err.kind(), "request");
+        assert!(!err.is_retryable());
+        // The bytes counted for the refused part were taken back.
+        assert_eq!(sum.0.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert!(src.part(AttemptMeter::new(sum, 0), "a.jpg").is_ok());
+    }
+
+    #[derive(Default)]
+    struct Counted(std::sync::atomic::AtomicI64);
+    impl crate::progress::Progress for Counted {
+        fn bytes(&self, _file: usize, delta: i64) {
+            self.0
+                .fetch_add(delta, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     #[tokio::test]

@@ -61,13 +61,27 @@ pub enum Error {
     },
     /// The request did not complete: connection refused or reset, timeout,
     /// truncated body.
-    #[error("network error talking to {service}: {source}")]
+    ///
+    /// The message shows the whole cause chain (`error sending request for url
+    /// (…): client error (Connect): tcp connect error: Connection refused`), so
+    /// the transport error is not also returned by `source()`. Signatures and
+    /// tokens in the URL's query (`sign=`, `q-signature=`…) and a password in
+    /// it are redacted when the error is made.
+    #[error("network error talking to {service}: {}", chain(error))]
     Network {
         /// `auth server` or `store`.
         service: &'static str,
-        /// The transport error.
-        #[source]
-        source: reqwest::Error,
+        /// The transport error (its URL redacted).
+        error: reqwest::Error,
+    },
+    /// A request could not be built (an invalid header or MIME type). Sending
+    /// it again would not help.
+    #[error("cannot build {what}: {message}")]
+    Request {
+        /// What was being built (`the HTTP client`, `a multipart body`…).
+        what: &'static str,
+        /// What was wrong, with its causes.
+        message: String,
     },
     /// A reply could not be understood.
     #[error("unexpected reply from {service}: {message}")]
@@ -111,6 +125,30 @@ pub enum Error {
         /// What changed.
         what: String,
     },
+    /// The journal was written for another destination (server, store or user),
+    /// or has no destination record, so its "done" records say nothing about
+    /// where this run uploads. Nothing was read from it or written to it.
+    #[error(
+        "{}: this journal belongs to {found}, but this run uploads to {expected}; use another --journal file, or delete this one to start over (files already in the store are recognised and not sent twice)",
+        path.display()
+    )]
+    JournalMismatch {
+        /// The journal.
+        path: PathBuf,
+        /// What the journal says (or why it says nothing).
+        found: String,
+        /// Where this run uploads.
+        expected: String,
+    },
+    /// Another run holds the journal's lock.
+    #[error(
+        "{}: the journal is in use by another cos-upload run; wait for it to finish, or use another --journal file",
+        path.display()
+    )]
+    JournalLocked {
+        /// The journal.
+        path: PathBuf,
+    },
     /// Bad options (glob, prefix outside the caller's directory…).
     #[error("invalid options: {0}")]
     Usage(String),
@@ -142,11 +180,14 @@ impl Error {
             Error::Exists { .. } => "exists",
             Error::Server { .. } => "server",
             Error::Network { .. } => "network",
+            Error::Request { .. } => "request",
             Error::Protocol { .. } => "protocol",
             Error::Verify { .. } => "verify",
             Error::Key { .. } => "key",
             Error::Io { .. } => "io",
             Error::Changed { .. } => "changed",
+            Error::JournalMismatch { .. } => "journal",
+            Error::JournalLocked { .. } => "journal_locked",
             Error::Usage(_) => "usage",
             Error::Cancelled => "cancelled",
         }
@@ -159,9 +200,81 @@ impl Error {
         }
     }
 
-    pub(crate) fn network(service: &'static str, source: reqwest::Error) -> Self {
-        Error::Network { service, source }
+    /// A transport error, with secrets in its URL redacted.
+    pub(crate) fn network(service: &'static str, mut error: reqwest::Error) -> Self {
+        if let Some(url) = error.url_mut() {
+            redact_url(url);
+        }
+        Error::Network { service, error }
     }
+
+    /// A request that could not be built.
+    pub(crate) fn request(what: &'static str, mut error: reqwest::Error) -> Self {
+        if let Some(url) = error.url_mut() {
+            redact_url(url);
+        }
+        Error::Request {
+            what,
+            message: chain(&error),
+        }
+    }
+}
+
+/// An error's message followed by its causes (`source()` chain), joined by
+/// `": "`; a cause whose text is already in the message is not repeated.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let m = c.to_string();
+        if !m.is_empty() && !text.contains(&m) {
+            text.push_str(": ");
+            text.push_str(&m);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// Query parameters whose values are credentials: v4 `sign`, v5 presigned
+/// `q-signature`/`q-ak`/`q-key-time`…, security tokens, `Authorization`.
+fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("q-")
+        || [
+            "sign",
+            "token",
+            "auth",
+            "secret",
+            "credential",
+            "key",
+            "password",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// Replaces credentials in a URL (query values of [`is_secret_param`] names,
+/// the password) with `redacted`; leaves the rest as it was.
+pub(crate) fn redact_url(url: &mut reqwest::Url) {
+    if url.password().is_some() {
+        let _ = url.set_password(Some("redacted"));
+    }
+    if !url.query_pairs().any(|(k, _)| is_secret_param(&k)) {
+        return;
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if is_secret_param(&k) {
+                "redacted".to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
 }
 
 /// Shortens a server message for error text (bodies can be HTML pages).
@@ -180,3 +293,90 @@ pub(crate) fn snippet(body: &str) -> String {
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn closed_port() -> u16 {
+        // Bound then released: nothing listens there for the test's lifetime
+        // (barring a race with another process picking the same port).
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_shows_its_cause_and_no_secrets() {
+        let port = closed_port();
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let url = format!(
+            "http://user:hunter2@127.0.0.1:{port}/files/v2/1/b/u/7/a.jpg?op=stat&sign=SECRETSIGN&q-signature=SECRETSIG&x-cos-security-token=SECRETTOKEN"
+        );
+        let e = http
+            .get(&url)
+            .header(reqwest::header::AUTHORIZATION, "SECRETAUTH")
+            .send()
+            .await
+            .unwrap_err();
+        // reqwest's own message names the URL with its query: the reason to redact.
+        assert!(e.to_string().contains("SECRETSIGN"), "{e}");
+        let err = Error::network("store", e);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("network error talking to store: error sending request for url ("),
+            "{text}"
+        );
+        // The cause chain down to the OS error.
+        assert!(
+            text.to_ascii_lowercase().contains("connection refused"),
+            "{text}"
+        );
+        for secret in [
+            "SECRETSIGN",
+            "SECRETSIG",
+            "SECRETTOKEN",
+            "SECRETAUTH",
+            "hunter2",
+        ] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+            assert!(
+                !format!("{err:?}").contains(secret),
+                "{secret} leaked: {err:?}"
+            );
+        }
+        assert!(text.contains("op=stat"), "{text}");
+        assert!(text.contains("sign=redacted"), "{text}");
+        assert!(err.is_retryable());
+        assert_eq!(err.kind(), "network");
+    }
+
+    #[test]
+    fn urls_without_credentials_are_left_as_they_are() {
+        let mut u = reqwest::Url::parse("http://h/k?uploadId=a%2Fb&partNumber=3").unwrap();
+        let before = u.to_string();
+        redact_url(&mut u);
+        assert_eq!(u.to_string(), before);
+        let mut u =
+            reqwest::Url::parse("http://h/k?q-sign-algorithm=sha1&q-ak=AKID&uploads").unwrap();
+        redact_url(&mut u);
+        assert_eq!(
+            u.query(),
+            Some("q-sign-algorithm=redacted&q-ak=redacted&uploads=")
+        );
+    }
+
+    #[test]
+    fn a_chain_does_not_repeat_a_cause_already_in_the_message() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer: {0}")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::other("inner"));
+        assert_eq!(chain(&e), "outer: inner");
+        #[derive(Debug, thiserror::Error)]
+        #[error("top")]
+        struct Top(#[source] Outer);
+        assert_eq!(chain(&Top(e)), "top: outer: inner");
+    }
+}

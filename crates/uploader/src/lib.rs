@@ -30,6 +30,8 @@ mod body;
 pub mod client;
 pub mod error;
 pub mod journal;
+#[cfg(test)]
+mod mock;
 pub mod progress;
 pub mod report;
 pub mod retry;
@@ -67,5 +69,5 @@ pub fn http_client(concurrency: usize) -> Result<reqwest::Client, Error> {
         .read_timeout(std::time::Duration::from_secs(120))
         .user_agent(concat!("cos-upload/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Error::network("store", e))
+        .map_err(|e| Error::request("the HTTP client", e))
 }

@@ -261,7 +261,7 @@ impl Uploader {
                     .text("op", "upload")
                     .text("sha", p.id.sha1.clone())
                     .text("insertOnly", "1")
-                    .part("filecontent", p.source.part(meter.clone(), &name));
+                    .part("filecontent", p.source.part(meter.clone(), &name)?);
                 let r = self.v4_post(job, form).await?;
                 match r.code {
                     codes::OK => {
@@ -496,7 +496,7 @@ impl Uploader {
                     .text("op", "upload_slice_data")
                     .text("session", session.to_owned())
                     .text("offset", offset.to_string())
-                    .part("filecontent", source.part(meter.clone(), &name));
+                    .part("filecontent", source.part(meter.clone(), &name)?);
                 let r = self.v4_post(job, form).await?;
                 if r.code != codes::OK {
                     return Err(code_error(&r, job.key.as_str()));

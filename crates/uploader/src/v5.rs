@@ -17,7 +17,7 @@ use shared::wire::{PostPolicyRequest, V5SignRequest, V5SignResponse};
 
 use crate::body::{Source, encode_path};
 use crate::error::{Error, snippet};
-use crate::journal::Record;
+use crate::journal::{FileIdentity, Record};
 use crate::progress::AttemptMeter;
 use crate::retry::retry;
 use crate::upload::{FileCtx, FileJob, Outcome, Prepared, Protocol, Uploader};
@@ -40,6 +40,15 @@ struct XmlError {
 #[serde(rename_all = "PascalCase")]
 struct InitiateResult {
     upload_id: String,
+}
+
+/// What a `HEAD` tells about an existing object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct HeadObject {
+    /// `x-cos-meta-sha1`, lower-cased; empty when the object has none.
+    sha1: String,
+    /// `Content-Length`, when sent.
+    size: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -195,13 +204,14 @@ impl Uploader {
         rb
     }
 
-    /// `HEAD`: the object's URL and its `x-cos-meta-sha1` (`None` when the
-    /// object does not exist; an empty string when it has no such metadata).
-    async fn v5_head_sha1(
+    /// `HEAD`: the object's URL and, when an object exists, its
+    /// `x-cos-meta-sha1` (an empty string when it has no such metadata) and
+    /// `Content-Length`.
+    async fn v5_head(
         &self,
         job: &FileJob,
         ctx: &FileCtx,
-    ) -> Result<(String, Option<String>), Error> {
+    ) -> Result<(String, Option<HeadObject>), Error> {
         let mut attempts = 0;
         let r = retry(
             &self.config.retry,
@@ -220,13 +230,17 @@ impl Uploader {
                 if !status.is_success() {
                     return Err(status_error(status, resp.headers(), b"", job.key.as_str()));
                 }
-                let sha = resp
-                    .headers()
+                let headers = resp.headers();
+                let sha1 = headers
                     .get(META_SHA1)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("")
                     .to_ascii_lowercase();
-                Ok((signed.url, Some(sha)))
+                let size = headers
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                Ok((signed.url, Some(HeadObject { sha1, size })))
             },
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying HEAD"),
         )
@@ -243,9 +257,9 @@ impl Uploader {
         ctx: &FileCtx,
         p: &Prepared,
     ) -> Result<Option<(Outcome, String)>, Error> {
-        match self.v5_head_sha1(job, ctx).await? {
+        match self.v5_head(job, ctx).await? {
             (_, None) => Ok(None),
-            (url, Some(sha)) if sha == p.id.sha1 => Ok(Some((Outcome::AlreadyPresent, url))),
+            (url, Some(o)) if o.sha1 == p.id.sha1 => Ok(Some((Outcome::AlreadyPresent, url))),
             _ => Err(Error::Exists {
                 key: job.key.as_str().to_owned(),
             }),
@@ -376,7 +390,7 @@ impl Uploader {
                 for (k, v) in fields {
                     form = form.text(k, v);
                 }
-                form = form.part("file", p.source.part(meter.clone(), job.key.file_name()));
+                form = form.part("file", p.source.part(meter.clone(), job.key.file_name())?);
                 let resp = self
                     .http()
                     .post(&policy.url)
@@ -533,7 +547,7 @@ impl Uploader {
             .try_collect()
             .await?;
         done.extend(uploaded);
-        let url = self.v5_complete(job, ctx, &upload_id, &done).await?;
+        let url = self.v5_complete(job, ctx, &p.id, &upload_id, &done).await?;
         Ok((Outcome::Uploaded, url))
     }
 
@@ -652,6 +666,7 @@ impl Uploader {
         &self,
         job: &FileJob,
         ctx: &FileCtx,
+        id: &FileIdentity,
         upload_id: &str,
         parts: &BTreeMap<u32, String>,
     ) -> Result<String, Error> {
@@ -708,18 +723,52 @@ impl Uploader {
         ctx.add_attempts(attempts);
         match r {
             Err(Error::Upload { code, .. }) if code == "NoSuchUpload" => {
-                // Completed by an attempt whose reply was lost: check the object.
-                match self.v5_head_sha1(job, ctx).await? {
-                    (url, Some(_)) => Ok(url),
-                    (_, None) => Err(Error::Upload {
-                        code,
-                        message: "the multipart upload vanished before completion".into(),
-                    }),
-                }
+                // Maybe completed by an attempt whose reply was lost: the object
+                // at the key is ours only if it holds exactly this file.
+                let (url, found) = self.v5_head(job, ctx).await?;
+                completed_object(job, id, url, found)
             }
             other => other,
         }
     }
+}
+
+/// Decides, after CompleteMultipartUpload answered `NoSuchUpload`, whether
+/// the object now at the key is this upload (same `x-cos-meta-sha1` and size
+/// as the local file). Anything else, including an object without the
+/// metadata or without a size, is not taken for ours.
+fn completed_object(
+    job: &FileJob,
+    id: &FileIdentity,
+    url: String,
+    found: Option<HeadObject>,
+) -> Result<String, Error> {
+    let code = "NoSuchUpload".to_owned();
+    let Some(o) = found else {
+        return Err(Error::Upload {
+            code,
+            message: "the multipart upload vanished before completion and no object is at the key"
+                .into(),
+        });
+    };
+    if o.sha1 == id.sha1 && o.size == Some(id.size) {
+        return Ok(url);
+    }
+    let sha = if o.sha1.is_empty() {
+        "no x-cos-meta-sha1".to_owned()
+    } else {
+        format!("x-cos-meta-sha1 {}", o.sha1)
+    };
+    let size = o
+        .size
+        .map_or_else(|| "no size".to_owned(), |s| format!("{s} bytes"));
+    Err(Error::Upload {
+        code,
+        message: format!(
+            "the multipart upload vanished before completion, and the object at {} is not this file ({sha}, {size}; the file has SHA-1 {} and {} bytes)",
+            job.key, id.sha1, id.size
+        ),
+    })
 }
 
 fn is_no_such_upload(body: &[u8]) -> bool {
@@ -763,6 +812,121 @@ mod tests {
         .unwrap();
         assert_eq!(list.parts.len(), 2);
         assert_eq!(list.parts[1].etag, "\"f\"");
+    }
+
+    fn job_and_id() -> (FileJob, FileIdentity) {
+        let home = shared::DirPath::parse("/u/7/").unwrap();
+        let job = FileJob {
+            path: "big.bin".into(),
+            size: 5,
+            mtime_ns: 0,
+            key: home.join("big.bin").unwrap(),
+            sign_dir: home,
+        };
+        let id = FileIdentity {
+            size: 5,
+            mtime_ns: 0,
+            sha1: "a".repeat(40),
+        };
+        (job, id)
+    }
+
+    #[test]
+    fn a_vanished_upload_is_ours_only_with_the_same_sha1_and_size() {
+        let (job, id) = job_and_id();
+        let obj = |sha1: &str, size: Option<u64>| {
+            Some(HeadObject {
+                sha1: sha1.to_owned(),
+                size,
+            })
+        };
+        let sha = id.sha1.clone();
+        assert_eq!(
+            completed_object(&job, &id, "u".into(), obj(&sha, Some(5))).unwrap(),
+            "u"
+        );
+        for (found, says) in [
+            (obj(&"b".repeat(40), Some(5)), "x-cos-meta-sha1 bbbb"),
+            (obj(&sha, Some(6)), "6 bytes"),
+            (obj("", Some(5)), "no x-cos-meta-sha1"),
+            (obj(&sha, None), "no size"),
+            (None, "no object is at the key"),
+        ] {
+            let err = completed_object(&job, &id, "u".into(), found).unwrap_err();
+            assert!(
+                matches!(&err, Error::Upload { code, .. } if code == "NoSuchUpload"),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains(says), "{err}");
+        }
+    }
+
+    /// The whole path: CompleteMultipartUpload answers NoSuchUpload, the
+    /// fallback HEADs the key and decides by the object's metadata.
+    #[tokio::test]
+    async fn complete_after_no_such_upload_checks_the_object_at_the_key() {
+        use crate::mock::{self, Response};
+        use std::sync::{Arc, OnceLock};
+
+        let (job, id) = job_and_id();
+        let cases = [
+            (Some(id.sha1.clone()), "5", true),
+            (Some("b".repeat(40)), "5", false),
+            (None, "5", false),
+            (Some(id.sha1.clone()), "4", false),
+        ];
+        for (sha, len, ours) in cases {
+            let base: Arc<OnceLock<String>> = Arc::default();
+            let b = base.clone();
+            let head_sha = sha.clone();
+            let srv = mock::serve(move |req| {
+                if let Some(r) = mock::auth_routes(b.get().unwrap(), req) {
+                    return r;
+                }
+                match req.method.as_str() {
+                    "POST" if req.target.contains("uploadId=up1") => Response::new(
+                        404,
+                        "<Error><Code>NoSuchUpload</Code><Message>gone</Message></Error>",
+                    ),
+                    "HEAD" => {
+                        let r = Response::new(200, "").header("content-length", len);
+                        match &head_sha {
+                            Some(s) => r.header(META_SHA1, s),
+                            None => r,
+                        }
+                    }
+                    _ => Response::new(500, "unexpected"),
+                }
+            })
+            .await;
+            base.set(srv.base.clone()).unwrap();
+            let client =
+                std::sync::Arc::new(crate::ServerClient::new(reqwest::Client::new(), &srv.base));
+            client.login_dev("x").await.unwrap();
+            let up = Uploader::new(client, crate::UploadConfig::default());
+            let parts = BTreeMap::from([(1u32, "\"e1\"".to_owned())]);
+            let r = up
+                .v5_complete(&job, &FileCtx::default(), &id, "up1", &parts)
+                .await;
+            if ours {
+                assert_eq!(r.unwrap(), format!("{}/u/7/big.bin", srv.base));
+            } else {
+                let err = r.unwrap_err();
+                assert!(
+                    err.to_string().contains("is not this file"),
+                    "{sha:?} {len}: {err}"
+                );
+            }
+            let methods: Vec<String> = srv
+                .requests
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|r| !r.target.starts_with("/v1/"))
+                .map(|r| r.method.clone())
+                .collect();
+            assert_eq!(methods, ["POST", "HEAD"]);
+        }
     }
 
     #[test]
