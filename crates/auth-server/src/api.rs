@@ -64,7 +64,7 @@ fn token_response(state: &AppState, user_id: u64) -> Result<HttpResponse, AppErr
         token_type: "JWT".into(),
         expires_in: state.jwt.ttl_secs(),
         user_id: user_id.to_string(),
-        upload_prefix: prefix_of(user_id).as_str().to_owned(),
+        upload_prefix: prefix_of(user_id)?.as_str().to_owned(),
     }))
 }
 
@@ -328,8 +328,11 @@ pub async fn v4_sign(
         bucket: &state.cos.bucket,
         credentials: &state.cos.credentials,
     };
+    // Bound with its trailing '/' (v4's directory fileid form): COS documents the
+    // binding as a prefix match, and `/u/12` would be a plain-string prefix of
+    // `/u/123/...`; `/u/12/` is not.
     let sign = signer
-        .multi_effect(Some(dir.without_trailing_slash()), expires_at, now, nonce)
+        .multi_effect(Some(dir.as_str()), expires_at, now, nonce)
         .map_err(|e| {
             tracing::error!(error = %e, "v4 signing failed");
             AppError::internal()
@@ -855,10 +858,18 @@ mod tests {
                     prop_assert_eq!(dir.without_trailing_slash(), without);
                     prop_assert!(!dir.as_str().split('/').any(|s| s == "." || s == ".."));
                     prop_assert_eq!(DirPath::parse(dir.as_str()).unwrap(), dir.clone());
-                    // The v4 binding covers files below it and nothing beside it.
-                    let file = format!("{}f.jpg", dir.as_str());
-                    prop_assert!(cos_sign::v4::path_within(&file, dir.without_trailing_slash()));
-                    prop_assert!(!cos_sign::v4::path_within("/u/123/f.jpg", dir.without_trailing_slash()));
+                    // The v4 binding (the directory with its trailing '/') covers
+                    // files below it and nothing beside it, even as a plain string
+                    // prefix (which is how COS may match it).
+                    let bound = dir.as_str();
+                    prop_assert!(bound.ends_with('/'));
+                    let file = format!("{bound}f.jpg");
+                    prop_assert!(cos_sign::v4::path_within(&file, bound));
+                    prop_assert!(!cos_sign::v4::path_within("/u/123/f.jpg", bound));
+                    prop_assert!(!"/u/123/f.jpg".starts_with(bound));
+                    let sibling = format!("{}0/f.jpg", dir.without_trailing_slash());
+                    prop_assert!(!cos_sign::v4::path_within(&sibling, bound));
+                    prop_assert!(!sibling.starts_with(bound));
                 }
                 Err(e) => prop_assert!(matches!(e.code(), "invalid_path" | "outside_prefix")),
             }

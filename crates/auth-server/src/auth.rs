@@ -38,10 +38,16 @@ pub fn bearer_token(value: &str) -> Option<&str> {
     Some(token)
 }
 
-/// The upload prefix of a user.
-pub fn prefix_of(user_id: u64) -> DirPath {
-    // Digits only: always a valid path.
-    DirPath::parse(&format!("/u/{user_id}/")).unwrap_or_else(|_| DirPath::root())
+/// The upload prefix of a user, `/u/<id>/`.
+///
+/// Fails closed: if the prefix ever failed to parse (it is digits only, so it
+/// cannot today), the request is refused with a 500 instead of falling back
+/// to a wider prefix such as the whole bucket.
+pub fn prefix_of(user_id: u64) -> Result<DirPath, AppError> {
+    DirPath::parse(&format!("/u/{user_id}/")).map_err(|e| {
+        tracing::error!(user_id, error = %e, "the user's upload prefix does not parse");
+        AppError::internal()
+    })
 }
 
 fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
@@ -73,7 +79,7 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
             req.extensions_mut().insert(LoggedUser(id));
             Ok(AuthUser {
                 id,
-                prefix: prefix_of(id),
+                prefix: prefix_of(id)?,
             })
         }
         Err(e) => {
@@ -138,7 +144,11 @@ mod tests {
         ] {
             assert_eq!(bearer_token(bad), None, "{bad:?}");
         }
-        assert_eq!(prefix_of(12).as_str(), "/u/12/");
+        assert_eq!(prefix_of(12).unwrap().as_str(), "/u/12/");
+        assert_eq!(
+            prefix_of(u64::MAX).unwrap().as_str(),
+            format!("/u/{}/", u64::MAX)
+        );
     }
 
     #[test]

@@ -41,7 +41,9 @@ async fn signature_verifies_and_is_bound_to_the_directory() {
     assert!(!claims.is_single_effect());
     assert_eq!(claims.expires_at, expires_at);
     assert!(claims.nonce < 10_000_000_000);
-    assert_eq!(claims.fileid, format!("/1250000000/metis/u/{id}/photos"));
+    // Bound with the trailing '/': a plain string-prefix match by COS cannot
+    // reach `/u/<id>/photos2/` or `/u/<id>0/`.
+    assert_eq!(claims.fileid, format!("/1250000000/metis/u/{id}/photos/"));
     v4::verify(
         sign,
         &creds,
@@ -92,12 +94,13 @@ async fn default_path_is_the_callers_prefix_and_ttl_is_configurable() {
     let exp = v["expires_at"].as_u64().unwrap();
     assert!(exp <= now() + 600 && exp + 5 >= now() + 600);
     let creds = test_creds();
-    v4::verify(
+    let claims = v4::verify(
         v["sign"].as_str().unwrap(),
         &creds,
         &expect(&format!("/u/{id}/x.jpg"), now()),
     )
     .unwrap();
+    assert_eq!(claims.fileid, format!("/1250000000/metis/u/{id}/"));
     assert!(
         v4::verify(
             v["sign"].as_str().unwrap(),
