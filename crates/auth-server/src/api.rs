@@ -99,11 +99,12 @@ async fn upsert_user(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "Malformed body or code (`invalid_input`)", body = ApiError),
+        (status = 400, description = "`invalid_input`: malformed JSON body, or code is not 1-256 printable ASCII characters", body = ApiError),
         (status = 401, description = "`invalid_code` (40029) or `code_used` (40163)", body = ApiError),
         (status = 403, description = "`user_blocked` (40226)", body = ApiError),
         (status = 429, description = "`rate_limited` (per IP) or `wechat_rate_limited` (45011); see Retry-After", body = ApiError),
         (status = 502, description = "`wechat_busy` (-1), `wechat_error` (other errcode) or `wechat_unavailable`", body = ApiError),
+        (status = 500, description = "`internal_error`: a server fault (the cause is logged, not shown)", body = ApiError),
         (status = 503, description = "`login_not_configured`: no WeChat appid/secret", body = ApiError),
     )
 )]
@@ -191,9 +192,10 @@ fn wechat_error(state: &AppState, e: WechatError) -> AppError {
     request_body = DevLoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, description = "`invalid_input`: user must match [A-Za-z0-9_.-]{1,64}", body = ApiError),
+        (status = 400, description = "`invalid_input`: malformed JSON body, or user does not match [A-Za-z0-9_.-]{1,64}", body = ApiError),
         (status = 404, description = "`not_found`: dev login is disabled", body = ApiError),
-        (status = 429, description = "`rate_limited` (per IP)", body = ApiError),
+        (status = 429, description = "`rate_limited` (per IP); see Retry-After", body = ApiError),
+        (status = 500, description = "`internal_error`: a server fault (the cause is logged, not shown)", body = ApiError),
     )
 )]
 pub async fn dev_login(
@@ -298,10 +300,11 @@ fn grant_key(state: &AppState, prefix: &DirPath, requested: &str) -> Result<Obje
     security(("jwt" = [])),
     responses(
         (status = 200, description = "Signature", body = SignResponse),
-        (status = 400, description = "`invalid_path`: cos_path is not a valid directory (the message says why)", body = ApiError),
+        (status = 400, description = "`invalid_path`: cos_path is not a valid directory (the message says why); `invalid_input`: the query is malformed (e.g. cos_path given twice) or not valid UTF-8 after percent-decoding", body = ApiError),
         (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = ApiError),
         (status = 403, description = "`outside_prefix`: cos_path is not inside /u/<id>/", body = ApiError),
         (status = 429, description = "`rate_limited` (per user); see Retry-After", body = ApiError),
+        (status = 500, description = "`internal_error`: a server fault (the cause is logged, not shown)", body = ApiError),
     )
 )]
 pub async fn v4_sign(
@@ -489,10 +492,11 @@ pub fn host_of(url: &str) -> String {
     security(("jwt" = [])),
     responses(
         (status = 200, description = "Authorization for exactly this request", body = V5SignResponse),
-        (status = 400, description = "`invalid_key`, `unsupported_method`, `query_not_allowed`, `header_not_allowed`, `host_mismatch` or `invalid_input`", body = ApiError),
+        (status = 400, description = "`invalid_key` (the message says why), `unsupported_method`, `query_not_allowed`, `header_not_allowed`, `host_mismatch` (a Host other than the bucket's) or `invalid_input` (malformed JSON body, a header given twice, a control character or an over-long value)", body = ApiError),
         (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = ApiError),
-        (status = 403, description = "`outside_prefix`", body = ApiError),
-        (status = 429, description = "`rate_limited` (per user)", body = ApiError),
+        (status = 403, description = "`outside_prefix`: the key (or the upload listing's prefix) is not inside /u/<id>/", body = ApiError),
+        (status = 429, description = "`rate_limited` (per user); see Retry-After", body = ApiError),
+        (status = 500, description = "`internal_error`: a server fault (the cause is logged, not shown)", body = ApiError),
     )
 )]
 pub async fn v5_sign(
@@ -609,12 +613,18 @@ pub async fn v5_sign(
     }))
 }
 
+/// An exact MIME type, or a type prefix `<type>/` (one `/`, at the end).
 fn valid_content_type(ct: &str) -> bool {
-    !ct.is_empty()
+    let printable = !ct.is_empty()
         && ct.len() <= 128
         && ct
             .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\'))
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\'));
+    let prefix_ok = match ct.strip_suffix('/') {
+        Some(ty) => !ty.is_empty() && !ty.contains('/'),
+        None => true,
+    };
+    printable && prefix_ok
 }
 
 /// A signed POST Object form for a key, or a key prefix, inside the caller's prefix.
@@ -623,11 +633,12 @@ fn valid_content_type(ct: &str) -> bool {
     request_body = PostPolicyRequest,
     security(("jwt" = [])),
     responses(
-        (status = 200, description = "Form fields; POST them with the `file` part last to `url`", body = PostPolicyResponse),
-        (status = 400, description = "`invalid_key`, `invalid_path`, `invalid_content_type` or `invalid_input` (both key and prefix, zero expiry)", body = ApiError),
+        (status = 200, description = "Form fields; POST them with the `file` part last to `url`. The policy allows files of min_size..=max_size bytes (`content-length-range`) and, with content_type, either exactly that Content-Type (returned as a fixed `Content-Type` field) or, for a prefix ending in `/` such as `image/`, any Content-Type starting with it (`[\"starts-with\", \"$Content-Type\", \"image/\"]`; the client sends its own `Content-Type` field)", body = PostPolicyResponse),
+        (status = 400, description = "`invalid_key`, `invalid_path`, `invalid_content_type` (not a printable MIME type of at most 128 characters, or a prefix other than `<type>/`) or `invalid_input` (malformed JSON body, both key and prefix, zero expiry, min_size above the effective max_size)", body = ApiError),
         (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = ApiError),
-        (status = 403, description = "`outside_prefix`", body = ApiError),
-        (status = 429, description = "`rate_limited` (per user)", body = ApiError),
+        (status = 403, description = "`outside_prefix`: the key or prefix is not inside /u/<id>/", body = ApiError),
+        (status = 429, description = "`rate_limited` (per user); see Retry-After", body = ApiError),
+        (status = 500, description = "`internal_error`: a server fault (the cause is logged, not shown)", body = ApiError),
     )
 )]
 pub async fn post_policy(
@@ -664,6 +675,13 @@ pub async fn post_policy(
         .max_size
         .unwrap_or(state.max_upload_size)
         .min(state.max_upload_size);
+    let min_size = body.min_size.unwrap_or(0);
+    if min_size > max_size {
+        return Err(AppError::bad_request(
+            "invalid_input",
+            format!("min_size {min_size} exceeds the largest allowed size {max_size}"),
+        ));
+    }
     let ttl = body
         .expires_in
         .unwrap_or(state.sign_ttl_secs)
@@ -674,13 +692,17 @@ pub async fn post_policy(
             "expires_in must be at least 1",
         ));
     }
-    let mut conditions = vec![key_condition, Condition::ContentLengthRange(0, max_size)];
+    let mut conditions = vec![
+        key_condition,
+        Condition::ContentLengthRange(min_size, max_size),
+    ];
     let mut fixed_type = None;
     if let Some(ct) = &body.content_type {
         if !valid_content_type(ct) {
             return Err(AppError::bad_request(
                 "invalid_content_type",
-                "content_type must be a printable MIME type of at most 128 characters",
+                "content_type must be a printable MIME type of at most 128 characters, \
+                 or a type prefix such as image/",
             ));
         }
         if ct.ends_with('/') {
@@ -886,6 +908,39 @@ mod tests {
                 }
                 Err(e) => prop_assert!(matches!(e.code(), "invalid_key" | "outside_prefix")),
             }
+        }
+    }
+
+    #[test]
+    fn the_openapi_document_renders() {
+        let json = ApiDoc::openapi().to_json().unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert!(doc["paths"].as_object().is_some_and(|p| p.len() == 8));
+        // The request schema documents the optional fields.
+        let props = &doc["components"]["schemas"]["PostPolicyRequest"]["properties"];
+        assert!(props.get("min_size").is_some() && props.get("content_type").is_some());
+    }
+
+    #[test]
+    fn content_types_are_exact_or_a_type_prefix() {
+        for ok in [
+            "image/jpeg",
+            "image/",
+            "application/octet-stream",
+            "text/plain;charset=utf-8",
+        ] {
+            assert!(valid_content_type(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/",
+            "image//",
+            "a/b/",
+            "image/jpeg\"x",
+            "image/ jpeg",
+            "a\\b",
+        ] {
+            assert!(!valid_content_type(bad), "{bad}");
         }
     }
 

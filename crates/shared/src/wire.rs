@@ -153,7 +153,13 @@ pub struct PostPolicyRequest {
     /// Largest allowed file size in bytes (capped by the server's limit).
     #[serde(default)]
     pub max_size: Option<u64>,
-    /// Required `Content-Type`, or a prefix of it ending in `/` (e.g. `image/`).
+    /// Smallest allowed file size in bytes (default 0); at most the effective
+    /// `max_size`. Optional.
+    #[serde(default)]
+    pub min_size: Option<u64>,
+    /// Required `Content-Type`: an exact type (`image/jpeg`, sent back as a
+    /// fixed form field), or a type prefix ending in `/` (`image/` accepts any
+    /// `image/...`; the client sends its own `Content-Type` field).
     #[serde(default)]
     pub content_type: Option<String>,
     /// Lifetime in seconds (capped by the server's limit).

@@ -141,7 +141,7 @@ async fn post_policy_form_upload_is_accepted_inside_the_prefix_only() {
         .post_authed(
             shared::routes::POST_POLICY,
             &token,
-            &json!({"prefix": format!("/u/{id}/p/"), "max_size": 10, "content_type": "image/"}),
+            &json!({"prefix": format!("/u/{id}/p/"), "min_size": 2, "max_size": 10, "content_type": "image/"}),
         )
         .await
         .json()
@@ -180,6 +180,7 @@ async fn post_policy_form_upload_is_accepted_inside_the_prefix_only() {
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"png!");
     for (key, ct, bytes) in [
         (format!("u/{id}/x.png"), "image/png", &b"png!"[..]),
+        (format!("u/{id}/p/z.png"), "image/png", &b"p"[..]),
         (format!("u/{id}/p/x.png"), "text/html", &b"png!"[..]),
         (
             format!("u/{id}/p/y.png"),

@@ -1,6 +1,6 @@
 //! `/healthz`, `/metrics`, `/openapi.json`, the audit table and graceful shutdown.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -207,4 +207,233 @@ async fn users_survive_a_restart_with_persisted_dev_secrets() {
         .unwrap();
     assert_eq!(r.status(), 200);
     handle2.stop(true).await;
+}
+
+/// Asserts that the OpenAPI document lists `code` under the status `r` has
+/// for `method path`, and returns the code.
+async fn documented(doc: &Value, method: &str, path: &str, r: reqwest::Response) -> String {
+    let status = r.status().as_u16().to_string();
+    let body: Value = r.json().await.unwrap();
+    let code = body["error_code"].as_str().unwrap().to_owned();
+    let description = doc["paths"][path][method]["responses"][&status]["description"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{method} {path}: status {status} ({code}) is not documented"));
+    assert!(
+        description.contains(&format!("`{code}`")),
+        "{method} {path}: {status} `{code}` is not in {description:?}"
+    );
+    code
+}
+
+#[tokio::test]
+async fn every_error_a_route_returns_is_in_its_openapi_responses() {
+    let app = spawn_app_with(|c| c.limits.login_burst = 1000).await;
+    let doc: Value = app
+        .http
+        .get(app.url(shared::routes::OPENAPI))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (token, id) = app.token("alice").await;
+    let jwt = format!("JWT {token}");
+    let raw = |path: &str, ct: &str, body: &'static str| {
+        app.http
+            .post(app.url(path))
+            .header("Authorization", &jwt)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+
+    // v4
+    let v4 = shared::routes::V4_SIGN;
+    let mut seen = Vec::new();
+    for r in [
+        app.v4(Some(&jwt), Some("/u/../x/")).await,
+        app.v4(Some(&jwt), Some("/u/999999/")).await,
+        app.v4(None, None).await,
+        app.v4(Some("JWT nope"), None).await,
+        app.http
+            .get(format!("{}?cos_path=/u/{id}/%FF", app.url(v4)))
+            .header("Authorization", &jwt)
+            .send()
+            .await
+            .unwrap(),
+        app.http
+            .get(format!(
+                "{}?cos_path=/u/{id}/&cos_path=/u/{id}/a/",
+                app.url(v4)
+            ))
+            .header("Authorization", &jwt)
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        seen.push(documented(&doc, "get", v4, r).await);
+    }
+    let expired = app.forge(&json!({
+        "sub": id.to_string(), "iss": "metis-auth", "aud": "metis-upload",
+        "iat": now() - 7200, "exp": now() - 3600,
+    }));
+    seen.push(
+        documented(
+            &doc,
+            "get",
+            v4,
+            app.v4(Some(&format!("JWT {expired}")), None).await,
+        )
+        .await,
+    );
+    for code in [
+        "invalid_path",
+        "outside_prefix",
+        "missing_token",
+        "invalid_token",
+        "invalid_input",
+        "token_expired",
+    ] {
+        assert!(
+            seen.iter().any(|c| c == code),
+            "{code} not triggered: {seen:?}"
+        );
+    }
+
+    // v5
+    let v5 = shared::routes::V5_SIGN;
+    let mut seen = Vec::new();
+    for body in [
+        json!({"Method": "PUT", "Key": "u/../a"}),
+        json!({"Method": "PUT", "Key": "u/999999/a"}),
+        json!({"Method": "PATCH", "Key": format!("u/{id}/a")}),
+        json!({"Method": "PUT", "Key": format!("u/{id}/a"), "Query": {"acl": ""}}),
+        json!({"Method": "PUT", "Key": format!("u/{id}/a"), "Headers": {"x-cos-acl": "public-read"}}),
+        json!({"Method": "PUT", "Key": format!("u/{id}/a"), "Headers": {"Host": "evil.example"}}),
+        json!({"Method": "PUT", "Key": format!("u/{id}/a"), "Headers": {"Content-Type": "a", "content-type": "b"}}),
+    ] {
+        seen.push(documented(&doc, "post", v5, app.post_authed(v5, &token, &body).await).await);
+    }
+    seen.push(
+        documented(
+            &doc,
+            "post",
+            v5,
+            raw(v5, "application/json", "{").await.unwrap(),
+        )
+        .await,
+    );
+    for code in [
+        "invalid_key",
+        "outside_prefix",
+        "unsupported_method",
+        "query_not_allowed",
+        "header_not_allowed",
+        "host_mismatch",
+        "invalid_input",
+    ] {
+        assert!(
+            seen.iter().any(|c| c == code),
+            "{code} not triggered: {seen:?}"
+        );
+    }
+
+    // POST policy
+    let pp = shared::routes::POST_POLICY;
+    let mut seen = Vec::new();
+    for body in [
+        json!({"key": "u/../a"}),
+        json!({"prefix": "/u/../"}),
+        json!({"prefix": "/u/999999/"}),
+        json!({"content_type": "a\"b"}),
+        json!({"expires_in": 0}),
+        json!({"min_size": 10, "max_size": 5}),
+    ] {
+        seen.push(documented(&doc, "post", pp, app.post_authed(pp, &token, &body).await).await);
+    }
+    seen.push(documented(&doc, "post", pp, raw(pp, "text/plain", "{}").await.unwrap()).await);
+    for code in [
+        "invalid_key",
+        "invalid_path",
+        "outside_prefix",
+        "invalid_content_type",
+        "invalid_input",
+    ] {
+        assert!(
+            seen.iter().any(|c| c == code),
+            "{code} not triggered: {seen:?}"
+        );
+    }
+
+    // Logins
+    let login = shared::routes::LOGIN;
+    let mut seen = Vec::new();
+    for code in [
+        "", "invalid", "used", "blocked", "quota", "busy", "other", "http500",
+    ] {
+        seen.push(documented(&doc, "post", login, app.login(code).await).await);
+    }
+    seen.push(
+        documented(
+            &doc,
+            "post",
+            login,
+            raw(login, "application/json", "{").await.unwrap(),
+        )
+        .await,
+    );
+    assert_eq!(seen.len(), 9);
+    let dev = shared::routes::DEV_LOGIN;
+    for r in [
+        app.dev_login("bad user").await,
+        raw(dev, "application/json", "[]").await.unwrap(),
+    ] {
+        assert_eq!(documented(&doc, "post", dev, r).await, "invalid_input");
+    }
+
+    let off = spawn_app_with(|c| {
+        c.dev_login = false;
+        c.wechat.appid = None;
+        c.wechat.secret = None;
+        c.limits.sign_per_second = 1;
+        c.limits.sign_burst = 1;
+    })
+    .await;
+    assert_eq!(
+        documented(&doc, "post", dev, off.dev_login("alice").await).await,
+        "not_found"
+    );
+    assert_eq!(
+        documented(&doc, "post", login, off.login("test-alice").await).await,
+        "login_not_configured"
+    );
+    let t = off.token_for(3);
+    off.v4(Some(&format!("JWT {t}")), None).await;
+    for (method, path, r) in [
+        ("get", v4, off.v4(Some(&format!("JWT {t}")), None).await),
+        (
+            "post",
+            v5,
+            off.post_authed(v5, &t, &json!({"Method": "PUT", "Key": "u/3/a"}))
+                .await,
+        ),
+        ("post", pp, off.post_authed(pp, &t, &json!({})).await),
+    ] {
+        assert_eq!(documented(&doc, method, path, r).await, "rate_limited");
+    }
+    let limited = spawn_app_with(|c| {
+        c.limits.login_per_minute = 1;
+        c.limits.login_burst = 1;
+    })
+    .await;
+    limited.dev_login("a").await;
+    assert_eq!(
+        documented(&doc, "post", dev, limited.dev_login("a").await).await,
+        "rate_limited"
+    );
+    assert_eq!(
+        documented(&doc, "post", login, limited.login("test-a").await).await,
+        "rate_limited"
+    );
 }

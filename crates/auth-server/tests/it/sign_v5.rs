@@ -450,3 +450,70 @@ async fn v5_upload_listing_is_signed_only_inside_the_callers_prefix() {
     assert_eq!(status, 400, "{v}");
     assert_eq!(v["error_code"], "invalid_key");
 }
+
+#[tokio::test]
+async fn post_policy_min_size_bounds_the_range_and_must_not_exceed_the_max() {
+    let app = spawn_app_with(|c| c.max_upload_size = 1000).await;
+    let (token, id) = app.token("alice").await;
+    let bucket = "metis-1250000000";
+    let key = format!("u/{id}/a.jpg");
+    let policy = |body: Value| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            app.post_authed(shared::routes::POST_POLICY, &token, &body)
+                .await
+        }
+    };
+    let v: Value = policy(json!({"key": key, "min_size": 10, "max_size": 20}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["max_size"], 20);
+    let fields = v["fields"].as_object().unwrap();
+    let accepted =
+        cos_sign::policy::verify(&test_creds(), &form_lookup(fields, &[]), bucket, now(), 0)
+            .unwrap();
+    assert_eq!(accepted.content_length_range, Some((10, 20)));
+    assert!(accepted.check_size(9).is_err());
+    assert!(accepted.check_size(10).is_ok() && accepted.check_size(20).is_ok());
+    assert!(accepted.check_size(21).is_err());
+
+    // The old request shape (no min_size) keeps a 0 minimum.
+    let v: Value = policy(json!({"key": key})).await.json().await.unwrap();
+    let accepted = cos_sign::policy::verify(
+        &test_creds(),
+        &form_lookup(v["fields"].as_object().unwrap(), &[]),
+        bucket,
+        now(),
+        0,
+    )
+    .unwrap();
+    assert_eq!(accepted.content_length_range, Some((0, 1000)));
+
+    // min_size == max_size is one exact size; above the (capped) max is refused.
+    assert_eq!(
+        policy(json!({"key": key, "min_size": 5, "max_size": 5}))
+            .await
+            .status(),
+        200
+    );
+    for body in [
+        json!({"key": key, "min_size": 21, "max_size": 20}),
+        json!({"key": key, "min_size": 1001}),
+        json!({"key": key, "min_size": 1001, "max_size": 5000}),
+        json!({"key": key, "min_size": -1}),
+    ] {
+        expect_error(policy(body.clone()).await, 400, "invalid_input").await;
+    }
+    // A content type prefix must be `<type>/`.
+    for ct in ["/", "image//", "image/png/"] {
+        expect_error(
+            policy(json!({"key": key, "content_type": ct})).await,
+            400,
+            "invalid_content_type",
+        )
+        .await;
+    }
+}
