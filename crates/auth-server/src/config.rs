@@ -54,6 +54,18 @@ pub enum ConfigError {
     /// Settings that contradict each other, or a missing required one.
     #[error("{0}")]
     Inconsistent(String),
+    /// Embedded mode (no COS credentials) on an address other machines can reach.
+    #[error(
+        "embedded mode (no COS credentials: local store, dev login on) refuses to listen on \
+         {bind}, which is not a loopback address: anyone who can reach it can log in as any \
+         user (POST /v1/auth/dev-login) and read, overwrite or delete every upload. Bind to \
+         127.0.0.1 (server.bind / AUTH_BIND), configure COS credentials, or, to test from a \
+         phone on your LAN, opt in with store.allow_remote = true (AUTH_STORE_ALLOW_REMOTE=true)"
+    )]
+    EmbeddedNotLoopback {
+        /// The configured listen address.
+        bind: SocketAddr,
+    },
     /// Generated dev secrets could not be persisted in the data directory.
     #[error("cannot persist generated dev secrets in {path}: {source}")]
     DevSecrets {
@@ -186,6 +198,10 @@ pub struct Config {
     pub audit_queue: usize,
     /// Print the "how to upload" banner on stdout at start (embedded mode).
     pub print_banner: bool,
+    /// Browser origins allowed to call the API (and, in embedded mode, the
+    /// store) cross-origin, e.g. `https://app.example.com`. Empty (the
+    /// default): no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// The embedded store's identity.
@@ -199,11 +215,16 @@ pub struct EmbeddedConfig {
     pub credentials: Option<Credentials>,
     /// Injected faults.
     pub faults: StoreFaults,
+    /// Allow embedded mode on a non-loopback bind address (default `false`:
+    /// refused, since anyone who can reach it can log in as any user).
+    pub allow_remote: bool,
 }
 
-/// The test COS SecretId of [`Config::for_tests`].
+/// The test COS SecretId of [`Config::for_tests`] (tests only).
+#[doc(hidden)]
 pub const TEST_SECRET_ID: &str = "AKIDTestSecretId00000000000000000000";
-/// The test COS SecretKey of [`Config::for_tests`].
+/// The test COS SecretKey of [`Config::for_tests`] (tests only).
+#[doc(hidden)]
 pub const TEST_SECRET_KEY: &str = "TestSecretKey0123456789abcdefABCDEF";
 
 /// `(file key, environment variable)` of every setting.
@@ -215,6 +236,7 @@ const KEYS: &[(&str, &str)] = &[
     ("server.workers", "AUTH_WORKERS"),
     ("server.trust_forwarded_for", "AUTH_TRUST_FORWARDED_FOR"),
     ("server.audit_queue", "AUTH_AUDIT_QUEUE"),
+    ("server.cors_allowed_origins", "AUTH_CORS_ALLOWED_ORIGINS"),
     ("jwt.secret", "AUTH_JWT_SECRET"),
     ("jwt.issuer", "AUTH_JWT_ISSUER"),
     ("jwt.audience", "AUTH_JWT_AUDIENCE"),
@@ -245,6 +267,7 @@ const KEYS: &[(&str, &str)] = &[
     ("store.fault_latency_ms", "AUTH_STORE_FAULT_LATENCY_MS"),
     ("store.fault_latency_rate", "AUTH_STORE_FAULT_LATENCY_RATE"),
     ("store.print_banner", "AUTH_PRINT_BANNER"),
+    ("store.allow_remote", "AUTH_STORE_ALLOW_REMOTE"),
 ];
 
 /// Raw settings: file values overlaid by environment values, as text.
@@ -314,12 +337,39 @@ impl Raw {
     }
 }
 
+/// A TOML syntax error as `line L, column C: <message>`, without the source
+/// text. (`toml::de::Error`'s `Display` quotes the offending line, which may
+/// be a `secret = "..."` line.)
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> ConfigError {
+    let message = e.message().trim().replace('\n', "; ");
+    let message = match e.span() {
+        Some(span) => {
+            let start = span.start.min(text.len());
+            let before = text.get(..start).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    };
+    ConfigError::Parse {
+        path: path.to_owned(),
+        message,
+    }
+}
+
+/// Parses a TOML document into a table, reporting errors without source text.
+fn parse_toml_table(path: &Path, text: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>()
+        .map_err(|e| toml_error(path, text, &e))
+}
+
 fn flatten_toml(path: &Path, text: &str) -> Result<BTreeMap<&'static str, String>, ConfigError> {
     let parse_err = |message: String| ConfigError::Parse {
         path: path.to_owned(),
         message,
     };
-    let table: toml::Table = text.parse().map_err(|e| parse_err(format!("{e}")))?;
+    let table = parse_toml_table(path, text)?;
     let mut out = BTreeMap::new();
     for (section, value) in table {
         let toml::Value::Table(inner) = value else {
@@ -402,6 +452,42 @@ fn check_name(key: &str, value: &str, digits_only: bool) -> Result<String, Confi
     Ok(value.to_owned())
 }
 
+/// A browser origin as browsers send it in `Origin`: `http(s)://host[:port]`,
+/// lower-case, without path or trailing `/`. `*` is refused: origins are
+/// listed explicitly.
+fn check_origin(origin: &str) -> Result<String, ConfigError> {
+    let key = "server.cors_allowed_origins";
+    if origin == "*" {
+        return Err(Raw::invalid(
+            key,
+            "\"*\" is not accepted: list each allowed origin, e.g. https://app.example.com",
+        ));
+    }
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    let valid_host = |host: &str| {
+        !host.is_empty()
+            && host.bytes().all(|b| {
+                b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || matches!(b, b'-' | b'.' | b':' | b'[' | b']')
+            })
+    };
+    match rest {
+        Some(host) if valid_host(host) && origin.parse::<actix_web::http::Uri>().is_ok() => {
+            Ok(origin.to_owned())
+        }
+        _ => Err(Raw::invalid(
+            key,
+            format!(
+                "{origin:?} is not an origin: expected http(s)://host[:port] in lower case, \
+                 without a path or trailing '/'"
+            ),
+        )),
+    }
+}
+
 /// True when a JWT secret is long enough and not trivially guessable.
 pub fn jwt_secret_is_strong(secret: &str) -> bool {
     let bytes = secret.as_bytes();
@@ -422,11 +508,41 @@ fn random_text(len: usize) -> String {
 
 /// Generated secrets persisted in the data directory (embedded/dev mode), so
 /// tokens and signatures survive a restart.
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize)]
 struct DevSecrets {
     jwt_secret: String,
     cos_secret_id: String,
     cos_secret_key: String,
+}
+
+impl DevSecrets {
+    /// Reads the file's three string fields. Errors name the field and the
+    /// line, never a value (serde's type errors would quote a mistyped value).
+    fn parse(path: &Path, text: &str) -> Result<DevSecrets, ConfigError> {
+        let mut table = parse_toml_table(path, text)?;
+        let bad = |message: String| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        };
+        const FIELDS: [&str; 3] = ["jwt_secret", "cos_secret_id", "cos_secret_key"];
+        if table.keys().any(|k| !FIELDS.contains(&k.as_str())) {
+            // Not named: in a damaged file the "key" may be part of a secret.
+            return Err(bad(format!(
+                "unexpected field (expected only {})",
+                FIELDS.join(", ")
+            )));
+        }
+        let mut field = |name: &str| match table.remove(name) {
+            Some(toml::Value::String(s)) if !s.is_empty() => Ok(s),
+            Some(_) => Err(bad(format!("{name} must be a non-empty string"))),
+            None => Err(bad(format!("{name} is missing"))),
+        };
+        Ok(DevSecrets {
+            jwt_secret: field("jwt_secret")?,
+            cos_secret_id: field("cos_secret_id")?,
+            cos_secret_key: field("cos_secret_key")?,
+        })
+    }
 }
 
 const DEV_SECRETS_FILE: &str = "dev-secrets.toml";
@@ -438,12 +554,7 @@ fn load_or_create_dev_secrets(data_dir: &Path) -> Result<DevSecrets, ConfigError
         source,
     };
     match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            return toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                path: path.clone(),
-                message: format!("{e}"),
-            });
-        }
+        Ok(text) => return DevSecrets::parse(&path, &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(err(e)),
     }
@@ -540,6 +651,19 @@ impl Config {
             n => Some(n),
         };
         let audit_queue = raw.parse("server.audit_queue", 65_536usize)?.max(1);
+        let cors_allowed_origins = match raw.str("server.cors_allowed_origins") {
+            None => Vec::new(),
+            Some(list) => {
+                let mut out: Vec<String> = Vec::new();
+                for o in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                    let o = check_origin(o)?;
+                    if !out.contains(&o) {
+                        out.push(o);
+                    }
+                }
+                out
+            }
+        };
 
         let secret_id = raw.str("cos.secret_id");
         let secret_key = raw.str("cos.secret_key");
@@ -704,8 +828,9 @@ impl Config {
                 .as_ref()
                 .map(|d| Credentials::new(d.cos_secret_id.clone(), d.cos_secret_key.clone())),
             faults,
+            allow_remote: raw.bool("store.allow_remote", false)?,
         };
-        Ok(Config {
+        let config = Config {
             bind,
             public_url,
             data_dir,
@@ -723,7 +848,10 @@ impl Config {
             workers,
             audit_queue,
             print_banner: raw.bool("store.print_banner", true)?,
-        })
+            cors_allowed_origins,
+        };
+        config.check_exposure()?;
+        Ok(config)
     }
 
     /// A configuration for tests: embedded store in `data_dir` with the known
@@ -732,6 +860,7 @@ impl Config {
     /// `127.0.0.1:0`, no banner, generous rate limits, and WeChat configured
     /// with appid `wx-test`/secret `wx-test-secret` at an unreachable base URL
     /// (set `wechat.api_base` to a fake).
+    #[doc(hidden)]
     pub fn for_tests(data_dir: &Path) -> Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -751,6 +880,7 @@ impl Config {
                 bucket: "metis".into(),
                 credentials: Some(Credentials::new(TEST_SECRET_ID, TEST_SECRET_KEY)),
                 faults: StoreFaults::default(),
+                allow_remote: false,
             },
             wechat: WechatConfig {
                 appid: Some("wx-test".into()),
@@ -774,12 +904,44 @@ impl Config {
             workers: Some(2),
             audit_queue: 65_536,
             print_banner: false,
+            cors_allowed_origins: Vec::new(),
         }
     }
 
     /// True when the embedded store is mounted (no COS credentials configured).
     pub fn is_embedded(&self) -> bool {
         self.cos.is_none()
+    }
+
+    /// Refuses embedded mode on a non-loopback bind address unless
+    /// `store.allow_remote` opts in: in embedded mode dev login is on, so
+    /// anyone who can reach the server can log in as any user.
+    pub fn check_exposure(&self) -> Result<(), ConfigError> {
+        if self.is_embedded() && !self.bind.ip().is_loopback() && !self.embedded.allow_remote {
+            return Err(ConfigError::EmbeddedNotLoopback { bind: self.bind });
+        }
+        Ok(())
+    }
+
+    /// Risky but accepted settings, to log as warnings at startup.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.dev_login && !self.is_embedded() {
+            out.push(
+                "dev login is enabled (signing.dev_login / AUTH_DEV_LOGIN) with real COS \
+                 credentials: anyone who can reach POST /v1/auth/dev-login can log in as any \
+                 user and upload into the real bucket; turn it off outside development"
+                    .to_owned(),
+            );
+        }
+        if self.is_embedded() && !self.bind.ip().is_loopback() {
+            out.push(format!(
+                "embedded mode listens on {} (store.allow_remote): anyone who can reach it can \
+                 log in as any user",
+                self.bind
+            ));
+        }
+        out
     }
 }
 
@@ -893,5 +1055,199 @@ mod tests {
         let text = include_str!("../config.example.toml");
         let m = flatten_toml(Path::new("config.example.toml"), text).unwrap();
         assert!(!m.is_empty());
+        assert_eq!(m.get("store.allow_remote").unwrap(), "false");
+        assert_eq!(m.get("server.cors_allowed_origins").unwrap(), "");
+        // The example, with its data_dir pointed elsewhere, is a valid configuration.
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = m;
+        m.insert("server.data_dir", dir.path().to_str().unwrap().to_owned());
+        let c = Config::from_raw(&Raw(m)).unwrap();
+        assert!(c.cors_allowed_origins.is_empty() && !c.embedded.allow_remote);
+    }
+
+    #[test]
+    fn toml_syntax_errors_give_the_line_but_never_the_source_text() {
+        let p = Path::new("bad.toml");
+        for (text, line) in [
+            ("[jwt]\nsecret = \"hunter2-unterminated\n", 2),
+            ("[jwt]\nsecret = hunter2-bare-value\n", 2),
+            (
+                "[server]\nbind = \"127.0.0.1:1\"\n[cos]\nsecret_key = \"hunter2\" trailing\n",
+                4,
+            ),
+            ("[cos]\nsecret_key = 'hunter2' = 'x'\n", 2),
+            (
+                "[cos]\nsecret_key = \"hunter2\"\nsecret_key = \"hunter2\"\n",
+                3,
+            ),
+        ] {
+            // The old rendering (toml's Display) quotes the offending line.
+            let display = text.parse::<toml::Table>().unwrap_err().to_string();
+            assert!(display.contains("hunter2"), "{display}");
+            let e = flatten_toml(p, text).unwrap_err().to_string();
+            assert!(!e.contains("hunter2"), "{text:?} -> {e}");
+            assert!(e.contains("bad.toml"), "{e}");
+            assert!(
+                e.contains(&format!("line {line}, column ")),
+                "{text:?} -> {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_dev_secrets_file_is_refused_without_echoing_it() {
+        for text in [
+            "jwt_secret = \"hunter2-abcdefghijklmnopqrstuvwxyz0123456789\ncos_secret_id",
+            "jwt_secret = 123456789\ncos_secret_id = \"AKIDhunter2\"\ncos_secret_key = \"hunter2\"\n",
+            "jwt_secret = \"hunter2\"\ncos_secret_id = \"AKIDhunter2\"\n",
+            "jwt_secret = \"hunter2\"\ncos_secret_id = \"AKIDhunter2\"\ncos_secret_key = \"hunter2\"\nhunter2 = 1\n",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(DEV_SECRETS_FILE), text).unwrap();
+            let d = dir.path().to_str().unwrap();
+            let e = match Config::from_raw(&raw(&[("server.data_dir", d)])) {
+                Ok(_) => panic!("{text:?} was accepted"),
+                Err(e) => e.to_string(),
+            };
+            assert!(e.contains(DEV_SECRETS_FILE), "{e}");
+            assert!(
+                !e.contains("hunter2") && !e.contains("123456789"),
+                "{text:?} -> {e}"
+            );
+        }
+        // A good file round-trips.
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let a = Config::from_raw(&raw(&[("server.data_dir", d)])).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(DEV_SECRETS_FILE)).unwrap();
+        let parsed = DevSecrets::parse(Path::new("x"), &text).unwrap();
+        assert_eq!(parsed.jwt_secret, a.jwt.secret.expose_secret());
+    }
+
+    #[test]
+    fn embedded_mode_on_a_non_loopback_address_needs_an_explicit_opt_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        for bind in ["0.0.0.0:8080", "[::]:8080", "192.0.2.7:8080"] {
+            let e = Config::from_raw(&raw(&[("server.data_dir", d), ("server.bind", bind)]))
+                .unwrap_err();
+            assert!(matches!(e, ConfigError::EmbeddedNotLoopback { .. }), "{e}");
+            let text = e.to_string();
+            for part in [
+                "log in as any user",
+                "AUTH_STORE_ALLOW_REMOTE=true",
+                "store.allow_remote",
+            ] {
+                assert!(text.contains(part), "{part} not in {text}");
+            }
+            let c = Config::from_raw(&raw(&[
+                ("server.data_dir", d),
+                ("server.bind", bind),
+                ("store.allow_remote", "true"),
+            ]))
+            .unwrap();
+            assert!(c.is_embedded() && c.embedded.allow_remote);
+            assert!(c.check_exposure().is_ok());
+            assert!(
+                c.warnings()
+                    .iter()
+                    .any(|w| w.contains("log in as any user"))
+            );
+        }
+        for bind in ["127.0.0.1:8080", "127.0.0.2:0", "[::1]:8080"] {
+            let c =
+                Config::from_raw(&raw(&[("server.data_dir", d), ("server.bind", bind)])).unwrap();
+            assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+        }
+        // With real COS credentials any address is fine.
+        let c = Config::from_raw(&raw(&[
+            ("server.data_dir", d),
+            ("server.bind", "0.0.0.0:8080"),
+            ("cos.secret_id", "AKIDx"),
+            ("cos.secret_key", "k"),
+            ("cos.region", "ap-shanghai"),
+            ("jwt.secret", "0123456789abcdefghijklmnopqrstuvwxyzABCD"),
+        ]))
+        .unwrap();
+        assert!(!c.is_embedded() && c.warnings().is_empty());
+        // Fields are public: a config changed after loading is checked again.
+        let mut tests = Config::for_tests(dir.path());
+        tests.bind = "0.0.0.0:0".parse().unwrap();
+        assert!(tests.check_exposure().is_err());
+    }
+
+    #[test]
+    fn dev_login_with_real_cos_credentials_is_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let c = Config::from_raw(&raw(&[
+            ("server.data_dir", d),
+            ("cos.secret_id", "AKIDx"),
+            ("cos.secret_key", "k"),
+            ("cos.region", "ap-shanghai"),
+            ("jwt.secret", "0123456789abcdefghijklmnopqrstuvwxyzABCD"),
+            ("signing.dev_login", "true"),
+        ]))
+        .unwrap();
+        let w = c.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("AUTH_DEV_LOGIN") && w[0].contains("real COS"),
+            "{w:?}"
+        );
+        // Embedded mode has dev login on by design: no warning on loopback.
+        let e = Config::from_raw(&raw(&[("server.data_dir", d)])).unwrap();
+        assert!(e.dev_login && e.warnings().is_empty());
+    }
+
+    #[test]
+    fn cors_origins_are_exact_and_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let c = Config::from_raw(&raw(&[("server.data_dir", d)])).unwrap();
+        assert!(c.cors_allowed_origins.is_empty());
+        let c = Config::from_raw(&raw(&[
+            ("server.data_dir", d),
+            (
+                "server.cors_allowed_origins",
+                "https://app.example.com, http://localhost:5173,https://app.example.com",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.cors_allowed_origins,
+            ["https://app.example.com", "http://localhost:5173"]
+        );
+        for bad in [
+            "*",
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "https://App.example.com",
+            "ftp://app.example.com",
+            "app.example.com",
+            "https://",
+            "null",
+            "https://user@app.example.com",
+        ] {
+            let e = Config::from_raw(&raw(&[
+                ("server.data_dir", d),
+                ("server.cors_allowed_origins", bad),
+            ]))
+            .unwrap_err();
+            assert!(
+                e.to_string().contains("AUTH_CORS_ALLOWED_ORIGINS"),
+                "{bad}: {e}"
+            );
+        }
+        // From a file: an array of strings.
+        let m = flatten_toml(
+            Path::new("x.toml"),
+            "[server]\ncors_allowed_origins = [\"https://a.example\", \"https://b.example\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            m.get("server.cors_allowed_origins").unwrap(),
+            "https://a.example,https://b.example"
+        );
     }
 }
