@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod cors;
 mod embedded;
 mod errors;
 mod hostile_paths;
@@ -12,3 +13,4 @@ mod login;
 mod ops;
 mod sign_v4;
 mod sign_v5;
+mod startup;
