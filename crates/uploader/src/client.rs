@@ -14,6 +14,7 @@ use shared::wire::{
 };
 
 use crate::error::{Error, snippet};
+use crate::journal::Destination;
 use crate::retry::{RetryPolicy, retry};
 
 const SERVICE: &str = "auth server";
@@ -286,6 +287,31 @@ impl ServerClient {
                 service: SERVICE,
                 message: format!("HTTP {}: {code}: {message}", s.as_u16()),
             },
+        })
+    }
+
+    /// Where this client's uploads go, for the journal: the server's base URL,
+    /// the store location (the v4 upload URL of the upload directory, without
+    /// the directory: `<endpoint>/files/v2/<appid>/<bucket>`) and the user id.
+    /// Asks the server for a signature of the upload directory to learn the
+    /// store location; nothing is sent to the store.
+    pub async fn destination(&self) -> Result<Destination, Error> {
+        let session = self.session().ok_or_else(|| Error::Auth {
+            code: "not_logged_in".into(),
+            message: "log in before asking where uploads go".into(),
+        })?;
+        let sign = self.sign_v4(&session.upload_prefix).await?;
+        let dir = crate::body::encode_path(&sign.cos_path);
+        let store = sign
+            .upload_url
+            .strip_suffix(dir.as_str())
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&sign.upload_url)
+            .to_owned();
+        Ok(Destination {
+            server: self.base.clone(),
+            store,
+            user: session.user_id,
         })
     }
 

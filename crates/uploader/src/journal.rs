@@ -9,6 +9,12 @@
 //! Appends from concurrent uploads are group-committed: one writer thread
 //! writes every pending line, calls `fsync` once, then acknowledges them all,
 //! so durability costs one `fsync` per batch rather than per file.
+//!
+//! The first record names the [`Destination`] (auth server, store location,
+//! user) the journal's objects went to. A journal of another destination, or
+//! one without that record, is refused: its "done" records say nothing about
+//! where this run uploads. A run holds an exclusive advisory lock on the file
+//! ([`File::try_lock`]), so a second run on the same journal is refused too.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -32,11 +38,40 @@ pub struct FileIdentity {
     pub sha1: String,
 }
 
+/// Where a journal's objects go: what must be the same for its "done"
+/// records to hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    /// The auth server's base URL.
+    pub server: String,
+    /// The store location signatures are issued for: the v4 upload URL
+    /// without the directory (`<endpoint>/files/v2/<appid>/<bucket>`).
+    pub store: String,
+    /// The user id the objects were uploaded as.
+    pub user: String,
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "server {}, store {}, user {}",
+            self.server, self.store, self.user
+        )
+    }
+}
+
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Record {
+    /// The journal's first record: where its objects go.
+    Destination {
+        /// The destination.
+        #[serde(flatten)]
+        dest: Destination,
+    },
     /// The object `key` holds this file's content.
     Done {
         /// Object key.
@@ -132,12 +167,47 @@ pub struct JournalState {
     pub multiparts: HashMap<String, PendingMultipart>,
     /// Lines that could not be parsed (a torn last line after a crash, or damage).
     pub bad_lines: usize,
+    /// Records folded in.
+    pub records: usize,
+    /// The destination, when the first record names one.
+    pub destination: Option<Destination>,
+    /// A later destination record named another destination (journals of two
+    /// destinations were joined).
+    pub mixed_destinations: bool,
 }
 
 impl JournalState {
+    /// Why this journal cannot be used for `expected`, if it cannot: it has
+    /// records but none naming a destination first, or names another one.
+    pub fn destination_mismatch(&self, expected: &Destination) -> Option<String> {
+        if self.records == 0 {
+            return None;
+        }
+        match &self.destination {
+            None => Some(
+                "no recorded destination (its first record does not say where its files went)"
+                    .to_owned(),
+            ),
+            Some(d) if d != expected => Some(d.to_string()),
+            Some(_) if self.mixed_destinations => {
+                Some("more than one destination (journals were joined)".to_owned())
+            }
+            Some(_) => None,
+        }
+    }
+
     /// Folds one record into the state.
     pub fn apply(&mut self, rec: Record) {
+        let first = self.records == 0;
+        self.records += 1;
         match rec {
+            Record::Destination { dest } => {
+                if first {
+                    self.destination = Some(dest);
+                } else if self.destination.as_ref() != Some(&dest) {
+                    self.mixed_destinations = true;
+                }
+            }
             Record::Done { key, id, url } => {
                 self.slices.remove(&key);
                 self.multiparts.remove(&key);
@@ -221,50 +291,118 @@ impl JournalState {
 
 type Ack = oneshot::Sender<Result<(), String>>;
 
-/// An open journal. Cheap to share behind an `Arc`; appends are durable when
-/// [`Journal::append`] returns.
+/// An open journal, locked for this run. Cheap to share behind an `Arc`;
+/// appends are durable when [`Journal::append`] returns. Dropping it waits for
+/// the writer thread, so the lock is released when the drop returns.
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
-    tx: mpsc::Sender<(Vec<u8>, Ack)>,
+    tx: Option<mpsc::Sender<(Vec<u8>, Ack)>>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Journal {
-    /// Opens (creating if needed) the journal at `path` and reads what it holds.
-    pub fn open(path: &Path) -> Result<(Self, JournalState), Error> {
-        let mut file = OpenOptions::new()
-            .create(true)
+    /// Opens the journal at `path` for a run uploading to `dest`, creating it
+    /// (with `dest` as its first record, and the directory entry `fsync`'d)
+    /// if missing, and reads what it holds.
+    ///
+    /// Fails with [`Error::JournalLocked`] when another run holds it, and with
+    /// [`Error::JournalMismatch`] when it belongs to another destination (or
+    /// names none); the file is then left as it was.
+    pub fn open(path: &Path, dest: &Destination) -> Result<(Self, JournalState), Error> {
+        let io = |e| Error::io(path, e);
+        let (mut file, created) = match OpenOptions::new()
+            .create_new(true)
             .read(true)
             .append(true)
             .open(path)
-            .map_err(|e| Error::io(path, e))?;
-        let state =
-            JournalState::parse(BufReader::new(&mut file)).map_err(|e| Error::io(path, e))?;
+        {
+            Ok(f) => (f, true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
+                OpenOptions::new()
+                    .read(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(io)?,
+                false,
+            ),
+            Err(e) => return Err(io(e)),
+        };
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::JournalLocked {
+                    path: path.to_owned(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let mut state = JournalState::parse(BufReader::new(&mut file)).map_err(io)?;
+        if let Some(found) = state.destination_mismatch(dest) {
+            return Err(Error::JournalMismatch {
+                path: path.to_owned(),
+                found,
+                expected: dest.to_string(),
+            });
+        }
         // A torn last line (killed mid-write) must not swallow the next record.
-        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let len = file.metadata().map_err(io)?.len();
         if len > 0 {
             let mut last = [0u8; 1];
             file.seek(SeekFrom::Start(len - 1))
                 .and_then(|_| file.read_exact(&mut last))
-                .map_err(|e| Error::io(path, e))?;
+                .map_err(io)?;
             if last[0] != b'\n' {
                 file.write_all(b"\n")
                     .and_then(|()| file.sync_data())
-                    .map_err(|e| Error::io(path, e))?;
+                    .map_err(io)?;
             }
         }
+        if state.records == 0 {
+            let rec = Record::Destination { dest: dest.clone() };
+            file.write_all(&line(path, &rec)?)
+                .and_then(|()| file.sync_data())
+                .map_err(io)?;
+            state.apply(rec);
+        }
+        if created {
+            sync_parent(path).map_err(io)?;
+        }
         let (tx, rx) = mpsc::channel::<(Vec<u8>, Ack)>();
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("journal-writer".into())
             .spawn(move || writer(file, rx))
-            .map_err(|e| Error::io(path, e))?;
+            .map_err(io)?;
         Ok((
             Self {
                 path: path.to_owned(),
-                tx,
+                tx: Some(tx),
+                writer: Some(writer),
             },
             state,
         ))
+    }
+
+    /// Reads the journal at `path` without creating, locking or changing it
+    /// (for `--dry-run`); a missing journal reads as empty. Fails with
+    /// [`Error::JournalMismatch`] as [`Journal::open`] does.
+    pub fn read(path: &Path, dest: &Destination) -> Result<JournalState, Error> {
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(JournalState::default());
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let state = JournalState::parse(BufReader::new(file)).map_err(|e| Error::io(path, e))?;
+        if let Some(found) = state.destination_mismatch(dest) {
+            return Err(Error::JournalMismatch {
+                path: path.to_owned(),
+                found,
+                expected: dest.to_string(),
+            });
+        }
+        Ok(state)
     }
 
     /// The journal's path.
@@ -274,13 +412,7 @@ impl Journal {
 
     /// Appends a record and waits until it is on disk.
     pub async fn append(&self, rec: &Record) -> Result<(), Error> {
-        let mut line = serde_json::to_vec(rec).map_err(|e| {
-            Error::io(
-                &self.path,
-                std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-            )
-        })?;
-        line.push(b'\n');
+        let line = line(&self.path, rec)?;
         let (ack_tx, ack_rx) = oneshot::channel();
         let closed = || {
             Error::io(
@@ -288,12 +420,53 @@ impl Journal {
                 std::io::Error::new(std::io::ErrorKind::BrokenPipe, "journal writer stopped"),
             )
         };
-        self.tx.send((line, ack_tx)).map_err(|_| closed())?;
+        let tx = self.tx.as_ref().ok_or_else(closed)?;
+        tx.send((line, ack_tx)).map_err(|_| closed())?;
         match ack_rx.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(msg)) => Err(Error::io(&self.path, std::io::Error::other(msg))),
             Err(_) => Err(closed()),
         }
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer after its last batch; joining it
+        // closes the file, which releases the lock.
+        drop(self.tx.take());
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// A record as one JSON line.
+fn line(path: &Path, rec: &Record) -> Result<Vec<u8>, Error> {
+    let mut line = serde_json::to_vec(rec).map_err(|e| {
+        Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        )
+    })?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// `fsync`s the directory holding `path`, so a new file's entry is durable.
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        File::open(parent)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
     }
 }
 
@@ -332,12 +505,155 @@ mod tests {
         }
     }
 
+    fn dest() -> Destination {
+        Destination {
+            server: "http://127.0.0.1:8080".into(),
+            store: "http://127.0.0.1:8080/files/v2/1250000000/photos".into(),
+            user: "7".into(),
+        }
+    }
+
+    fn done(key: &str) -> Record {
+        Record::Done {
+            key: key.into(),
+            id: id("ab"),
+            url: format!("http://x/{key}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_journal_starts_with_its_destination_and_resumes_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        {
+            let (j, state) = Journal::open(&path, &dest()).unwrap();
+            assert_eq!(state.destination, Some(dest()));
+            j.append(&done("u/7/a")).await.unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first: Record = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(first, Record::Destination { dest: dest() });
+        assert_eq!(text.lines().count(), 2);
+        // Reopened for the same destination: resumes, the header is not repeated.
+        let (j, state) = Journal::open(&path, &dest()).unwrap();
+        assert!(state.done.contains_key("u/7/a"));
+        j.append(&done("u/7/b")).await.unwrap();
+        drop(j);
+        let state = Journal::read(&path, &dest()).unwrap();
+        assert_eq!(state.done.len(), 2);
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_journal_of_another_destination_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        {
+            let (j, _) = Journal::open(&path, &dest()).unwrap();
+            j.append(&done("u/7/a")).await.unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let others = [
+            Destination {
+                server: "http://10.0.0.1:8080".into(),
+                ..dest()
+            },
+            Destination {
+                store: "https://other.example/files/v2/1250000000/photos".into(),
+                ..dest()
+            },
+            Destination {
+                user: "8".into(),
+                ..dest()
+            },
+        ];
+        for other in others {
+            let err = Journal::open(&path, &other).unwrap_err();
+            assert!(matches!(err, Error::JournalMismatch { .. }), "{err:?}");
+            let msg = err.to_string();
+            assert!(msg.contains(&dest().to_string()), "{msg}");
+            assert!(msg.contains(&other.to_string()), "{msg}");
+            assert!(matches!(
+                Journal::read(&path, &other),
+                Err(Error::JournalMismatch { .. })
+            ));
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn a_journal_without_a_destination_record_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.jsonl");
+        let line = serde_json::to_string(&done("u/7/a")).unwrap();
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        let err = Journal::open(&path, &dest()).unwrap_err();
+        assert!(
+            matches!(&err, Error::JournalMismatch { found, .. } if found.contains("no recorded destination")),
+            "{err}"
+        );
+        // Two journals joined: the second destination is refused too.
+        let path = dir.path().join("joined.jsonl");
+        let a = serde_json::to_string(&Record::Destination { dest: dest() }).unwrap();
+        let b = serde_json::to_string(&Record::Destination {
+            dest: Destination {
+                user: "8".into(),
+                ..dest()
+            },
+        })
+        .unwrap();
+        std::fs::write(&path, format!("{a}\n{line}\n{b}\n")).unwrap();
+        assert!(matches!(
+            Journal::open(&path, &dest()),
+            Err(Error::JournalMismatch { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_second_run_on_a_locked_journal_is_refused_until_the_first_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let (j, _) = Journal::open(&path, &dest()).unwrap();
+        let err = Journal::open(&path, &dest()).unwrap_err();
+        assert!(matches!(err, Error::JournalLocked { .. }), "{err:?}");
+        assert!(err.to_string().contains("in use by another"), "{err}");
+        // The first run still writes; once it is dropped the lock is free.
+        j.append(&done("u/7/a")).await.unwrap();
+        drop(j);
+        let (_j, state) = Journal::open(&path, &dest()).unwrap();
+        assert!(state.done.contains_key("u/7/a"));
+    }
+
+    #[test]
+    fn a_torn_destination_record_is_written_again() {
+        // Killed while creating the journal: only part of the header is there.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, "{\"t\":\"destination\",\"ser").unwrap();
+        let (_j, state) = Journal::open(&path, &dest()).unwrap();
+        assert_eq!(state.destination, Some(dest()));
+        assert_eq!(state.bad_lines, 1);
+        drop(_j);
+        let again = Journal::read(&path, &dest()).unwrap();
+        assert_eq!(again.destination, Some(dest()));
+        assert_eq!(again.records, 1);
+    }
+
+    #[test]
+    fn reading_a_missing_journal_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let state = Journal::read(&path, &dest()).unwrap();
+        assert_eq!(state.records, 0);
+        assert!(!path.exists());
+    }
+
     #[tokio::test]
     async fn records_survive_reopen_and_fold_by_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         {
-            let (j, state) = Journal::open(&path).unwrap();
+            let (j, state) = Journal::open(&path, &dest()).unwrap();
             assert!(state.done.is_empty());
             j.append(&Record::SliceInit {
                 key: "u/1/big".into(),
@@ -365,7 +681,7 @@ mod tests {
             .await
             .unwrap();
         }
-        let (_j, state) = Journal::open(&path).unwrap();
+        let (_j, state) = Journal::open(&path, &dest()).unwrap();
         assert_eq!(state.done["u/1/a"].0, id("bb"));
         assert_eq!(state.slices["u/1/big"].offsets, vec![0, 4]);
         assert_eq!(state.bad_lines, 0);
@@ -381,13 +697,14 @@ mod tests {
             url: "u".into(),
         })
         .unwrap();
+        let header = serde_json::to_string(&Record::Destination { dest: dest() }).unwrap();
         std::fs::write(
             &path,
-            format!("{done}\n{{\"t\":\"done\",\"key\":\"k2\",\"si"),
+            format!("{header}\n{done}\n{{\"t\":\"done\",\"key\":\"k2\",\"si"),
         )
         .unwrap();
         {
-            let (j, state) = Journal::open(&path).unwrap();
+            let (j, state) = Journal::open(&path, &dest()).unwrap();
             assert_eq!(state.bad_lines, 1);
             assert!(state.done.contains_key("k1"));
             j.append(&Record::Done {
@@ -398,7 +715,7 @@ mod tests {
             .await
             .unwrap();
         }
-        let (_j, state) = Journal::open(&path).unwrap();
+        let (_j, state) = Journal::open(&path, &dest()).unwrap();
         assert_eq!(state.bad_lines, 1);
         assert!(state.done.contains_key("k3"));
         assert!(!state.done.contains_key("k2"));
@@ -440,7 +757,7 @@ mod tests {
     async fn concurrent_appends_are_all_durable() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let (j, _) = Journal::open(&path).unwrap();
+        let (j, _) = Journal::open(&path, &dest()).unwrap();
         let j = std::sync::Arc::new(j);
         let mut tasks = Vec::new();
         for i in 0..200 {

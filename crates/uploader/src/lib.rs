@@ -44,7 +44,7 @@ pub mod walk;
 pub use body::{FileHashes, encode_component, encode_path, hash_file};
 pub use client::{Login, ServerClient, Session, SignCache};
 pub use error::Error;
-pub use journal::{FileIdentity, Journal, JournalState, Record};
+pub use journal::{Destination, FileIdentity, Journal, JournalState, Record};
 pub use progress::{BarProgress, NoProgress, PlainProgress, Progress};
 pub use report::{FileReport, Report, Status, Summary};
 pub use retry::RetryPolicy;

@@ -84,7 +84,8 @@ pub fn target_dir(upload_prefix: &DirPath, prefix: Option<&str>) -> Result<DirPa
 
 /// Uploads everything `opts` names. The client must be logged in. Per-file
 /// failures are in the report; `Err` means the run could not start (not logged
-/// in, bad options, unreadable journal).
+/// in, bad options, unreadable journal, a journal of another destination or
+/// locked by another run).
 ///
 /// `cancel` stops the run: no new file starts, files in flight are abandoned
 /// where they are (as a killed process would leave them) and reported as
@@ -149,11 +150,18 @@ pub async fn run(
 
     let (journal, state) = match &opts.journal {
         Some(p) => {
-            let (j, s) = Journal::open(p)?;
+            let dest = client.destination().await?;
+            // A dry run reads the journal but never creates, locks or writes it.
+            let (j, s) = if opts.dry_run {
+                (None, Journal::read(p, &dest)?)
+            } else {
+                let (j, s) = Journal::open(p, &dest)?;
+                (Some(Arc::new(j)), s)
+            };
             if s.bad_lines > 0 {
                 tracing::warn!(journal = %p.display(), lines = s.bad_lines, "ignored unreadable journal lines");
             }
-            (Some(Arc::new(j)), Arc::new(s))
+            (j, Arc::new(s))
         }
         None => (None, Arc::new(JournalState::default())),
     };
