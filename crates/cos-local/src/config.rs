@@ -75,22 +75,32 @@ impl StoreConfig {
     }
 }
 
-/// Fault injection. Every request subject to faults draws from one random
-/// generator seeded with `seed`, in a fixed order (latency, error, drop), so a
-/// given sequence of requests sees the same faults for the same seed.
+/// Fault injection: which faults, how often, for which requests. Every request
+/// subject to faults draws from one random generator seeded with `seed`, in a
+/// fixed order, so a given sequence of requests sees the same faults for the
+/// same seed. The three failures are mutually exclusive slices of one draw: the
+/// fraction of requests that fail is exactly `error_rate + drop_rate +
+/// lost_reply_rate` (at most 1); latency is drawn independently. See the crate
+/// documentation, *Fault injection*.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultConfig {
     /// Seed of the generator.
     pub seed: u64,
-    /// Fraction of requests answered with 500 (InternalError) or 503 (SlowDown)
-    /// before anything is read or written.
+    /// Fraction of requests answered with 500 (InternalError) or 503 (SlowDown),
+    /// half each, before anything is read or written.
     pub error_rate: f64,
     /// Fraction of requests whose connection is dropped after part of the body
-    /// was read, without a complete response. Nothing is stored.
+    /// was read (a seeded fraction of `Content-Length`, never all of a non-empty
+    /// body), without a response. Nothing is stored.
     pub drop_rate: f64,
+    /// Fraction of requests served completely (an upload is committed) whose
+    /// connection is then dropped before the response is sent: the client sees
+    /// a failure although the request took effect, and must retry idempotently.
+    pub lost_reply_rate: f64,
     /// Delay added to a request picked at `latency_rate`.
     pub latency: Duration,
-    /// Fraction of requests delayed by `latency`.
+    /// Fraction of requests delayed by `latency`, independently of the failures
+    /// (a delayed request may also fail).
     pub latency_rate: f64,
     /// Which requests are subject to faults.
     pub scope: FaultScope,
@@ -107,7 +117,15 @@ impl FaultConfig {
 
     /// True when no fault can ever fire.
     pub fn is_off(&self) -> bool {
-        self.error_rate <= 0.0 && self.drop_rate <= 0.0 && self.latency_rate <= 0.0
+        self.error_rate <= 0.0
+            && self.drop_rate <= 0.0
+            && self.lost_reply_rate <= 0.0
+            && self.latency_rate <= 0.0
+    }
+
+    /// Fraction of requests in scope that fail (errors, drops and lost replies).
+    pub fn failure_rate(&self) -> f64 {
+        self.error_rate + self.drop_rate + self.lost_reply_rate
     }
 }
 
@@ -117,6 +135,7 @@ impl Default for FaultConfig {
             seed: 0,
             error_rate: 0.0,
             drop_rate: 0.0,
+            lost_reply_rate: 0.0,
             latency: Duration::ZERO,
             latency_rate: 0.0,
             scope: FaultScope::default(),

@@ -104,9 +104,25 @@
 //!
 //! # Fault injection
 //! [`FaultConfig`] makes the store fail a deterministic (seeded) fraction of
-//! requests with 500/503, drop the connection after reading part of the body,
-//! or add latency. Faults are drawn before anything is stored and never leave a
-//! partial object.
+//! requests, for testing clients:
+//! * **500/503** before anything is read or stored;
+//! * **drop**: a seeded part of the body is read (never all of a non-empty
+//!   body), then the connection is closed without a response; nothing is stored;
+//! * **lost reply**: the request is served completely (the object *is*
+//!   committed), then the connection is closed before any byte of the reply, so
+//!   the client sees a failure for a request that took effect and must retry
+//!   idempotently (v4 `sha` + `insertOnly=1` answers `-4018`; v5 HEAD with
+//!   `x-cos-meta-sha1`, or `x-cos-forbid-overwrite`);
+//! * **latency** added before the request is handled.
+//!
+//! The failures are exclusive slices of one uniform draw, so exactly
+//! `error_rate + drop_rate + lost_reply_rate` of the requests in scope fail
+//! (`0.1 + 0.05 + 0.05`: 20%); latency is drawn independently and may hit a
+//! failing request too. No fault ever leaves a partial object. Injected faults
+//! are counted by kind: [`Store::fault_stats`], or [`fault_stats`] with the data
+//! directory when the store was opened by someone else (an embedding server);
+//! each is logged at debug level under `cos_local::faults`, and the totals at
+//! info level when the store is dropped.
 //!
 //! # Mounting
 //! [`configure`] mounts the store on any actix `App` (after the app's own
@@ -136,6 +152,7 @@ use sha1::{Digest as _, Sha1};
 
 pub use config::{FaultConfig, FaultScope, StoreConfig};
 pub use error::StoreError;
+pub use faults::FaultStats;
 
 use crate::faults::Faults;
 use crate::storage::Storage;
@@ -204,16 +221,23 @@ impl Store {
         {
             return Err(StoreError::Config("empty SecretId or SecretKey".to_owned()));
         }
-        for rate in [
-            config.faults.error_rate,
-            config.faults.drop_rate,
-            config.faults.latency_rate,
-        ] {
+        let f = &config.faults;
+        for rate in [f.error_rate, f.drop_rate, f.lost_reply_rate, f.latency_rate] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(StoreError::Config(format!(
                     "fault rate {rate} is not between 0 and 1"
                 )));
             }
+        }
+        if f.failure_rate() > 1.0 {
+            return Err(StoreError::Config(format!(
+                "fault rates add up to more than 1: error {} + drop {} + lost reply {} = {} \
+                 (they are exclusive shares of the requests)",
+                f.error_rate,
+                f.drop_rate,
+                f.lost_reply_rate,
+                f.failure_rate()
+            )));
         }
         std::fs::create_dir_all(&config.data_dir).map_err(StoreError::io(format!(
             "create {}",
@@ -225,7 +249,7 @@ impl Store {
         let used_signs = load_used_signs(&used_signs_path)?;
         Ok(Store {
             inner: Arc::new(Inner {
-                faults: Faults::new(config.faults.clone()),
+                faults: Faults::new(config.faults.clone(), &config.data_dir),
                 config,
                 storage,
                 used_signs: Mutex::new(used_signs),
@@ -254,6 +278,11 @@ impl Store {
         self.inner.storage.tmp_count()
     }
 
+    /// How many faults of each kind have been injected since the store was opened.
+    pub fn fault_stats(&self) -> FaultStats {
+        self.inner.faults.stats()
+    }
+
     /// Keys stored in a bucket (short name), in order, directory markers included.
     pub fn keys(&self, bucket: &str) -> Vec<String> {
         let full = format!("{bucket}-{}", self.inner.config.appid);
@@ -266,6 +295,21 @@ impl Store {
             });
         out
     }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.faults.log_totals();
+    }
+}
+
+/// The fault counters of the store open on `data_dir` in this process (the one
+/// opened last, if the directory was opened more than once), or `None` when no
+/// store is open there. For tests whose store was opened by another component,
+/// such as the auth server's embedded store in `<data_dir>/store`: it is the same
+/// as [`Store::fault_stats`] on that store.
+pub fn fault_stats(data_dir: &Path) -> Option<FaultStats> {
+    faults::stats_for(data_dir)
 }
 
 impl Inner {

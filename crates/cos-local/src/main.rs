@@ -56,9 +56,19 @@ struct Args {
     /// Fraction of requests answered 500/503.
     #[arg(long, env = "COS_LOCAL_FAULT_ERROR_RATE", default_value_t = 0.0)]
     fault_error_rate: f64,
-    /// Fraction of requests whose connection is dropped mid-body.
+    /// Fraction of requests whose connection is dropped mid-body (nothing stored).
     #[arg(long, env = "COS_LOCAL_FAULT_DROP_RATE", default_value_t = 0.0)]
     fault_drop_rate: f64,
+    /// Fraction of requests served completely (the upload is stored) whose reply
+    /// is then lost: the connection closes before the response. Errors, drops
+    /// and lost replies are exclusive: their rates add up to the failing share.
+    #[arg(
+        long,
+        alias = "fault-lost-reply",
+        env = "COS_LOCAL_FAULT_LOST_REPLY_RATE",
+        default_value_t = 0.0
+    )]
+    fault_lost_reply_rate: f64,
     /// Latency added to a fraction of requests, in milliseconds.
     #[arg(long, env = "COS_LOCAL_FAULT_LATENCY_MS", default_value_t = 0)]
     fault_latency_ms: u64,
@@ -98,6 +108,7 @@ async fn main() -> anyhow::Result<()> {
     let mut faults = FaultConfig::seeded(args.fault_seed);
     faults.error_rate = args.fault_error_rate;
     faults.drop_rate = args.fault_drop_rate;
+    faults.lost_reply_rate = args.fault_lost_reply_rate;
     faults.latency = Duration::from_millis(args.fault_latency_ms);
     faults.latency_rate = args.fault_latency_rate;
     faults.scope = scope;

@@ -196,10 +196,8 @@ async fn handle_inner(
                 "ERROR_CMD_SERVER_BUSY: slow down (injected)",
             ));
         }
-        Fault::Drop => {
-            http::read_some(&mut payload, 64 * 1024).await;
-            return http::dropped_connection();
-        }
+        Fault::Drop { cut } => return http::drop_mid_body(&req, &mut payload, cut).await,
+        Fault::LostReply => {}
     }
     let result = match method.as_str() {
         "GET" => get_op(&inner, &req, &ctx).await,
@@ -210,10 +208,14 @@ async fn handle_inner(
             "ERROR_CGI_METHOD: use GET or POST",
         )),
     };
-    match result {
+    let resp = match result {
         Ok(resp) => resp,
         Err(e) => ctx.fail(e),
+    };
+    if matches!(fault, Fault::LostReply) {
+        return http::lose_reply(&resp);
     }
+    resp
 }
 
 fn parse_target(inner: &Inner, req: &HttpRequest, rid: String) -> Result<Ctx, V4Error> {

@@ -211,16 +211,17 @@ async fn handle_inner(
                 "Please reduce your request rate. (injected)",
             ));
         }
-        Fault::Drop => {
-            http::read_some(&mut payload, 64 * 1024).await;
-            return http::dropped_connection();
-        }
+        Fault::Drop { cut } => return http::drop_mid_body(&req, &mut payload, cut).await,
+        Fault::LostReply => {}
     }
     let result = route(&inner, &req, &ctx, &method, payload).await;
     let mut resp = match result {
         Ok(resp) => resp,
         Err(e) => ctx.respond(&e),
     };
+    if matches!(fault, Fault::LostReply) {
+        return http::lose_reply(&resp);
+    }
     // HTTP/1 header names go out as `Content-Length`, `Etag`, `X-Cos-Request-Id`:
     // closer to COS than all-lower-case for clients that copy headers into a
     // case-sensitive dict (the Python SDK reads `Content-Length` that way).

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use cos_local::FaultConfig;
+use futures_util::StreamExt as _;
 
 use crate::helpers::*;
 use crate::v4::slice_op;
@@ -304,6 +305,15 @@ async fn statuses(seed: u64, n: usize) -> Vec<u16> {
     // Every failed request stored nothing.
     let ok = out.iter().filter(|s| **s == 200).count();
     assert_eq!(ts.keys().len(), ok);
+    // The counters saw exactly the faults the client saw.
+    let count = |code| out.iter().filter(|s| **s == code).count() as u64;
+    let stats = ts.store.fault_stats();
+    assert_eq!(
+        (stats.internal_errors, stats.slow_downs, stats.failures()),
+        (count(500), count(503), (n - ok) as u64),
+        "{stats:?}"
+    );
+    assert_eq!(cos_local::fault_stats(ts.store.data_dir()), Some(stats));
     out
 }
 
@@ -321,28 +331,156 @@ async fn faults_are_deterministic_for_a_seed() {
     assert!(a.iter().all(|s| [200, 500, 503].contains(s)), "{a:?}");
 }
 
+/// A request whose connection the store drops: the client gets no response at
+/// all (not even a status line), whatever the body's size.
+fn assert_no_response(what: &str, result: Result<reqwest::Response, reqwest::Error>) {
+    match result {
+        Err(e) => assert!(!e.is_timeout(), "{what}: {e}"),
+        Ok(r) => panic!("{what}: a response came through: {}", r.status()),
+    }
+}
+
 #[tokio::test]
-async fn injected_drops_and_latency() {
+async fn injected_drops_cut_the_body_and_never_answer() {
     let ts = TestStore::start_with(|c| {
         let mut f = FaultConfig::seeded(1);
         f.drop_rate = 1.0;
+        f.scope = cos_local::FaultScope::new(true, false);
         c.faults = f;
     })
     .await;
+    for (key, len) in [("tiny", 1usize), ("small", 100), ("large", 4 * 1024 * 1024)] {
+        let result = ts
+            .client
+            .put(ts.url(key))
+            .header("Authorization", ts.auth("put", &format!("/{key}"), &[]))
+            .body(content(len, 1))
+            .send()
+            .await;
+        assert_no_response(key, result);
+    }
+    // A body sent slowly, in pieces: the store stops reading part-way, so the
+    // client is cut off before it has sent everything.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    let total = 64usize;
+    let chunks = futures_util::stream::iter(0..total).then(move |_| {
+        let counter = counter.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok::<_, std::io::Error>(bytes::Bytes::from(vec![5u8; 16 * 1024]))
+        }
+    });
     let result = ts
         .client
-        .put(ts.url("dropped"))
-        .header("Authorization", ts.auth("put", "/dropped", &[]))
-        .body(content(300_000, 1))
+        .put(ts.url("trickle"))
+        .header("Authorization", ts.auth("put", "/trickle", &[]))
+        .header("Content-Length", total * 16 * 1024)
+        .body(reqwest::Body::wrap_stream(chunks))
         .send()
         .await;
-    match result {
-        Err(_) => {}
-        // The head may get through before the connection closes: never a success.
-        Ok(r) => assert_ne!(r.status(), 200),
-    }
+    assert_no_response("trickle", result);
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        sent < total,
+        "the whole body was taken before the drop ({sent} chunks)"
+    );
+    // The v4 form upload too.
+    let form = reqwest::multipart::Form::new().text("op", "upload").part(
+        "filecontent",
+        reqwest::multipart::Part::bytes(content(50, 2)).file_name("x"),
+    );
+    let result = ts
+        .client
+        .post(ts.v4_url("/v4.bin"))
+        .header("Authorization", ts.sign_more(None))
+        .multipart(form)
+        .send()
+        .await;
+    assert_no_response("v4", result);
     ts.assert_nothing_stored().await;
+    let stats = ts.store.fault_stats();
+    assert_eq!((stats.drops, stats.failures()), (5, 5), "{stats:?}");
+    // Reads are out of scope here.
+    assert_eq!(ts.get("tiny").await.status(), 404);
+}
 
+#[tokio::test]
+async fn a_lost_reply_stores_the_object_and_an_idempotent_retry_sees_it() {
+    let ts = TestStore::start_with(|c| {
+        let mut f = FaultConfig::seeded(1);
+        f.lost_reply_rate = 1.0;
+        f.scope = cos_local::FaultScope::new(true, false);
+        c.faults = f;
+    })
+    .await;
+    let v5_body = content(200_000, 4);
+    let v5_sha = sha1_hex(&v5_body);
+    let result = ts
+        .client
+        .put(ts.url("lost/v5.bin"))
+        .header("Authorization", ts.auth("put", "/lost/v5.bin", &[]))
+        .header("x-cos-meta-sha1", &v5_sha)
+        .body(v5_body.clone())
+        .send()
+        .await;
+    assert_no_response("v5 PUT", result);
+    let v4_body = content(3000, 5);
+    let v4_sha = sha1_hex(&v4_body);
+    let sign = ts.sign_more(None);
+    let form = reqwest::multipart::Form::new()
+        .text("op", "upload")
+        .text("sha", v4_sha.clone())
+        .text("insertOnly", "1")
+        .part(
+            "filecontent",
+            reqwest::multipart::Part::bytes(v4_body.clone()).file_name("x"),
+        );
+    let result = ts
+        .client
+        .post(ts.v4_url("/lost/v4.bin"))
+        .header("Authorization", &sign)
+        .multipart(form)
+        .send()
+        .await;
+    assert_no_response("v4 upload", result);
+    // Both were committed although no client heard of it.
+    assert_eq!(ts.keys(), ["lost/v4.bin", "lost/v5.bin"]);
+    assert_eq!(ts.get_bytes("lost/v5.bin").await.unwrap(), v5_body);
+    assert_eq!(ts.get_bytes("lost/v4.bin").await.unwrap(), v4_body);
+    let stats = ts.store.fault_stats();
+    assert_eq!((stats.lost_replies, stats.failures()), (2, 2), "{stats:?}");
+
+    // The retries a client makes, once replies get through again.
+    let (dir, tmp) = ts.stop().await;
+    let ts = TestStore::start_in(&dir, |_| {}).await;
+    let _keep = tmp;
+    let (status, r) = ts
+        .v4_upload(
+            "/lost/v4.bin",
+            &v4_body,
+            &[("sha", &v4_sha), ("insertOnly", "1")],
+            &sign,
+        )
+        .await;
+    assert_eq!(
+        (status, &r["code"]),
+        (
+            409,
+            &serde_json::json!(shared::v4::codes::SAME_FILE_UPLOADED)
+        ),
+        "{r}"
+    );
+    assert!(r["data"]["source_url"].as_str().is_some(), "{r}");
+    let head = ts.client.head(ts.url("lost/v5.bin")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["x-cos-meta-sha1"], v5_sha.as_str());
+    assert_eq!(ts.keys(), ["lost/v4.bin", "lost/v5.bin"]);
+}
+
+#[tokio::test]
+async fn injected_latency_applies_to_the_scope_only() {
     let ts = TestStore::start_with(|c| {
         let mut f = FaultConfig::seeded(1);
         f.latency = Duration::from_millis(1000);
@@ -354,10 +492,10 @@ async fn injected_drops_and_latency() {
     let t = std::time::Instant::now();
     assert_eq!(ts.put("slow", b"s".to_vec()).await.status(), 200);
     assert!(t.elapsed() >= Duration::from_millis(1000));
-    // Reads are out of scope here: no delay.
-    let t = std::time::Instant::now();
+    // Reads are out of scope here: no delay, and not counted.
     assert_eq!(ts.get("slow").await.status(), 200);
-    assert!(t.elapsed() < Duration::from_millis(1000));
+    let stats = ts.store.fault_stats();
+    assert_eq!((stats.delayed, stats.failures()), (1, 0), "{stats:?}");
 }
 
 #[tokio::test]
@@ -491,6 +629,24 @@ async fn open_refuses_bad_configuration() {
         open(&|c| c.faults.error_rate = 1.5)
             .unwrap_err()
             .contains("fault rate")
+    );
+    assert!(
+        open(&|c| {
+            c.faults.error_rate = 0.5;
+            c.faults.drop_rate = 0.3;
+            c.faults.lost_reply_rate = 0.3;
+        })
+        .unwrap_err()
+        .contains("add up to more than 1")
+    );
+    assert!(
+        open(&|c| {
+            c.faults.error_rate = 0.5;
+            c.faults.drop_rate = 0.25;
+            c.faults.lost_reply_rate = 0.25;
+            c.faults.latency_rate = 1.0;
+        })
+        .is_ok()
     );
 }
 
