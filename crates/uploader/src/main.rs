@@ -30,14 +30,18 @@ directory (from login), or --prefix inside it.
 
 Resume: with --journal FILE, a run that is killed and started again skips files recorded
 as done (same size, mtime and SHA-1) and resumes unfinished slice/multipart uploads.
-Uploads send the content's SHA-1 and never overwrite different content.
+Uploads send the content's SHA-1 and never overwrite different content. A journal
+records where its files went (server, store, user) and is locked while a run uses it:
+a journal of another destination, or one in use, is refused. --dry-run reads the
+journal but never creates or changes it.
 
 Exit codes:
   0    every file uploaded, already present, or skipped (and verified with --verify)
   1    some files failed (see the messages or --report)
   2    usage error (bad arguments, glob or prefix)
   3    authentication failed (login refused or token rejected)
-  4    could not run (server unreachable, journal or report not writable)
+  4    could not run (server unreachable, journal or report not writable, journal of
+       another destination or in use by another run)
   130  interrupted (Ctrl-C); the journal allows resuming
 
 Environment: COS_UPLOAD_SERVER, COS_UPLOAD_DEV_USER, COS_UPLOAD_CODE; RUST_LOG for logs.";

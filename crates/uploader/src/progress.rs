@@ -303,6 +303,7 @@ impl Progress for BarProgress {
 
 /// Counts the bytes one attempt sends, forwards them to the progress sink, and
 /// takes them back when the attempt is dropped without [`AttemptMeter::commit`].
+/// A committed attempt's bytes are also added to its `stored` counter, if any.
 #[derive(Clone)]
 pub(crate) struct AttemptMeter(Arc<MeterInner>);
 
@@ -311,6 +312,7 @@ struct MeterInner {
     file: usize,
     sent: AtomicU64,
     committed: AtomicBool,
+    stored: Option<Arc<AtomicU64>>,
 }
 
 impl std::fmt::Debug for AttemptMeter {
@@ -328,6 +330,22 @@ impl AttemptMeter {
             file,
             sent: AtomicU64::new(0),
             committed: AtomicBool::new(false),
+            stored: None,
+        }))
+    }
+
+    /// A meter whose committed bytes are also added to `stored`.
+    pub(crate) fn counting(
+        progress: Arc<dyn Progress>,
+        file: usize,
+        stored: Arc<AtomicU64>,
+    ) -> Self {
+        Self(Arc::new(MeterInner {
+            progress,
+            file,
+            sent: AtomicU64::new(0),
+            committed: AtomicBool::new(false),
+            stored: Some(stored),
         }))
     }
 
@@ -340,7 +358,11 @@ impl AttemptMeter {
 
     /// Keeps the bytes counted: the attempt succeeded.
     pub(crate) fn commit(&self) {
-        self.0.committed.store(true, Ordering::Relaxed);
+        if !self.0.committed.swap(true, Ordering::Relaxed)
+            && let Some(stored) = &self.0.stored
+        {
+            stored.fetch_add(self.0.sent.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
     }
 }
 
@@ -385,6 +407,18 @@ mod tests {
             m.commit();
         }
         assert_eq!(sum.0.load(Ordering::Relaxed), 70);
+        // Only committed attempts count as stored, once each.
+        let stored = Arc::new(AtomicU64::new(0));
+        {
+            let failed = AttemptMeter::counting(sum.clone(), 0, stored.clone());
+            failed.add(30);
+        }
+        let ok = AttemptMeter::counting(sum.clone(), 0, stored.clone());
+        ok.add(20);
+        ok.commit();
+        ok.commit();
+        assert_eq!(stored.load(Ordering::Relaxed), 20);
+        assert_eq!(sum.0.load(Ordering::Relaxed), 90);
     }
 
     #[derive(Clone, Default)]

@@ -51,6 +51,13 @@ pub struct FileReport {
     /// Lower-case hex SHA-1 of the content, when computed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha1: Option<String>,
+    /// Bytes of this file the store acknowledged in this run (failed attempts
+    /// and pieces stored by an earlier run not counted).
+    #[serde(default)]
+    pub bytes_sent: u64,
+    /// Bytes of this file an earlier run stored (resumed slices or parts).
+    #[serde(default)]
+    pub bytes_resumed: u64,
     /// HTTP requests made to the store for this file, retries included.
     pub attempts: u32,
     /// Wall time spent on the file, in milliseconds.
@@ -76,6 +83,8 @@ impl FileReport {
             url: None,
             size,
             sha1: None,
+            bytes_sent: 0,
+            bytes_resumed: 0,
             attempts: 0,
             duration_ms: 0,
             verified: None,
@@ -104,8 +113,15 @@ pub struct Summary {
     pub cancelled: u64,
     /// Verified by download (`--verify`).
     pub verified: u64,
-    /// Bytes sent to the store by this run (uploads only).
+    /// Bytes the store acknowledged from this run: the sum of the files'
+    /// `bytes_sent` (pieces of files that failed later included; failed
+    /// attempts, content already present and pieces stored by earlier runs
+    /// not).
     pub bytes_uploaded: u64,
+    /// Bytes of this run's files that earlier runs had stored (resumed slice
+    /// or multipart uploads); not part of `bytes_uploaded`.
+    #[serde(default)]
+    pub bytes_resumed: u64,
     /// Total size of the files considered.
     pub bytes_total: u64,
     /// Wall time, seconds.
@@ -151,6 +167,12 @@ impl Summary {
             human_bytes(self.bytes_per_sec() as u64),
             self.files_per_sec()
         ));
+        if self.bytes_resumed > 0 {
+            s.push_str(&format!(
+                "; {} stored by earlier runs",
+                human_bytes(self.bytes_resumed)
+            ));
+        }
         if self.verified > 0 {
             s.push_str(&format!("; verified {}", self.verified));
         }
@@ -177,11 +199,10 @@ impl Report {
         };
         for f in &files {
             s.bytes_total += f.size;
+            s.bytes_uploaded += f.bytes_sent;
+            s.bytes_resumed += f.bytes_resumed;
             match f.status {
-                Status::Uploaded => {
-                    s.uploaded += 1;
-                    s.bytes_uploaded += f.size;
-                }
+                Status::Uploaded => s.uploaded += 1,
                 Status::AlreadyPresent => s.already_present += 1,
                 Status::Skipped => s.skipped += 1,
                 Status::DryRun => s.dry_run += 1,
@@ -240,6 +261,8 @@ mod tests {
             url: None,
             size,
             sha1: None,
+            bytes_sent: if status == Status::Uploaded { size } else { 0 },
+            bytes_resumed: 0,
             attempts: 1,
             duration_ms: 1,
             verified: None,
@@ -276,6 +299,41 @@ mod tests {
         assert!(json.contains("\"status\":\"already_present\""));
         let back: Report = serde_json::from_str(&json).unwrap();
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn resumed_uploads_count_only_the_bytes_this_run_sent() {
+        let resumed = FileReport {
+            bytes_sent: 30,
+            bytes_resumed: 70,
+            ..entry(Status::Uploaded, 100)
+        };
+        // A file that failed after storing a piece: that piece was sent.
+        let failed = FileReport {
+            bytes_sent: 8,
+            ..entry(Status::Failed, 50)
+        };
+        let r = Report::from_files(
+            vec![resumed, entry(Status::Uploaded, 10), failed],
+            Duration::from_secs(1),
+        );
+        assert_eq!(r.summary.bytes_uploaded, 30 + 10 + 8);
+        assert_eq!(r.summary.bytes_resumed, 70);
+        assert_eq!(r.summary.bytes_total, 160);
+        assert!(
+            r.summary.line().contains("; 70 B stored by earlier runs"),
+            "{}",
+            r.summary.line()
+        );
+        // Reports written before these fields existed still read.
+        let mut v = serde_json::to_value(&r).unwrap();
+        v["summary"]
+            .as_object_mut()
+            .unwrap()
+            .remove("bytes_resumed");
+        v["files"][0].as_object_mut().unwrap().remove("bytes_sent");
+        let back: Report = serde_json::from_value(v).unwrap();
+        assert_eq!(back.files[0].bytes_sent, 0);
     }
 
     #[test]

@@ -244,6 +244,8 @@ pub async fn run(
                 url: None,
                 size: 0,
                 sha1: None,
+                bytes_sent: 0,
+                bytes_resumed: 0,
                 attempts: 0,
                 duration_ms: 0,
                 verified: None,
@@ -269,6 +271,8 @@ fn cancelled(job: &FileJob, ctx: &FileCtx, t0: Instant) -> FileReport {
         url: None,
         size: job.size,
         sha1: None,
+        bytes_sent: ctx.bytes_sent(),
+        bytes_resumed: ctx.bytes_resumed(),
         attempts: ctx.attempts(),
         duration_ms: ms(t0.elapsed()),
         verified: None,
@@ -292,6 +296,8 @@ async fn process(
         url: None,
         size: job.size,
         sha1: None,
+        bytes_sent: 0,
+        bytes_resumed: 0,
         attempts: 0,
         duration_ms: 0,
         verified: None,
@@ -300,6 +306,8 @@ async fn process(
     };
     let result = upload_one(up, opts, job, ctx, state, &mut report).await;
     report.attempts = ctx.attempts();
+    report.bytes_sent = ctx.bytes_sent();
+    report.bytes_resumed = ctx.bytes_resumed();
     if let Err(e) = result {
         report.status = Status::Failed;
         report.error_kind = Some(e.kind().to_owned());

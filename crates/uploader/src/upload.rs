@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use shared::{DirPath, ObjectKey};
 
@@ -11,7 +11,7 @@ use crate::body::{self, Source};
 use crate::client::{ServerClient, SignCache};
 use crate::error::Error;
 use crate::journal::{FileIdentity, Journal, JournalState, PendingMultipart, PendingSlices};
-use crate::progress::{NoProgress, Progress};
+use crate::progress::{AttemptMeter, NoProgress, Progress};
 use crate::retry::RetryPolicy;
 
 /// Which upload protocol to use.
@@ -143,6 +143,10 @@ pub struct FileCtx {
     /// An unfinished v5 multipart upload of this key from an earlier run.
     pub pending_multipart: Option<PendingMultipart>,
     attempts: AtomicU32,
+    /// Bytes this run stored (acknowledged attempts only).
+    stored: Arc<AtomicU64>,
+    /// Bytes earlier runs stored (slices or parts resumed).
+    resumed: AtomicU64,
 }
 
 impl std::fmt::Debug for FileCtx {
@@ -150,6 +154,8 @@ impl std::fmt::Debug for FileCtx {
         f.debug_struct("FileCtx")
             .field("id", &self.id)
             .field("attempts", &self.attempts())
+            .field("bytes_sent", &self.bytes_sent())
+            .field("bytes_resumed", &self.bytes_resumed())
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +176,8 @@ impl FileCtx {
             pending_slices: None,
             pending_multipart: None,
             attempts: AtomicU32::new(0),
+            stored: Arc::default(),
+            resumed: AtomicU64::new(0),
         }
     }
 
@@ -193,6 +201,33 @@ impl FileCtx {
 
     pub(crate) fn add_attempts(&self, n: u32) {
         self.attempts.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Bytes of this file the store acknowledged in this run: attempts that
+    /// failed, and slices or parts stored by an earlier run, are not counted.
+    pub fn bytes_sent(&self) -> u64 {
+        self.stored.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of this file an earlier run stored (resumed slices or parts).
+    pub fn bytes_resumed(&self) -> u64 {
+        self.resumed.load(Ordering::Relaxed)
+    }
+
+    /// A meter for one attempt; its bytes count as sent once committed.
+    pub(crate) fn meter(&self) -> AttemptMeter {
+        AttemptMeter::counting(self.progress.clone(), self.id, self.stored.clone())
+    }
+
+    /// Records `bytes` an earlier run stored, counting them as progress.
+    pub(crate) fn resumed(&self, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        self.resumed.fetch_add(bytes, Ordering::Relaxed);
+        let keep = AttemptMeter::new(self.progress.clone(), self.id);
+        keep.add(bytes);
+        keep.commit();
     }
 }
 

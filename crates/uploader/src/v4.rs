@@ -17,7 +17,6 @@ use crate::body::{Source, encode_path};
 use crate::client::CachedSign;
 use crate::error::{Error, snippet};
 use crate::journal::Record;
-use crate::progress::AttemptMeter;
 use crate::retry::retry;
 use crate::upload::{FileCtx, FileJob, Outcome, Prepared, Uploader};
 
@@ -256,7 +255,7 @@ impl Uploader {
             &self.config.retry,
             &mut attempts,
             || async {
-                let meter = AttemptMeter::new(ctx.progress.clone(), ctx.id);
+                let meter = ctx.meter();
                 let form = Form::new()
                     .text("op", "upload")
                     .text("sha", p.id.sha1.clone())
@@ -360,7 +359,11 @@ impl Uploader {
     ) -> Result<(Outcome, String), Error> {
         let (session, slice_size, stored, serial) = match self.v4_resume(job, ctx, p).await? {
             Some(Ok((session, slice_size, stored))) => (session, slice_size, stored, false),
-            Some(Err(done)) => return Ok(done),
+            Some(Err(done)) => {
+                // Finished by the earlier run: all of it was stored then.
+                ctx.resumed(job.size);
+                return Ok(done);
+            }
             None => {
                 let mut attempts = 0;
                 let r = retry(
@@ -420,13 +423,9 @@ impl Uploader {
             .step_by(usize::try_from(slice_size).unwrap_or(usize::MAX))
             .filter(|o| !stored.contains(o))
             .collect();
-        // Already-stored slices count as progress.
+        // Already-stored slices count as progress, not as sent.
         let stored_bytes: u64 = stored.iter().map(|o| slice_size.min(job.size - o)).sum();
-        if stored_bytes > 0 {
-            let keep = AttemptMeter::new(ctx.progress.clone(), ctx.id);
-            keep.add(stored_bytes);
-            keep.commit();
-        }
+        ctx.resumed(stored_bytes);
         let parallel = if serial {
             1
         } else {
@@ -491,7 +490,7 @@ impl Uploader {
             &self.config.retry,
             &mut attempts,
             || async {
-                let meter = AttemptMeter::new(ctx.progress.clone(), ctx.id);
+                let meter = ctx.meter();
                 let form = Form::new()
                     .text("op", "upload_slice_data")
                     .text("session", session.to_owned())

@@ -18,7 +18,6 @@ use shared::wire::{PostPolicyRequest, V5SignRequest, V5SignResponse};
 use crate::body::{Source, encode_path};
 use crate::error::{Error, snippet};
 use crate::journal::{FileIdentity, Record};
-use crate::progress::AttemptMeter;
 use crate::retry::retry;
 use crate::upload::{FileCtx, FileJob, Outcome, Prepared, Protocol, Uploader};
 
@@ -314,7 +313,7 @@ impl Uploader {
             &mut attempts,
             || async {
                 let signed = self.v5_sign("PUT", job, &[], &headers).await?;
-                let meter = AttemptMeter::new(ctx.progress.clone(), ctx.id);
+                let meter = ctx.meter();
                 let resp = self
                     .v5_request(reqwest::Method::PUT, &signed, &[], &headers)
                     .body(p.source.body(meter.clone()))
@@ -385,7 +384,7 @@ impl Uploader {
                     .or_insert_with(|| content_type.to_owned());
                 fields.insert(META_SHA1.into(), p.id.sha1.clone());
                 fields.insert("success_action_status".into(), "200".into());
-                let meter = AttemptMeter::new(ctx.progress.clone(), ctx.id);
+                let meter = ctx.meter();
                 let mut form = reqwest::multipart::Form::new();
                 for (k, v) in fields {
                     form = form.text(k, v);
@@ -525,11 +524,7 @@ impl Uploader {
                 part_size.min(job.size - start)
             })
             .sum();
-        if stored_bytes > 0 {
-            let keep = AttemptMeter::new(ctx.progress.clone(), ctx.id);
-            keep.add(stored_bytes);
-            keep.commit();
-        }
+        ctx.resumed(stored_bytes);
         let todo: Vec<u32> = (1..=u32::try_from(count).unwrap_or(u32::MAX))
             .filter(|n| !done.contains_key(n))
             .collect();
@@ -621,7 +616,7 @@ impl Uploader {
             &mut attempts,
             || async {
                 let signed = self.v5_sign("PUT", job, &query, &headers).await?;
-                let meter = AttemptMeter::new(ctx.progress.clone(), ctx.id);
+                let meter = ctx.meter();
                 let resp = self
                     .v5_request(reqwest::Method::PUT, &signed, &query, &headers)
                     .body(source.body(meter.clone()))

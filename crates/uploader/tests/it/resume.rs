@@ -122,6 +122,16 @@ async fn interrupted_large_upload_resumes(protocol: Protocol) {
     let f = &second.files[0];
     assert_eq!(f.status, Status::Uploaded);
     assert_eq!(f.verified, Some(true));
+    // Bytes: only what this run sent; what the first run stored is counted apart.
+    assert!(
+        f.bytes_resumed >= (stored * piece) as u64,
+        "{} resumed for {stored} pieces: {f:?}",
+        f.bytes_resumed
+    );
+    assert_eq!(f.bytes_sent + f.bytes_resumed, size as u64, "{f:?}");
+    assert_eq!(second.summary.bytes_uploaded, f.bytes_sent);
+    assert_eq!(second.summary.bytes_resumed, f.bytes_resumed);
+    assert!(second.summary.bytes_uploaded < size as u64);
     // list + the missing pieces + finish; a fresh upload would need init + 7 + finish.
     // The store's list may hold one more piece than the journal (stored, then
     // cancelled before its record was written): it is not sent again either.
@@ -161,4 +171,47 @@ async fn a_lost_journal_still_uploads_nothing_twice() {
     assert!(second.all_ok(), "{second:#?}");
     assert_eq!(second.summary.already_present, 5);
     assert_eq!(second.summary.bytes_uploaded, 0);
+}
+
+#[tokio::test]
+async fn a_dry_run_reads_the_journal_but_never_creates_or_changes_it() {
+    let app = spawn_app().await;
+    let client = app.login("dryrun").await;
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        write(dir.path(), &format!("{i}.jpg"), 1000, i);
+    }
+    let journal = work.path().join("j.jsonl");
+    let mut opts = options(vec![dir.path().to_owned()], Protocol::V4);
+    opts.journal = Some(journal.clone());
+
+    // No journal yet: a dry run does not create one.
+    opts.dry_run = true;
+    let r = run(&client, &opts).await;
+    assert_eq!(r.summary.dry_run, 3, "{r:#?}");
+    assert!(!journal.exists(), "the dry run created the journal");
+
+    // A real run for one file, then a dry run over all three.
+    let mut one = opts.clone();
+    one.dry_run = false;
+    one.paths = vec![dir.path().join("0.jpg")];
+    assert_eq!(run(&client, &one).await.summary.uploaded, 1);
+    let before = std::fs::read(&journal).unwrap();
+    // Torn last line: a real run would terminate it; a dry run leaves it.
+    let mut torn = before.clone();
+    torn.extend_from_slice(b"{\"t\":\"do");
+    std::fs::write(&journal, &torn).unwrap();
+    let r = run(&client, &opts).await;
+    assert_eq!(r.summary.skipped, 1, "{r:#?}");
+    assert_eq!(r.summary.dry_run, 2, "{r:#?}");
+    assert_eq!(r.summary.bytes_uploaded, 0);
+    assert_eq!(std::fs::read(&journal).unwrap(), torn);
+
+    // A dry run does not take the lock either: it reads while a run holds it.
+    let dest = client.destination().await.unwrap();
+    let (held, _) = uploader::Journal::open(&journal, &dest).unwrap();
+    let r = run(&client, &opts).await;
+    assert_eq!(r.summary.skipped, 1, "{r:#?}");
+    drop(held);
 }
