@@ -38,7 +38,14 @@ fn read_report(p: &Path) -> Report {
 
 #[tokio::test]
 async fn uploads_a_tree_writes_a_report_and_prints_plain_progress() {
-    let app = spawn_app().await;
+    // Every store request takes 100 ms, so the run (slice init, slices,
+    // finish, verification: one after the other) lasts several progress
+    // intervals of 0.1 s.
+    let app = spawn_app_with(|c| {
+        c.embedded.faults.latency = Duration::from_millis(100);
+        c.embedded.faults.latency_rate = 1.0;
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     for i in 0..5 {
@@ -73,6 +80,24 @@ async fn uploads_a_tree_writes_a_report_and_prints_plain_progress() {
     assert!(
         stdout.contains("uploaded 6, already present 0, skipped 0, failed 0 of 6 files"),
         "{}",
+        show(&o)
+    );
+    // stdout is a pipe: plain progress lines, no bar (no carriage returns or escapes).
+    // `[   0.2s] files 2/6 | 12.0 KiB / 1.3 MiB | 60.0 KiB/s | ETA 21s`
+    let progress: Vec<&str> = stdout
+        .lines()
+        .filter(|l| {
+            l.starts_with('[')
+                && l.contains("s] files ")
+                && l.contains("/6 | ")
+                && l.contains(" / 1.3 MiB | ")
+                && l.contains("/s | ETA ")
+        })
+        .collect();
+    assert!(!progress.is_empty(), "no progress line: {}", show(&o));
+    assert!(
+        !stdout.contains('\r') && !stdout.contains('\u{1b}'),
+        "terminal output on a pipe: {}",
         show(&o)
     );
     let r = read_report(&report);
@@ -177,11 +202,75 @@ async fn exit_codes_distinguish_usage_auth_partial_and_unreachable() {
     .arg(dir.path());
     let o = output(cmd).await;
     assert_eq!(o.status.code(), Some(4), "{}", show(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("cannot log in"), "{}", show(&o));
+    // The cause, not only reqwest's "error sending request".
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("cannot log in"),
+        stderr.to_ascii_lowercase().contains("connection refused"),
         "{}",
         show(&o)
     );
+}
+
+#[tokio::test]
+async fn a_journal_of_another_user_or_in_use_is_refused_with_exit_4() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.jpg", 1000, 1);
+    let journal = work.path().join("j.jsonl");
+    let run = |user: &str| {
+        let mut cmd = cos_upload();
+        cmd.args(["--server", &app.base_url, "--dev-user", user, "--quiet"])
+            .arg("--journal")
+            .arg(&journal)
+            .arg(dir.path());
+        cmd
+    };
+    let o = output(run("jowner")).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let before = std::fs::read(&journal).unwrap();
+
+    // Another user: the journal's "done" says nothing about their directory.
+    let o = output(run("jother")).await;
+    assert_eq!(o.status.code(), Some(4), "{}", show(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("this journal belongs to"), "{}", show(&o));
+    assert_eq!(std::fs::read(&journal).unwrap(), before);
+
+    // Another server in front of the same store is another destination too.
+    let other = spawn_app().await;
+    let mut cmd = cos_upload();
+    cmd.args([
+        "--server",
+        &other.base_url,
+        "--dev-user",
+        "jowner",
+        "--quiet",
+    ])
+    .arg("--journal")
+    .arg(&journal)
+    .arg(dir.path());
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(4), "{}", show(&o));
+    assert_eq!(std::fs::read(&journal).unwrap(), before);
+
+    // The same destination while another run holds the journal.
+    let client = app.login("jowner").await;
+    let dest = client.destination().await.unwrap();
+    let (held, _) = uploader::Journal::open(&journal, &dest).unwrap();
+    let o = output(run("jowner")).await;
+    assert_eq!(o.status.code(), Some(4), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("in use by another cos-upload run"),
+        "{}",
+        show(&o)
+    );
+    drop(held);
+    // Released: the owner resumes and skips the file.
+    let o = output(run("jowner")).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(std::fs::read(&journal).unwrap(), before);
 }
 
 #[tokio::test]
@@ -215,13 +304,14 @@ async fn a_killed_run_resumes_without_uploading_anything_twice() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Kill it (SIGKILL) once some files are recorded, well before the end.
+    // Kill it (SIGKILL) once some files are recorded, well before the end
+    // (the first line is the journal's destination).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let lines = std::fs::read_to_string(&journal)
             .map(|t| t.lines().count())
             .unwrap_or(0);
-        if lines >= 20 || Instant::now() > deadline {
+        if lines > 20 || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -251,7 +341,11 @@ async fn a_killed_run_resumes_without_uploading_anything_twice() {
         (r.summary.uploaded + r.summary.already_present) as usize,
         n - done_before
     );
-    // Files in flight at the kill may be in the store already: "already present", never re-sent.
+    // Files in flight at the kill (at most -j 2) may be in the store already
+    // without a journal record. This run uses v4, which has no "look first":
+    // such a file is sent again whole, with its SHA-1 and insertOnly=1, and
+    // the store answers -4018, so it is reported "already present" and never
+    // stored twice. (v5 would HEAD the key first and not send it.)
     assert!(r.summary.already_present <= 2, "{:?}", r.summary);
     assert_eq!(r.summary.verified as usize, n);
     for f in &r.files {
