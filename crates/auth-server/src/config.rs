@@ -149,9 +149,13 @@ pub struct StoreFaults {
     pub seed: u64,
     /// Fraction of requests answered 500/503.
     pub error_rate: f64,
-    /// Fraction of requests whose connection is dropped.
+    /// Fraction of requests whose connection is dropped mid-body.
     pub drop_rate: f64,
-    /// Added latency.
+    /// Fraction of requests handled completely (the write committed) whose reply
+    /// is then lost (connection closed). Error, drop and lost-reply rates add up:
+    /// they are drawn from one sample, so their sum is the failing share.
+    pub lost_reply_rate: f64,
+    /// Added latency (drawn separately from the failures).
     pub latency: Duration,
     /// Fraction of requests delayed.
     pub latency_rate: f64,
@@ -264,6 +268,10 @@ const KEYS: &[(&str, &str)] = &[
     ("store.fault_seed", "AUTH_STORE_FAULT_SEED"),
     ("store.fault_error_rate", "AUTH_STORE_FAULT_ERROR_RATE"),
     ("store.fault_drop_rate", "AUTH_STORE_FAULT_DROP_RATE"),
+    (
+        "store.fault_lost_reply_rate",
+        "AUTH_STORE_FAULT_LOST_REPLY_RATE",
+    ),
     ("store.fault_latency_ms", "AUTH_STORE_FAULT_LATENCY_MS"),
     ("store.fault_latency_rate", "AUTH_STORE_FAULT_LATENCY_RATE"),
     ("store.print_banner", "AUTH_PRINT_BANNER"),
@@ -818,6 +826,7 @@ impl Config {
             seed: raw.parse("store.fault_seed", 0u64)?,
             error_rate: raw.rate("store.fault_error_rate", 0.0)?,
             drop_rate: raw.rate("store.fault_drop_rate", 0.0)?,
+            lost_reply_rate: raw.rate("store.fault_lost_reply_rate", 0.0)?,
             latency: Duration::from_millis(raw.parse("store.fault_latency_ms", 0u64)?),
             latency_rate: raw.rate("store.fault_latency_rate", 0.0)?,
         };

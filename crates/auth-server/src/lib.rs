@@ -169,6 +169,7 @@ pub struct Application {
     audit: AuditLog,
     writer: AuditWriter,
     state: web::Data<AppState>,
+    store: Option<cos_local::Store>,
 }
 
 impl std::fmt::Debug for Application {
@@ -330,6 +331,7 @@ impl Application {
                 let mut faults = cos_local::FaultConfig::seeded(f.seed);
                 faults.error_rate = f.error_rate;
                 faults.drop_rate = f.drop_rate;
+                faults.lost_reply_rate = f.lost_reply_rate;
                 faults.latency = f.latency;
                 faults.latency_rate = f.latency_rate;
                 sc.faults = faults;
@@ -368,6 +370,7 @@ impl Application {
 
         let app_state = state.clone();
         let store_for_app = store.clone();
+        let store_handle = store.clone();
         let origins = config.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             let metrics = app_state.metrics.clone();
@@ -454,7 +457,14 @@ impl Application {
             audit,
             writer,
             state,
+            store: store_handle,
         })
+    }
+
+    /// The embedded store, when the server runs one (no COS credentials);
+    /// tests read its fault counters and contents through it.
+    pub fn store(&self) -> Option<cos_local::Store> {
+        self.store.clone()
     }
 
     /// The port the server listens on.

@@ -40,13 +40,12 @@
 //!
 //! # Counting
 //! Every injected fault is counted by kind ([`FaultStats`], from
-//! [`crate::Store::fault_stats`] or [`crate::fault_stats`]), logged at debug
+//! [`crate::Store::fault_stats`]), logged at debug
 //! level under the target `cos_local::faults`, and the totals are logged at info
 //! level when the store is dropped.
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -127,12 +126,10 @@ pub(crate) struct Faults {
 }
 
 impl Faults {
-    /// A generator for `config`, whose counters can be found by `data_dir`
-    /// (see [`stats_for`]).
-    pub(crate) fn new(config: FaultConfig, data_dir: &Path) -> Self {
+    /// A generator for `config`.
+    pub(crate) fn new(config: FaultConfig) -> Self {
         let rng = Mutex::new(StdRng::seed_from_u64(config.seed));
         let counters = Arc::new(Counters::default());
-        register(data_dir, &counters);
         Self {
             config,
             rng,
@@ -232,35 +229,6 @@ fn outcome(c: &FaultConfig, u: f64, k: f64, cut: f64) -> Fault {
     }
 }
 
-/// Counters of the stores open in this process, by data directory.
-static OPEN: Mutex<Vec<(PathBuf, Weak<Counters>)>> = Mutex::new(Vec::new());
-
-fn canonical(dir: &Path) -> PathBuf {
-    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned())
-}
-
-fn register(data_dir: &Path, counters: &Arc<Counters>) {
-    let mut open = OPEN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    open.retain(|(_, w)| w.strong_count() > 0);
-    open.push((canonical(data_dir), Arc::downgrade(counters)));
-}
-
-/// The counters of the store open on `data_dir` in this process (the one
-/// opened last, if the directory was opened twice).
-pub(crate) fn stats_for(data_dir: &Path) -> Option<FaultStats> {
-    let dir = canonical(data_dir);
-    let open = OPEN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    open.iter()
-        .rev()
-        .filter(|(d, _)| *d == dir)
-        .find_map(|(_, w)| w.upgrade())
-        .map(|c| c.snapshot())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,11 +256,10 @@ mod tests {
 
     #[test]
     fn the_configured_total_is_the_failing_fraction_and_counted() {
-        let dir = tempfile::tempdir().unwrap();
         let mut c = config(0.1, 0.05, 0.05);
         c.latency = Duration::from_millis(1);
         c.latency_rate = 0.05;
-        let faults = Faults::new(c, dir.path());
+        let faults = Faults::new(c);
         let n = 40_000;
         let mut failed = 0u64;
         let mut delayed = 0u64;
@@ -307,7 +274,6 @@ mod tests {
         let s = faults.stats();
         assert_eq!(s.failures(), failed);
         assert_eq!(s.delayed, delayed);
-        assert_eq!(stats_for(dir.path()), Some(s));
         // 20% ± 1% over 40 000 draws (the standard deviation is 0.2%).
         let rate = failed as f64 / f64::from(n);
         assert!((0.19..0.21).contains(&rate), "{rate} {s:?}");
@@ -323,10 +289,9 @@ mod tests {
 
     #[test]
     fn out_of_scope_and_head_requests_neither_draw_nor_count() {
-        let dir = tempfile::tempdir().unwrap();
         let mut c = config(1.0, 0.0, 0.0);
         c.scope = crate::FaultScope::new(true, false);
-        let faults = Faults::new(c, dir.path());
+        let faults = Faults::new(c);
         assert_eq!(faults.draw(false, false), (None, Fault::None));
         assert_eq!(faults.draw(true, true), (None, Fault::None));
         assert_eq!(faults.stats(), FaultStats::default());

@@ -119,9 +119,8 @@
 //! `error_rate + drop_rate + lost_reply_rate` of the requests in scope fail
 //! (`0.1 + 0.05 + 0.05`: 20%); latency is drawn independently and may hit a
 //! failing request too. No fault ever leaves a partial object. Injected faults
-//! are counted by kind: [`Store::fault_stats`], or [`fault_stats`] with the data
-//! directory when the store was opened by someone else (an embedding server);
-//! each is logged at debug level under `cos_local::faults`, and the totals at
+//! are counted by kind ([`Store::fault_stats`]; an embedding server hands out
+//! its [`Store`] for that); each is logged at debug level under `cos_local::faults`, and the totals at
 //! info level when the store is dropped.
 //!
 //! # Mounting
@@ -249,7 +248,7 @@ impl Store {
         let used_signs = load_used_signs(&used_signs_path)?;
         Ok(Store {
             inner: Arc::new(Inner {
-                faults: Faults::new(config.faults.clone(), &config.data_dir),
+                faults: Faults::new(config.faults.clone()),
                 config,
                 storage,
                 used_signs: Mutex::new(used_signs),
@@ -301,15 +300,6 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.faults.log_totals();
     }
-}
-
-/// The fault counters of the store open on `data_dir` in this process (the one
-/// opened last, if the directory was opened more than once), or `None` when no
-/// store is open there. For tests whose store was opened by another component,
-/// such as the auth server's embedded store in `<data_dir>/store`: it is the same
-/// as [`Store::fault_stats`] on that store.
-pub fn fault_stats(data_dir: &Path) -> Option<FaultStats> {
-    faults::stats_for(data_dir)
 }
 
 impl Inner {
