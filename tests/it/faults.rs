@@ -1,5 +1,6 @@
-//! Reliability: the store failing one request in five (errors, dropped connections,
-//! latency), and the uploader process killed with SIGKILL in the middle of a run.
+//! Reliability: the store failing one request in five (errors, connections dropped
+//! mid-body, replies lost after the write committed) plus latency, and the uploader
+//! process killed with SIGKILL in the middle of a run.
 
 use std::collections::BTreeMap;
 use std::io::BufRead as _;
@@ -32,6 +33,7 @@ fn faults(seed: u64) -> StoreFaults {
         seed,
         error_rate: 0.10,
         drop_rate: 0.05,
+        lost_reply_rate: 0.05,
         latency: Duration::from_millis(50),
         latency_rate: 0.05,
     }
@@ -66,10 +68,16 @@ async fn five_hundred_files_survive_twenty_percent_faults() {
         "faults were configured but no request was retried"
     );
     assert_stored_exactly(&app, session.upload_prefix.key_prefix(), &expected).await;
+    let f = app.store.fault_stats();
+    assert!(
+        f.internal_errors + f.slow_downs > 0 && f.drops > 0 && f.lost_replies > 0,
+        "every kind of fault should have been injected: {f:?}"
+    );
     proved(
         "faults",
         format!(
-            "500 files under 20% injected faults (10% 500/503, 5% dropped connections, 5% +50 ms): {retried} retries, every file stored exactly once with the right SHA-1"
+            "500 files under 20% failing requests (10% 500/503, 5% dropped mid-body, 5% reply lost after the write) plus 5% +50 ms: injected {} 500s, {} 503s, {} drops, {} lost replies, {} delays; {retried} retries; every file stored exactly once with the right SHA-1",
+            f.internal_errors, f.slow_downs, f.drops, f.lost_replies, f.delayed
         ),
     );
 }

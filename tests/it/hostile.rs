@@ -326,3 +326,222 @@ async fn the_store_refuses_bad_signatures_and_bad_bodies_without_writing() {
         ),
     );
 }
+
+/// What the store answered a hostile v5 request: status, XML `<Code>`, and whether the
+/// bucket listing and the store's temp directory are unchanged.
+async fn refused_v5(app: &TestApp, what: &str, req: reqwest::RequestBuilder) -> (u16, String) {
+    let before = app.list_keys("").await;
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap_or_default();
+    let code = system_tests::xml_values(&text, "Code")
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    assert!(
+        (400..500).contains(&status),
+        "{what}: expected a 4xx refusal, got {status}: {text}"
+    );
+    assert!(!code.is_empty(), "{what}: no COS <Code> in {text}");
+    assert_eq!(before, app.list_keys("").await, "{what}: the store changed");
+    assert!(
+        system_tests::temp_files(app).is_empty(),
+        "{what}: temp files left behind: {:?}",
+        system_tests::temp_files(app)
+    );
+    (status, code)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_refuses_bad_v5_signatures_and_policies_without_writing() {
+    use base64::Engine as _;
+    use cos_sign::v5;
+    let b64 = base64::engine::general_purpose::STANDARD;
+
+    let app = spawn_app().await;
+    let token = app.dev_login("oscar").await;
+    let prefix = token.upload_prefix.trim_start_matches('/').to_owned(); // u/<id>/
+    let host = format!("127.0.0.1:{}", app.port);
+    let body = bytes(31, 40_000);
+    let sign_put = |key: String| {
+        let app = &app;
+        let token = &token;
+        let host = host.clone();
+        async move {
+            let (status, signed) = app
+                .post_json(
+                    shared::routes::V5_SIGN,
+                    &token.access_token,
+                    &serde_json::json!({"Method": "PUT", "Key": key, "Headers": {"Host": host}}),
+                )
+                .await;
+            assert_eq!(status, 200, "{signed}");
+            signed["Authorization"].as_str().unwrap().to_owned()
+        }
+    };
+    let url = |key: &str| format!("{}/{}", app.base_url, cos_sign::encode_path(key));
+    let a = format!("{prefix}a.jpg");
+    let b = format!("{prefix}b.jpg");
+    let auth_a = sign_put(a.clone()).await;
+    let mut refusals = Vec::new();
+
+    // A signature for one key used for another key of the same user.
+    let r = app
+        .http
+        .put(url(&b))
+        .header("Authorization", &auth_a)
+        .body(body.clone());
+    refusals.push(refused_v5(&app, "signature for another key", r).await);
+    // A PUT signature used for a DELETE of the same key.
+    let r = app.http.delete(url(&a)).header("Authorization", &auth_a);
+    refusals.push(refused_v5(&app, "PUT signature used for DELETE", r).await);
+    // No signature, and garbage.
+    let r = app.http.put(url(&a)).body(body.clone());
+    refusals.push(refused_v5(&app, "no Authorization", r).await);
+    let r = app
+        .http
+        .put(url(&a))
+        .header("Authorization", "q-sign-algorithm=sha1&q-ak=nope")
+        .body(body.clone());
+    refusals.push(refused_v5(&app, "garbage Authorization", r).await);
+    // One hex digit of q-signature changed.
+    let mut tampered = auth_a.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
+    let r = app
+        .http
+        .put(url(&a))
+        .header("Authorization", String::from_utf8(tampered).unwrap())
+        .body(body.clone());
+    refusals.push(refused_v5(&app, "tampered q-signature", r).await);
+    // Right request, wrong secret; and the right secret but a key time that has passed.
+    let now = shared::clock::unix_now();
+    let path = format!("/{a}");
+    let request = v5::Request {
+        method: "PUT",
+        path: &path,
+        params: &[],
+        headers: &[("host", &host)],
+    };
+    let wrong = cos_sign::Credentials::new(app.creds.secret_id.clone(), "not-the-secret");
+    let forged = v5::sign(
+        &wrong,
+        &request,
+        v5::KeyTime::new(now - 10, now + 600).unwrap(),
+    );
+    let r = app
+        .http
+        .put(url(&a))
+        .header("Authorization", forged.to_authorization())
+        .body(body.clone());
+    refusals.push(refused_v5(&app, "wrong secret", r).await);
+    let expired = v5::sign(
+        &app.creds,
+        &request,
+        v5::KeyTime::new(now - 7200, now - 3600).unwrap(),
+    );
+    let r = app
+        .http
+        .put(url(&a))
+        .header("Authorization", expired.to_authorization())
+        .body(body.clone());
+    refusals.push(refused_v5(&app, "expired key time", r).await);
+
+    // POST Object: a server policy for the user's v5/ directory.
+    let (status, form) = app
+        .post_json(
+            shared::routes::POST_POLICY,
+            &token.access_token,
+            &serde_json::json!({"prefix": format!("{}v5/", token.upload_prefix), "max_size": 50_000}),
+        )
+        .await;
+    assert_eq!(status, 200, "{form}");
+    let fields = form["fields"].as_object().unwrap().clone();
+    let post = |key: &str, policy: Option<String>, file: Vec<u8>| {
+        let mut multipart = reqwest::multipart::Form::new();
+        for (k, v) in &fields {
+            let v = v.as_str().unwrap().to_owned();
+            let v = match k.as_str() {
+                "key" => key.to_owned(),
+                "policy" => policy.clone().unwrap_or(v),
+                _ => v,
+            };
+            multipart = multipart.text(k.clone(), v);
+        }
+        multipart = multipart.part(
+            "file",
+            reqwest::multipart::Part::bytes(file).file_name("p.jpg"),
+        );
+        app.http
+            .post(form["url"].as_str().unwrap())
+            .multipart(multipart)
+    };
+    // A key outside the policy's prefix (the user's own prefix, but not v5/).
+    let r = post(&format!("{prefix}elsewhere.jpg"), None, body.clone());
+    refusals.push(refused_v5(&app, "POST key outside the policy prefix", r).await);
+    // Another user's key, with the policy rewritten to allow it (signature unchanged).
+    let text = String::from_utf8(
+        b64.decode(fields["policy"].as_str().unwrap())
+            .expect("policy is base64"),
+    )
+    .unwrap();
+    let widened = text.replace(&format!("{prefix}v5/"), "u/");
+    assert_ne!(widened, text, "the policy names the prefix: {text}");
+    let r = post(
+        "u/999999/stolen.jpg",
+        Some(b64.encode(widened)),
+        body.clone(),
+    );
+    refusals.push(refused_v5(&app, "POST with a widened policy", r).await);
+    // A file larger than the policy's content-length-range.
+    let r = post(&format!("{prefix}v5/big.jpg"), None, bytes(32, 50_001));
+    let (status, code) = refused_v5(&app, "POST over max_size", r).await;
+    assert_eq!((status, code.as_str()), (400, "EntityTooLarge"));
+    refusals.push((status, code));
+
+    // Controls: the genuine requests are accepted.
+    let res = app
+        .http
+        .put(url(&a))
+        .header("Authorization", &auth_a)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    let res = post(&format!("{prefix}v5/ok.jpg"), None, bytes(33, 50_000))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        app.list_keys("").await,
+        vec![a.clone(), format!("{prefix}v5/ok.jpg")]
+    );
+    for (status, code) in &refusals {
+        assert!(
+            matches!(
+                (status, code.as_str()),
+                (403, "SignatureDoesNotMatch" | "AccessDenied")
+                    | (400, "EntityTooLarge")
+                    | (400, "InvalidArgument" | "InvalidPolicyDocument")
+            ),
+            "unexpected refusal {status} {code}"
+        );
+    }
+    let codes: std::collections::BTreeSet<_> =
+        refusals.iter().map(|(s, c)| format!("{s} {c}")).collect();
+    proved(
+        "hostile",
+        format!(
+            "{} bad v5 requests (wrong key, method, secret, expired, tampered, no or garbage Authorization, POST outside or widening its policy, over max_size) refused ({}) with no object and no temp file",
+            refusals.len(),
+            codes.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    );
+}

@@ -56,6 +56,8 @@ pub struct TestApp {
     pub bucket: String,
     /// The store's credentials (the auth server's COS key pair).
     pub creds: Credentials,
+    /// The embedded store (its fault counters).
+    pub store: cos_local::Store,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -81,6 +83,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let port = app.port();
     let base_url = app.base_url();
     let handle = app.handle();
+    let store = app.store().expect("spawn_app runs the embedded store");
     tokio::spawn(app.run_until_stopped());
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
@@ -96,6 +99,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         appid,
         bucket,
         creds,
+        store,
         handle,
     }
 }
@@ -297,6 +301,26 @@ pub fn xml_values(xml: &str, tag: &str) -> Vec<String> {
         rest = &after[j + close.len()..];
     }
     out
+}
+
+/// Files left in the embedded store's temp directory (where bodies stream before they are
+/// committed). A refused or aborted upload must leave none; removal may lag the reply by a
+/// moment, so this waits up to two seconds for the directory to empty.
+pub fn temp_files(app: &TestApp) -> Vec<PathBuf> {
+    let tmp = app.store_dir().join("tmp");
+    let list = || -> Vec<PathBuf> {
+        std::fs::read_dir(&tmp)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    };
+    for _ in 0..40 {
+        let files = list();
+        if files.is_empty() {
+            return files;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    list()
 }
 
 /// Writes `count` files of `size` bytes into `dir` and returns name → sha1.
