@@ -162,7 +162,7 @@ pub struct StoreFaults {
 }
 
 /// Everything the server needs. Build with [`Config::from_env`] (production),
-/// or [`Config::for_tests`], then adjust the public fields.
+/// or `Config::for_tests` (tests; feature `test-support`), then adjust the public fields.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port).
@@ -224,11 +224,11 @@ pub struct EmbeddedConfig {
     pub allow_remote: bool,
 }
 
-/// The test COS SecretId of [`Config::for_tests`] (tests only).
-#[doc(hidden)]
+/// The test COS SecretId of `Config::for_tests` (feature `test-support`).
+#[cfg(any(test, feature = "test-support"))]
 pub const TEST_SECRET_ID: &str = "AKIDTestSecretId00000000000000000000";
-/// The test COS SecretKey of [`Config::for_tests`] (tests only).
-#[doc(hidden)]
+/// The test COS SecretKey of `Config::for_tests` (feature `test-support`).
+#[cfg(any(test, feature = "test-support"))]
 pub const TEST_SECRET_KEY: &str = "TestSecretKey0123456789abcdefABCDEF";
 
 /// `(file key, environment variable)` of every setting.
@@ -869,7 +869,7 @@ impl Config {
     /// `127.0.0.1:0`, no banner, generous rate limits, and WeChat configured
     /// with appid `wx-test`/secret `wx-test-secret` at an unreachable base URL
     /// (set `wechat.api_base` to a fake).
-    #[doc(hidden)]
+    #[cfg(any(test, feature = "test-support"))]
     pub fn for_tests(data_dir: &Path) -> Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
