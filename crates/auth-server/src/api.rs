@@ -368,7 +368,7 @@ pub async fn v4_sign(
 /// `x-cos-*` header, e.g. `x-cos-copy-source` (which would read another user's
 /// object) or `x-cos-acl`, is refused; other headers (`User-Agent`, `Accept`…)
 /// are left out of the signature.
-const SIGNABLE_HEADERS: &[&str] = &[
+pub(crate) const SIGNABLE_HEADERS: &[&str] = &[
     "host",
     "content-type",
     "content-length",

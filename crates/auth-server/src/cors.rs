@@ -13,24 +13,19 @@ use actix_web::http::header::{self, HeaderMap};
 /// Methods a browser may use cross-origin: the API's and the store's.
 pub const ALLOWED_METHODS: [&str; 5] = ["GET", "HEAD", "PUT", "POST", "DELETE"];
 
-/// Request headers a preflight may ask for, besides any `x-cos-*` header
-/// (`x-cos-meta-*`, `x-cos-storage-class`, `x-cos-security-token`, …).
-pub const ALLOWED_HEADERS: [&str; 14] = [
-    "authorization",
-    "content-type",
-    "content-md5",
-    "content-disposition",
-    "content-encoding",
-    "content-language",
-    "cache-control",
-    "expires",
-    "range",
-    "if-match",
-    "if-none-match",
-    "if-modified-since",
-    "if-unmodified-since",
-    "x-request-id",
-];
+/// Request headers a preflight may ask for besides any `x-cos-*` header
+/// (`x-cos-meta-*`, `x-cos-storage-class`, `x-cos-security-token`, …): the
+/// headers the v5 endpoint signs that a script may set (not `host` or
+/// `content-length`, which browsers set themselves), plus `authorization` and
+/// `x-request-id`.
+pub fn allowed_headers() -> impl Iterator<Item = &'static str> {
+    ["authorization", "x-request-id"].into_iter().chain(
+        crate::api::SIGNABLE_HEADERS
+            .iter()
+            .copied()
+            .filter(|h| !matches!(*h, "host" | "content-length") && !h.starts_with("x-cos-")),
+    )
+}
 
 /// Response headers a browser script may read.
 pub const EXPOSED_HEADERS: [&str; 5] = [
@@ -47,13 +42,13 @@ pub const MAX_AGE_SECS: usize = 600;
 /// True for a request header a cross-origin request may carry.
 pub fn header_allowed(name: &str) -> bool {
     let name = name.trim().to_ascii_lowercase();
-    ALLOWED_HEADERS.contains(&name.as_str())
+    allowed_headers().any(|h| h == name)
         || (name.starts_with("x-cos-") && name.len() > "x-cos-".len())
 }
 
 /// The CORS middleware for `origins` (which `Config` validated). Requested
 /// headers are echoed: [`refused_preflight`] runs before it and refuses any
-/// header outside [`ALLOWED_HEADERS`] and `x-cos-*`.
+/// header outside [`allowed_headers`] and `x-cos-*`.
 pub fn middleware(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(ALLOWED_METHODS)
@@ -99,7 +94,7 @@ pub fn refused_preflight(req: &ServiceRequest) -> Option<String> {
         {
             return Some(format!(
                 "header {bad:?} is not allowed cross-origin (allowed: {}, x-cos-*)",
-                ALLOWED_HEADERS.join(", ")
+                allowed_headers().collect::<Vec<_>>().join(", ")
             ));
         }
     }
