@@ -110,8 +110,8 @@ struct Cli {
     /// Files above this size use slice (v4) or multipart (v5) upload, e.g. 20MiB.
     #[arg(long, default_value = "20MiB", value_parser = parse_size)]
     large_threshold: u64,
-    /// v4 slice size, e.g. 1MiB.
-    #[arg(long, default_value = "1MiB", value_parser = parse_size)]
+    /// v4 slice size, e.g. 1MiB (COS v4 accepts 512KiB, 1MiB, 2MiB and 3MiB).
+    #[arg(long, default_value = "3MiB", value_parser = parse_size)]
     slice_size: u64,
     /// v5 multipart part size, e.g. 8MiB.
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
