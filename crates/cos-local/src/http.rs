@@ -8,7 +8,7 @@ use futures_util::StreamExt as _;
 
 use crate::Inner;
 use crate::error::StoreError;
-use crate::storage::{Blob, BlobWriter};
+use crate::storage::{Blob, BlobWriter, TempBody};
 
 /// A new request id (also returned as `x-cos-request-id` / `request_id`).
 pub(crate) fn request_id() -> String {
@@ -191,11 +191,9 @@ pub(crate) fn object_url(base: &str, key: &str) -> String {
 
 /// Streams any byte stream into `writer`. A stream error (the client went away)
 /// aborts; the writer's temp file is removed when it is dropped.
-pub(crate) async fn stream_into<S, E>(
-    writer: &mut BlobWriter,
-    stream: &mut S,
-) -> Result<(), StoreError>
+pub(crate) async fn stream_into<W, S, E>(writer: &mut W, stream: &mut S) -> Result<(), StoreError>
 where
+    W: BodySink,
     S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
@@ -204,6 +202,24 @@ where
         writer.write(&chunk).await?;
     }
     Ok(())
+}
+
+/// Where [`stream_into`] writes a body: a hashing [`BlobWriter`] or a plain
+/// [`TempBody`] (a staging copy).
+pub(crate) trait BodySink {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError>;
+}
+
+impl BodySink for BlobWriter {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        BlobWriter::write(self, chunk).await
+    }
+}
+
+impl BodySink for TempBody {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        TempBody::write(self, chunk).await
+    }
 }
 
 /// Reads a small body completely, refusing more than `limit` bytes.

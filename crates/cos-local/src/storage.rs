@@ -214,6 +214,15 @@ impl Storage {
         BlobWriter::create(self.tmp_path(), limit, self.fsync).await
     }
 
+    /// A writer for a body that is only a staging copy: it is copied into a
+    /// file that is fsync'd before the request is acknowledged (a v4 slice
+    /// goes into its session's data file, which is hashed as a whole when the
+    /// upload finishes), so it is neither hashed nor fsync'd itself, and is
+    /// usually deleted before the kernel writes it back at all.
+    pub(crate) async fn staging_writer(&self, limit: u64) -> Result<TempBody, StoreError> {
+        TempBody::create(self.tmp_path(), limit, false).await
+    }
+
     fn meta_dir(&self, bucket: &str) -> PathBuf {
         self.root.join("buckets").join(bucket).join("meta")
     }
@@ -579,20 +588,18 @@ pub(crate) fn replace_file(path: &Path, bytes: &[u8], fsync: bool) -> Result<(),
     Ok(())
 }
 
-/// Streams a body into a temp file, hashing MD5 and SHA-1 on the way.
-/// Dropping it before [`BlobWriter::finish`] removes the file.
+/// Streams a body into a temp file, refusing more than `limit` bytes.
+/// Dropping it before [`TempBody::finish`] removes the file.
 #[derive(Debug)]
-pub(crate) struct BlobWriter {
+pub(crate) struct TempBody {
     file: Option<tokio::io::BufWriter<tokio::fs::File>>,
     path: PathBuf,
-    md5: Md5,
-    sha1: Sha1,
     size: u64,
     limit: u64,
     fsync: bool,
 }
 
-impl BlobWriter {
+impl TempBody {
     pub(crate) async fn create(path: PathBuf, limit: u64, fsync: bool) -> Result<Self, StoreError> {
         let file = tokio::fs::File::create(&path)
             .await
@@ -600,8 +607,6 @@ impl BlobWriter {
         Ok(Self {
             file: Some(tokio::io::BufWriter::with_capacity(256 * 1024, file)),
             path,
-            md5: Md5::new(),
-            sha1: Sha1::new(),
             size: 0,
             limit,
             fsync,
@@ -617,8 +622,6 @@ impl BlobWriter {
         if new_size > self.limit {
             return Err(StoreError::TooLarge { limit: self.limit });
         }
-        self.md5.update(chunk);
-        self.sha1.update(chunk);
         let Some(file) = self.file.as_mut() else {
             return Err(StoreError::BodyAborted(
                 "writer already finished".to_owned(),
@@ -631,7 +634,8 @@ impl BlobWriter {
         Ok(())
     }
 
-    pub(crate) async fn finish(mut self) -> Result<Blob, StoreError> {
+    /// Flushes (and fsyncs, if configured) the file and hands it over.
+    pub(crate) async fn finish(mut self) -> Result<Staged, StoreError> {
         let Some(mut file) = self.file.take() else {
             return Err(StoreError::BodyAborted(
                 "writer already finished".to_owned(),
@@ -647,21 +651,81 @@ impl BlobWriter {
                 .map_err(StoreError::io(format!("fsync {}", self.path.display())))?;
         }
         drop(file);
-        let path = std::mem::take(&mut self.path);
-        Ok(Blob {
-            path: Some(path),
+        Ok(Staged {
+            path: Some(std::mem::take(&mut self.path)),
             size: self.size,
-            md5: self.md5.clone().finalize().into(),
-            sha1: self.sha1.clone().finalize().into(),
         })
     }
 }
 
-impl Drop for BlobWriter {
+impl Drop for TempBody {
     fn drop(&mut self) {
         if !self.path.as_os_str().is_empty() {
             let _ = fs::remove_file(&self.path);
         }
+    }
+}
+
+/// A complete body in a temp file whose content nobody hashed (a staging
+/// copy). Dropping it removes the file.
+#[derive(Debug)]
+pub(crate) struct Staged {
+    path: Option<PathBuf>,
+    pub size: u64,
+}
+
+impl Staged {
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// Streams a body into a temp file, hashing MD5 and SHA-1 on the way.
+/// Dropping it before [`BlobWriter::finish`] removes the file.
+#[derive(Debug)]
+pub(crate) struct BlobWriter {
+    body: TempBody,
+    md5: Md5,
+    sha1: Sha1,
+}
+
+impl BlobWriter {
+    pub(crate) async fn create(path: PathBuf, limit: u64, fsync: bool) -> Result<Self, StoreError> {
+        Ok(Self {
+            body: TempBody::create(path, limit, fsync).await?,
+            md5: Md5::new(),
+            sha1: Sha1::new(),
+        })
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.body.size()
+    }
+
+    pub(crate) async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
+        self.body.write(chunk).await?;
+        self.md5.update(chunk);
+        self.sha1.update(chunk);
+        Ok(())
+    }
+
+    pub(crate) async fn finish(self) -> Result<Blob, StoreError> {
+        let Self { body, md5, sha1 } = self;
+        let mut staged = body.finish().await?;
+        Ok(Blob {
+            path: staged.path.take(),
+            size: staged.size,
+            md5: md5.finalize().into(),
+            sha1: sha1.finalize().into(),
+        })
     }
 }
 
@@ -675,8 +739,12 @@ pub(crate) struct Blob {
 }
 
 impl Blob {
-    pub(crate) fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+    /// The same file, as a body whose hashes are not needed.
+    pub(crate) fn into_staged(mut self) -> Staged {
+        Staged {
+            path: self.path.take(),
+            size: self.size,
+        }
     }
 
     pub(crate) fn take_path(&mut self) -> PathBuf {

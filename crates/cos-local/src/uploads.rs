@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 
 use crate::error::StoreError;
-use crate::storage::{self, Blob, Meta, Mode, NewMeta, Storage};
+use crate::storage::{self, Blob, Meta, Mode, NewMeta, Staged, Storage};
 
 /// Why an upload-session operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -430,7 +430,7 @@ pub(crate) fn v4_write_slice(
     storage: &Storage,
     s: &SliceSession,
     offset: u64,
-    blob: &Blob,
+    blob: &Staged,
 ) -> Result<(), UploadError> {
     if offset >= s.filesize || !offset.is_multiple_of(s.slice_size) {
         return Err(UploadError::BadRequest(format!(

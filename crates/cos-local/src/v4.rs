@@ -14,7 +14,7 @@ use shared::v4::{
 use crate::error::StoreError;
 use crate::faults::Fault;
 use crate::http;
-use crate::storage::{Blob, Meta, Mode, NewMeta};
+use crate::storage::{Blob, Meta, Mode, NewMeta, Staged};
 use crate::uploads::{self, UploadError};
 use crate::{Inner, Store};
 
@@ -596,7 +596,11 @@ fn list(
 #[derive(Debug, Default)]
 struct Form {
     fields: Vec<(String, String)>,
+    /// The `filecontent` part of an upload, hashed on the way in.
     file: Option<Blob>,
+    /// The `filecontent` part of `upload_slice_data`: a staging copy, not
+    /// hashed (the finished file is).
+    slice: Option<Staged>,
     /// The file part's own `Content-Type`, if it had one.
     file_type: Option<String>,
 }
@@ -664,6 +668,7 @@ async fn read_form(
         return Ok(Form {
             fields,
             file: None,
+            slice: None,
             file_type: None,
         });
     }
@@ -683,22 +688,33 @@ async fn read_form(
         })?;
         let name = field.name().unwrap_or_default().to_owned();
         if name == "filecontent" || name == "fileContent" {
-            if form.file.is_some() {
+            if form.file.is_some() || form.slice.is_some() {
                 return Err(params_error(
                     "ERROR_CGI_PARAM: more than one filecontent field",
                 ));
             }
-            let limit = match form.get("op") {
-                Some("upload_slice_data") => MAX_SLICE,
-                _ => inner
+            let slice = form.get("op") == Some("upload_slice_data");
+            let limit = if slice {
+                MAX_SLICE
+            } else {
+                inner
                     .config
                     .max_simple_upload
-                    .min(inner.config.max_object_size),
+                    .min(inner.config.max_object_size)
             };
             form.file_type = field.content_type().map(ToString::to_string);
-            let mut writer = inner.storage.writer(limit).await?;
-            http::stream_into(&mut writer, &mut field).await?;
-            form.file = Some(http::finish(writer).await?);
+            // A slice is copied into its session's data file, which is fsync'd
+            // before the slice is acknowledged and hashed whole at the finish:
+            // its own copy needs neither hashes nor an fsync.
+            if slice {
+                let mut writer = inner.storage.staging_writer(limit).await?;
+                http::stream_into(&mut writer, &mut field).await?;
+                form.slice = Some(writer.finish().await?);
+            } else {
+                let mut writer = inner.storage.writer(limit).await?;
+                http::stream_into(&mut writer, &mut field).await?;
+                form.file = Some(http::finish(writer).await?);
+            }
         } else {
             let value = http::read_small(&mut field, 64 * 1024)
                 .await
@@ -1027,9 +1043,11 @@ async fn slice_data(
     let offset = form
         .number("offset")?
         .ok_or_else(|| params_error("ERROR_CGI_PARAM: missing offset"))?;
+    // `filecontent` is staged when `op` came first, as clients send it.
     let blob = form
-        .file
+        .slice
         .take()
+        .or_else(|| form.file.take().map(Blob::into_staged))
         .ok_or_else(|| params_error("ERROR_CGI_PARAM: missing filecontent"))?;
     let _guard = inner.session_locks.lock(&s.session).await;
     let i = Arc::clone(inner);
