@@ -67,7 +67,7 @@
 //! | `AUTH_V5_METHODS` | `signing.v5_methods` | `PUT,POST,GET,HEAD,DELETE` |
 //! | `AUTH_LOGIN_PER_MINUTE` / `AUTH_LOGIN_BURST` | `limits.*` | `30` / `10` per IP (0 = off) |
 //! | `AUTH_SIGN_PER_SECOND` / `AUTH_SIGN_BURST` | `limits.*` | `20` / `100` per user (0 = off) |
-//! | `AUTH_STORE_FAULT_*` (`SEED`, `ERROR_RATE`, `DROP_RATE`, `LATENCY_MS`, `LATENCY_RATE`) | `store.fault_*` | off |
+//! | `AUTH_STORE_FAULT_*` (`SEED`, `ERROR_RATE`, `DROP_RATE`, `LOST_REPLY_RATE`, `LATENCY_MS`, `LATENCY_RATE`) | `store.fault_*` | off |
 //! | `AUTH_PRINT_BANNER` | `store.print_banner` | `true` |
 //! | `AUTH_STORE_ALLOW_REMOTE` | `store.allow_remote` | `false` (embedded mode only on loopback) |
 //!
