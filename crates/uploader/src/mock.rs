@@ -1,12 +1,9 @@
-//! Test-only: a minimal HTTP/1.1 server playing the auth server and the store,
+//! Test-only: a small actix-web server playing the auth server and the store,
 //! for replies the real ones cannot be made to give on demand.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::{Arc, Mutex};
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 /// One request as received.
 #[derive(Debug, Clone)]
@@ -18,7 +15,7 @@ pub(crate) struct Request {
 }
 
 /// A reply: status, extra headers and body. A `content-length` header, when
-/// given, is sent as it is (for `HEAD`); otherwise the body's length is.
+/// given, is the length a `HEAD` reply announces; otherwise the body's length is.
 #[derive(Debug, Clone)]
 pub(crate) struct Response {
     pub(crate) status: u16,
@@ -47,85 +44,51 @@ pub(crate) struct Server {
     pub(crate) requests: Arc<Mutex<Vec<Request>>>,
 }
 
-/// Serves `handler` on 127.0.0.1 (port 0) until the runtime ends. One request
-/// per connection (`Connection: close`).
+/// Serves `handler` on 127.0.0.1 (port 0, actix-web) until the runtime ends.
 pub(crate) async fn serve<F>(handler: F) -> Server
 where
     F: Fn(&Request) -> Response + Send + Sync + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    use actix_web::{App, HttpRequest, HttpResponse, HttpServer, http::StatusCode, web};
+
     let requests = Arc::new(Mutex::new(Vec::new()));
     let handler = Arc::new(handler);
     let log = requests.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let handler = handler.clone();
-            let log = log.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let head_end = loop {
-                    let mut chunk = [0u8; 4096];
-                    let n = sock.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-                let mut lines = head.split("\r\n");
-                let mut first = lines.next().unwrap_or("").split(' ');
-                let method = first.next().unwrap_or("").to_owned();
-                let target = first.next().unwrap_or("").to_owned();
-                let len: usize = lines
-                    .filter_map(|l| l.split_once(':'))
-                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-                    .and_then(|(_, v)| v.trim().parse().ok())
-                    .unwrap_or(0);
-                let mut body = buf[head_end..].to_vec();
-                while body.len() < len {
-                    let mut chunk = [0u8; 4096];
-                    let n = sock.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    body.extend_from_slice(&chunk[..n]);
-                }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        let (handler, log) = (handler.clone(), log.clone());
+        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+            let (handler, log) = (handler.clone(), log.clone());
+            async move {
                 let req = Request {
-                    method,
-                    target,
-                    body,
+                    method: req.method().to_string(),
+                    target: req.uri().to_string(),
+                    body: body.to_vec(),
                 };
                 let resp = handler(&req);
-                let is_head = req.method == "HEAD";
                 log.lock().unwrap().push(req);
-                let mut out = format!("HTTP/1.1 {} Mock\r\nConnection: close\r\n", resp.status);
-                if !resp
-                    .headers
-                    .iter()
-                    .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                {
-                    out.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
-                }
+                let mut out = HttpResponse::build(StatusCode::from_u16(resp.status).unwrap());
+                let mut body = resp.body;
                 for (k, v) in &resp.headers {
-                    out.push_str(&format!("{k}: {v}\r\n"));
+                    if k.eq_ignore_ascii_case("content-length") {
+                        // A HEAD reply's length: actix sends the length of the
+                        // body it is given, and no body for a HEAD.
+                        body = vec![0; v.parse().unwrap()];
+                    } else {
+                        out.insert_header((k.as_str(), v.as_str()));
+                    }
                 }
-                out.push_str("\r\n");
-                let mut bytes = out.into_bytes();
-                if !is_head {
-                    bytes.extend_from_slice(&resp.body);
-                }
-                let _ = sock.write_all(&bytes).await;
-                let _ = sock.shutdown().await;
-            });
-        }
-    });
+                out.body(body)
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
     Server { base, requests }
 }
 
