@@ -201,23 +201,28 @@ impl Error {
     }
 
     /// A transport error, with secrets in its URL redacted.
-    pub(crate) fn network(service: &'static str, mut error: reqwest::Error) -> Self {
-        if let Some(url) = error.url_mut() {
-            redact_url(url);
+    pub(crate) fn network(service: &'static str, error: reqwest::Error) -> Self {
+        Error::Network {
+            service,
+            error: redacted(error),
         }
-        Error::Network { service, error }
     }
 
     /// A request that could not be built.
-    pub(crate) fn request(what: &'static str, mut error: reqwest::Error) -> Self {
-        if let Some(url) = error.url_mut() {
-            redact_url(url);
-        }
+    pub(crate) fn request(what: &'static str, error: reqwest::Error) -> Self {
         Error::Request {
             what,
-            message: chain(&error),
+            message: chain(&redacted(error)),
         }
     }
+}
+
+/// `error` with the credentials in its URL, if it has one, redacted.
+fn redacted(mut error: reqwest::Error) -> reqwest::Error {
+    if let Some(url) = error.url_mut() {
+        redact_url(url);
+    }
+    error
 }
 
 /// An error's message followed by its causes (`source()` chain), joined by

@@ -196,6 +196,19 @@ impl JournalState {
         }
     }
 
+    /// [`JournalState::destination_mismatch`] as [`Error::JournalMismatch`]
+    /// for the journal at `path`.
+    fn check_destination(&self, path: &Path, expected: &Destination) -> Result<(), Error> {
+        match self.destination_mismatch(expected) {
+            Some(found) => Err(Error::JournalMismatch {
+                path: path.to_owned(),
+                found,
+                expected: expected.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Folds one record into the state.
     pub fn apply(&mut self, rec: Record) {
         let first = self.records == 0;
@@ -338,13 +351,7 @@ impl Journal {
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
         let mut state = JournalState::parse(BufReader::new(&mut file)).map_err(io)?;
-        if let Some(found) = state.destination_mismatch(dest) {
-            return Err(Error::JournalMismatch {
-                path: path.to_owned(),
-                found,
-                expected: dest.to_string(),
-            });
-        }
+        state.check_destination(path, dest)?;
         // A torn last line (killed mid-write) must not swallow the next record.
         let len = file.metadata().map_err(io)?.len();
         if len > 0 {
@@ -395,13 +402,7 @@ impl Journal {
             Err(e) => return Err(Error::io(path, e)),
         };
         let state = JournalState::parse(BufReader::new(file)).map_err(|e| Error::io(path, e))?;
-        if let Some(found) = state.destination_mismatch(dest) {
-            return Err(Error::JournalMismatch {
-                path: path.to_owned(),
-                found,
-                expected: dest.to_string(),
-            });
-        }
+        state.check_destination(path, dest)?;
         Ok(state)
     }
 
