@@ -325,13 +325,7 @@ impl std::fmt::Debug for AttemptMeter {
 
 impl AttemptMeter {
     pub(crate) fn new(progress: Arc<dyn Progress>, file: usize) -> Self {
-        Self(Arc::new(MeterInner {
-            progress,
-            file,
-            sent: AtomicU64::new(0),
-            committed: AtomicBool::new(false),
-            stored: None,
-        }))
+        Self::with_stored(progress, file, None)
     }
 
     /// A meter whose committed bytes are also added to `stored`.
@@ -340,12 +334,20 @@ impl AttemptMeter {
         file: usize,
         stored: Arc<AtomicU64>,
     ) -> Self {
+        Self::with_stored(progress, file, Some(stored))
+    }
+
+    fn with_stored(
+        progress: Arc<dyn Progress>,
+        file: usize,
+        stored: Option<Arc<AtomicU64>>,
+    ) -> Self {
         Self(Arc::new(MeterInner {
             progress,
             file,
             sent: AtomicU64::new(0),
             committed: AtomicBool::new(false),
-            stored: Some(stored),
+            stored,
         }))
     }
 

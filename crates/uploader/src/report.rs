@@ -74,8 +74,9 @@ pub struct FileReport {
 }
 
 impl FileReport {
-    /// A failed entry.
-    pub fn failed(path: PathBuf, key: String, size: u64, err: &crate::Error) -> Self {
+    /// An entry for `path` → `key` with nothing known yet (status `Failed`
+    /// until something says otherwise).
+    pub fn new(path: PathBuf, key: String, size: u64) -> Self {
         Self {
             path,
             key,
@@ -88,8 +89,17 @@ impl FileReport {
             attempts: 0,
             duration_ms: 0,
             verified: None,
+            error_kind: None,
+            error: None,
+        }
+    }
+
+    /// A failed entry.
+    pub fn failed(path: PathBuf, key: String, size: u64, err: &crate::Error) -> Self {
+        Self {
             error_kind: Some(err.kind().to_owned()),
             error: Some(err.to_string()),
+            ..Self::new(path, key, size)
         }
     }
 }
@@ -255,19 +265,11 @@ mod tests {
 
     fn entry(status: Status, size: u64) -> FileReport {
         FileReport {
-            path: "p".into(),
-            key: "k".into(),
             status,
-            url: None,
-            size,
-            sha1: None,
             bytes_sent: if status == Status::Uploaded { size } else { 0 },
-            bytes_resumed: 0,
             attempts: 1,
             duration_ms: 1,
-            verified: None,
-            error_kind: None,
-            error: None,
+            ..FileReport::new("p".into(), "k".into(), size)
         }
     }
 

@@ -238,19 +238,9 @@ pub async fn run(
         .enumerate()
         .map(|(i, r)| {
             r.unwrap_or_else(|| FileReport {
-                path: PathBuf::from(format!("<file #{i}>")),
-                key: String::new(),
-                status: Status::Failed,
-                url: None,
-                size: 0,
-                sha1: None,
-                bytes_sent: 0,
-                bytes_resumed: 0,
-                attempts: 0,
-                duration_ms: 0,
-                verified: None,
                 error_kind: Some("internal".into()),
                 error: Some("the upload task panicked".into()),
+                ..FileReport::new(PathBuf::from(format!("<file #{i}>")), String::new(), 0)
             })
         })
         .collect();
@@ -265,19 +255,14 @@ fn ms(d: Duration) -> u64 {
 
 fn cancelled(job: &FileJob, ctx: &FileCtx, t0: Instant) -> FileReport {
     FileReport {
-        path: job.path.clone(),
-        key: job.key.as_str().to_owned(),
         status: Status::Cancelled,
-        url: None,
-        size: job.size,
-        sha1: None,
         bytes_sent: ctx.bytes_sent(),
         bytes_resumed: ctx.bytes_resumed(),
         attempts: ctx.attempts(),
         duration_ms: ms(t0.elapsed()),
-        verified: None,
         error_kind: Some("cancelled".into()),
         error: Some("the run stopped before this file finished".into()),
+        ..FileReport::new(job.path.clone(), job.key.as_str().to_owned(), job.size)
     }
 }
 
@@ -289,21 +274,7 @@ async fn process(
     state: &JournalState,
     t0: Instant,
 ) -> FileReport {
-    let mut report = FileReport {
-        path: job.path.clone(),
-        key: job.key.as_str().to_owned(),
-        status: Status::Failed,
-        url: None,
-        size: job.size,
-        sha1: None,
-        bytes_sent: 0,
-        bytes_resumed: 0,
-        attempts: 0,
-        duration_ms: 0,
-        verified: None,
-        error_kind: None,
-        error: None,
-    };
+    let mut report = FileReport::new(job.path.clone(), job.key.as_str().to_owned(), job.size);
     let result = upload_one(up, opts, job, ctx, state, &mut report).await;
     report.attempts = ctx.attempts();
     report.bytes_sent = ctx.bytes_sent();
