@@ -44,8 +44,8 @@
 //! level under the target `cos_local::faults`, and the totals are logged at info
 //! level when the store is dropped.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -122,18 +122,16 @@ impl Counters {
 pub(crate) struct Faults {
     config: FaultConfig,
     rng: Mutex<StdRng>,
-    counters: Arc<Counters>,
+    counters: Counters,
 }
 
 impl Faults {
     /// A generator for `config`.
     pub(crate) fn new(config: FaultConfig) -> Self {
-        let rng = Mutex::new(StdRng::seed_from_u64(config.seed));
-        let counters = Arc::new(Counters::default());
         Self {
+            rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
             config,
-            rng,
-            counters,
+            counters: Counters::default(),
         }
     }
 

@@ -54,8 +54,8 @@
 //! connection never leaves a partial object visible or listed; stale temp
 //! files and orphaned bodies are removed at open. With `fsync` off, a machine
 //! crash can leave a sidecar whose body is missing or short: open logs a
-//! warning and removes it. Keys are never used as
-//! file names (sidecars are named by the SHA-1 of the key). Concurrent writers
+//! warning and removes it. Keys are never used as file names (sidecars are
+//! named by the SHA-1 of the key). Concurrent writers
 //! of one key: the last commit wins, whole. v4 slice sessions and v5 multipart
 //! uploads live on disk and survive a restart.
 //!
@@ -120,8 +120,8 @@
 //! (`0.1 + 0.05 + 0.05`: 20%); latency is drawn independently and may hit a
 //! failing request too. No fault ever leaves a partial object. Injected faults
 //! are counted by kind ([`Store::fault_stats`]; an embedding server hands out
-//! its [`Store`] for that); each is logged at debug level under `cos_local::faults`, and the totals at
-//! info level when the store is dropped.
+//! its [`Store`] for that); each is logged at debug level under
+//! `cos_local::faults`, and the totals at info level when the store is dropped.
 //!
 //! # Mounting
 //! [`configure`] mounts the store on any actix `App` (after the app's own
