@@ -308,6 +308,17 @@ impl Raw {
         self.0.get(key).map(|s| s.trim()).filter(|s| !s.is_empty())
     }
 
+    /// A comma-separated list setting: its items, trimmed, empty ones dropped
+    /// (`None` when the setting is absent).
+    fn list(&self, key: &str) -> Option<Vec<&str>> {
+        self.str(key).map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .collect()
+        })
+    }
+
     fn string_or(&self, key: &str, default: &str) -> String {
         self.str(key).unwrap_or(default).to_owned()
     }
@@ -659,11 +670,11 @@ impl Config {
             n => Some(n),
         };
         let audit_queue = raw.parse("server.audit_queue", 65_536usize)?.max(1);
-        let cors_allowed_origins = match raw.str("server.cors_allowed_origins") {
+        let cors_allowed_origins = match raw.list("server.cors_allowed_origins") {
             None => Vec::new(),
             Some(list) => {
                 let mut out: Vec<String> = Vec::new();
-                for o in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                for o in list {
                     let o = check_origin(o)?;
                     if !out.contains(&o) {
                         out.push(o);
@@ -797,13 +808,13 @@ impl Config {
             ));
         }
         let max_upload_size = raw.parse("signing.max_upload_size", 1u64 << 30)?;
-        let v5_methods = match raw.str("signing.v5_methods") {
+        let v5_methods = match raw.list("signing.v5_methods") {
             None => ["PUT", "POST", "GET", "HEAD", "DELETE"]
                 .map(String::from)
                 .to_vec(),
             Some(list) => {
                 let mut out = Vec::new();
-                for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                for m in list {
                     let m = m.to_ascii_uppercase();
                     if !["PUT", "POST", "GET", "HEAD", "DELETE"].contains(&m.as_str()) {
                         return Err(Raw::invalid(
