@@ -78,3 +78,7 @@ DROPPED=$(awk '/^auth_audit_records_total\{fate="dropped"\}/ {print $2}' <<<"$ME
 WRITTEN=$(awk '/^auth_audit_records_total\{fate="written"\}/ {print $2}' <<<"$METRICS")
 echo
 echo "RESULT requests/s=$RPS p99=$P99 non2xx=${NON2XX:-0} signatures_issued=$ISSUED audit_written=$WRITTEN audit_dropped=$DROPPED target=60000"
+if [[ "${NON2XX:-0}" != 0 ]]; then
+    echo "bench-auth: ${NON2XX} requests were not answered 2xx" >&2
+    exit 1
+fi
