@@ -46,8 +46,9 @@
 //! even where none is required.
 //!
 //! # Storage
-//! Bodies are streamed to a temp file while MD5 and SHA-1 are computed; they are
-//! never held in memory. A write becomes visible at one atomic rename of its
+//! Bodies are streamed to a temp file while MD5 and SHA-1 are computed (v4
+//! slices are staged unhashed; the finished slice file is hashed whole); they
+//! are never held in memory. A write becomes visible at one atomic rename of its
 //! metadata sidecar, made only once the body is durable in place (`fsync` of
 //! the body, its rename into `blobs/`, `fsync` of `blobs/`, then the sidecar's
 //! own `fsync`, rename and directory `fsync`), so a crash or a dropped
