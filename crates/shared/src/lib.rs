@@ -2,6 +2,10 @@
 //! wire shapes of every endpoint, object-key validation, and the wall clock.
 //!
 //! Nothing here does I/O.
+//!
+//! Feature `openapi`: the [`wire`] types derive `utoipa::ToSchema`, for the
+//! auth server's OpenAPI document. Clients (the uploader) leave it off and do
+//! not compile utoipa.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
