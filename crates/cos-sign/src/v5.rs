@@ -75,7 +75,11 @@ impl fmt::Display for KeyTime {
 pub struct Request<'a> {
     /// HTTP method, any case.
     pub method: &'a str,
-    /// Decoded path starting with `/`, e.g. `/exampleobject(腾讯云)`.
+    /// Decoded path starting with `/`, e.g. `/exampleobject(腾讯云)`, used as
+    /// given: when signing, a validated key's `/`-prefixed form (or `/` for a
+    /// bucket request); when verifying, the request's path decoded once by
+    /// [`decode_path`], before it is parsed into a key
+    /// ([why it is a `&str`](crate#paths-are-str)).
     pub path: &'a str,
     /// Query parameters; a parameter without a value has `""`.
     pub params: &'a [(&'a str, &'a str)],
