@@ -11,13 +11,31 @@
 //!
 //! Secrets live in [`SecretKey`], whose `Debug` and `Display` print `<redacted>`.
 //!
+//! A v4 multi-effect signature for one directory, made at a fixed time with a
+//! fixed nonce, then checked as the store checks an upload:
+//!
 //! ```
-//! use cos_sign::{Credentials, v4};
+//! use cos_sign::{Credentials, VerifyError, v4};
+//!
 //! let creds = Credentials::new("AKIDExampleSecretId0000000000000000", "ExampleSecretKey0123456789abcdef");
 //! let signer = v4::Signer { appid: "1250000000", bucket: "metis", credentials: &creds };
-//! let sign = signer.multi_effect(Some("/u/42/"), 1_500_003_600, 1_500_000_000, 123_456_789).unwrap();
-//! let expect = v4::Expect { appid: "1250000000", bucket: "metis", path: "/u/42/a.jpg", now: 1_500_000_100, max_skew: 0 };
-//! assert!(v4::verify(&sign, &creds, &expect).is_ok());
+//! let (now, nonce) = (1_500_000_000, 123_456_789);
+//! let sign = signer.multi_effect(Some("/u/42/"), now + 3600, now, nonce)?;
+//!
+//! // Accepted for a file in the directory while it is valid...
+//! let expect = v4::Expect { appid: "1250000000", bucket: "metis", path: "/u/42/a.jpg", now: now + 100, max_skew: 0 };
+//! let claims = v4::verify(&sign, &creds, &expect)?;
+//! assert_eq!((claims.expires_at, claims.nonce), (now + 3600, nonce));
+//!
+//! // ...refused for a directory that merely shares the prefix, and once expired.
+//! let sibling = v4::Expect { path: "/u/421/a.jpg", ..expect };
+//! assert_eq!(v4::verify(&sign, &creds, &sibling), Err(VerifyError::PathNotAllowed));
+//! let late = v4::Expect { now: now + 3601, ..expect };
+//! assert_eq!(
+//!     v4::verify(&sign, &creds, &late),
+//!     Err(VerifyError::Expired { expired_at: now + 3600, now: now + 3601 })
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Paths are `&str`

@@ -963,28 +963,3 @@ fn v4_dot_segments_never_escape_the_bound() {
     assert!(v4::path_within("/u/12/x", "/u/12/"));
     assert!(!v4::path_within("/u/12/../x", "/u/12/"));
 }
-
-#[test]
-fn crate_doc_example_holds() {
-    // The example in lib.rs, kept true here since doctests are off.
-    let creds = Credentials::new(
-        "AKIDExampleSecretId0000000000000000",
-        "ExampleSecretKey0123456789abcdef",
-    );
-    let signer = v4::Signer {
-        appid: "1250000000",
-        bucket: "metis",
-        credentials: &creds,
-    };
-    let sign = signer
-        .multi_effect(Some("/u/42/"), 1_500_003_600, 1_500_000_000, 123_456_789)
-        .unwrap();
-    let expect = v4::Expect {
-        appid: "1250000000",
-        bucket: "metis",
-        path: "/u/42/a.jpg",
-        now: 1_500_000_100,
-        max_skew: 0,
-    };
-    assert!(v4::verify(&sign, &creds, &expect).is_ok());
-}
