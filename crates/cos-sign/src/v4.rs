@@ -26,10 +26,12 @@ const MAX_NONCE: u64 = 9_999_999_999;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum FieldOrder {
-    /// `a,k,e,t,r,f,b`: the Python, JS and Node SDKs and Tencent's doc example.
+    /// `a,k,e,t,r,f,b`: the Python, JS and Node SDKs and the example header of
+    /// Tencent's v4 upload doc (<https://cloud.tencent.com/document/api/436/6066>).
     #[default]
     Akvtrfb,
-    /// `a,b,k,e,t,r,f`: the PHP SDK and the text of doc 6054.
+    /// `a,b,k,e,t,r,f`: the PHP SDK and the text of Tencent's v4 signature doc
+    /// (<https://cloud.tencent.com/document/product/436/6054>).
     Abketrf,
 }
 

@@ -1,7 +1,8 @@
 //! COS v5 (XML API) request signatures: the `q-sign-algorithm=sha1&q-ak=…` Authorization,
 //! the same fields as presigned-URL query parameters, and their verification.
 //!
-//! Algorithm (Tencent doc 436/7778, reproduced by the official examples):
+//! Algorithm (<https://cloud.tencent.com/document/product/436/7778>, reproduced by
+//! the worked examples there):
 //! ```text
 //! SignKey      = hex(HMAC-SHA1(SecretKey, q-key-time))
 //! HttpString   = lower(method) \n decoded-path \n HttpParameters \n HttpHeaders \n
