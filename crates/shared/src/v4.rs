@@ -193,7 +193,7 @@ mod tests {
             r#"{"code":0,"message":"SUCCESS","request_id":"r","data":{"context":"","listover":true,"infos":[]}}"#,
         )
         .unwrap();
-        assert!(ok.data.is_some_and(|d| d.listover));
+        assert_eq!(ok.data.map(|d| d.listover), Some(true));
         let err: Reply<ListData> =
             serde_json::from_str(r#"{"code":-97,"message":"ERROR_PROXY_SIGN_INVALID"}"#).unwrap();
         assert_eq!(

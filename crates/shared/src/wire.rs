@@ -211,8 +211,12 @@ mod tests {
         let only_path: V5SignRequest =
             serde_json::from_str(r#"{"Method":"GET","Pathname":"/u/7/x"}"#).unwrap();
         assert_eq!(only_path.object_key(), "u/7/x");
+        let err = serde_json::from_str::<V5SignRequest>(r#"{"Method":"GET","Query":{"a":[1]}}"#)
+            .unwrap_err();
         assert!(
-            serde_json::from_str::<V5SignRequest>(r#"{"Method":"GET","Query":{"a":[1]}}"#).is_err()
+            err.to_string()
+                .starts_with(r#"value of "a" must be a string or number"#),
+            "{err}"
         );
     }
 }
