@@ -271,6 +271,21 @@ fn v4_multi_effect_prefix_is_matched_on_whole_segments() {
 }
 
 #[test]
+fn v4_dot_segments_never_escape_the_bound() {
+    let sign = multi(Some("/u/12"));
+    for sneaky in ["/u/12/../13/x", "/u/12/./x", "/u/12/..", "/u/12/a/../../13"] {
+        assert_eq!(
+            v4_check(&sign, sneaky, NOW),
+            Err(VerifyError::PathNotAllowed),
+            "{sneaky}"
+        );
+    }
+    assert!(v4::path_within("/u/12/a..b/x", "/u/12"));
+    assert!(v4::path_within("/u/12/x", "/u/12/"));
+    assert!(!v4::path_within("/u/12/../x", "/u/12/"));
+}
+
+#[test]
 fn v4_fileid_naming_another_bucket_or_appid_is_refused() {
     // `b=metis` but `f` points into bucket `metis2`, which merely shares a prefix.
     let sign = forge(
@@ -638,6 +653,42 @@ fn v5_decode_path() {
     );
 }
 
+#[test]
+fn v5_sign_time_is_covered_by_the_signature() {
+    // The SDKs derive the key from q-key-time and put q-sign-time in the string
+    // to sign; a client may send a sign time narrower than its key time.
+    let headers = [("Host", HOST)];
+    let req = put_request(&headers, &[]);
+    let key_time = kt();
+    let sign_time = KeyTime::new(NOW + 10, NOW + 600).unwrap();
+    let key = v5::sign_key(&SecretKey::new(SKEY), key_time);
+    let sts = v5::string_to_sign(sign_time, &v5::http_string(&req));
+    let mut m = <Hmac<Sha1> as Mac>::new_from_slice(key.as_bytes()).unwrap();
+    m.update(sts.as_bytes());
+    let signature = hex::encode(m.finalize().into_bytes());
+    let auth = format!(
+        "q-sign-algorithm=sha1&q-ak={SID}&q-sign-time={sign_time}&q-key-time={key_time}&q-header-list=host&q-url-param-list=&q-signature={signature}"
+    );
+    assert_eq!(v5_check(&auth, &req, NOW + 100), Ok(()));
+    // The sign time bounds validity too.
+    assert_eq!(
+        v5_check(&auth, &req, NOW + 600 + SKEW + 1),
+        Err(VerifyError::Expired {
+            expired_at: NOW + 600,
+            now: NOW + 600 + SKEW + 1
+        })
+    );
+    // Widening q-sign-time after the fact breaks the signature.
+    let widened = auth.replace(
+        &format!("q-sign-time={sign_time}"),
+        &format!("q-sign-time={key_time}"),
+    );
+    assert_eq!(
+        v5_check(&widened, &req, NOW + 100),
+        Err(VerifyError::SignatureMismatch)
+    );
+}
+
 // ---------------------------------------------------------------- POST policy
 
 const BUCKET_FULL: &str = "metis-1250000000";
@@ -933,55 +984,4 @@ fn errors_never_carry_the_secret() {
     let auth = v5::sign(&Credentials::new(SID, "wrong"), &req, kt()).to_authorization();
     let err = v5_check(&auth, &req, NOW).unwrap_err();
     assert!(!format!("{err} {err:?}").contains(SKEY));
-}
-
-#[test]
-fn v5_sign_time_is_covered_by_the_signature() {
-    // The SDKs derive the key from q-key-time and put q-sign-time in the string
-    // to sign; a client may send a sign time narrower than its key time.
-    let headers = [("Host", HOST)];
-    let req = put_request(&headers, &[]);
-    let key_time = kt();
-    let sign_time = KeyTime::new(NOW + 10, NOW + 600).unwrap();
-    let key = v5::sign_key(&SecretKey::new(SKEY), key_time);
-    let sts = v5::string_to_sign(sign_time, &v5::http_string(&req));
-    let mut m = <Hmac<Sha1> as Mac>::new_from_slice(key.as_bytes()).unwrap();
-    m.update(sts.as_bytes());
-    let signature = hex::encode(m.finalize().into_bytes());
-    let auth = format!(
-        "q-sign-algorithm=sha1&q-ak={SID}&q-sign-time={sign_time}&q-key-time={key_time}&q-header-list=host&q-url-param-list=&q-signature={signature}"
-    );
-    assert_eq!(v5_check(&auth, &req, NOW + 100), Ok(()));
-    // The sign time bounds validity too.
-    assert_eq!(
-        v5_check(&auth, &req, NOW + 600 + SKEW + 1),
-        Err(VerifyError::Expired {
-            expired_at: NOW + 600,
-            now: NOW + 600 + SKEW + 1
-        })
-    );
-    // Widening q-sign-time after the fact breaks the signature.
-    let widened = auth.replace(
-        &format!("q-sign-time={sign_time}"),
-        &format!("q-sign-time={key_time}"),
-    );
-    assert_eq!(
-        v5_check(&widened, &req, NOW + 100),
-        Err(VerifyError::SignatureMismatch)
-    );
-}
-
-#[test]
-fn v4_dot_segments_never_escape_the_bound() {
-    let sign = multi(Some("/u/12"));
-    for sneaky in ["/u/12/../13/x", "/u/12/./x", "/u/12/..", "/u/12/a/../../13"] {
-        assert_eq!(
-            v4_check(&sign, sneaky, NOW),
-            Err(VerifyError::PathNotAllowed),
-            "{sneaky}"
-        );
-    }
-    assert!(v4::path_within("/u/12/a..b/x", "/u/12"));
-    assert!(v4::path_within("/u/12/x", "/u/12/"));
-    assert!(!v4::path_within("/u/12/../x", "/u/12/"));
 }
