@@ -1,7 +1,8 @@
 //! Signatures per second for every signing and verification path.
 //!
 //! Run with `cargo bench -p cos-sign`; criterion prints `thrpt: … elem/s`, one
-//! element being one signature made or checked. Inputs are the spec's vectors.
+//! element being one signature made or checked. Inputs are the vectors of
+//! `tests/vectors.rs`.
 
 use std::hint::black_box;
 

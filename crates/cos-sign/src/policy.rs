@@ -293,8 +293,9 @@ pub fn verify<K: KeyStore + ?Sized>(
         if name.eq_ignore_ascii_case("bucket") {
             Some(bucket.to_owned())
         } else if name.eq_ignore_ascii_case("q-sign-time") {
-            // The form carries the window as `q-key-time` (doc 14690, the SDKs and
-            // `PolicyForm`); the required `q-sign-time` condition names that value.
+            // The form carries the window as `q-key-time` (the SDKs, `PolicyForm`
+            // and https://cloud.tencent.com/document/product/436/14690); the
+            // required `q-sign-time` condition names that value.
             field(name).or_else(|| Some(key_time.to_string()))
         } else {
             field(name)

@@ -26,10 +26,12 @@ const MAX_NONCE: u64 = 9_999_999_999;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum FieldOrder {
-    /// `a,k,e,t,r,f,b`: the Python, JS and Node SDKs and Tencent's doc example.
+    /// `a,k,e,t,r,f,b`: the Python, JS and Node SDKs and the example header of
+    /// Tencent's v4 upload doc (<https://cloud.tencent.com/document/api/436/6066>).
     #[default]
     Akvtrfb,
-    /// `a,b,k,e,t,r,f`: the PHP SDK and the text of doc 6054.
+    /// `a,b,k,e,t,r,f`: the PHP SDK and the text of Tencent's v4 signature doc
+    /// (<https://cloud.tencent.com/document/product/436/6054>).
     Abketrf,
 }
 
@@ -44,7 +46,8 @@ pub struct Signer<'a> {
     pub credentials: &'a Credentials,
 }
 
-/// The v4 fileid of a path: `/<appid>/<bucket><pct(path)>`.
+/// The v4 fileid of a path: `/<appid>/<bucket><pct(path)>`. `cos_path` is
+/// encoded as given, never normalised ([why it is a `&str`](crate#paths-are-str)).
 pub fn fileid(appid: &str, bucket: &str, cos_path: &str) -> String {
     format!("/{appid}/{bucket}{}", encode_path(cos_path))
 }
@@ -52,7 +55,9 @@ pub fn fileid(appid: &str, bucket: &str, cos_path: &str) -> String {
 impl Signer<'_> {
     /// A multi-effect signature valid until `expires_at`. `bound_path` is `None`
     /// for the whole bucket, or a path (starting with `/`) the signature is
-    /// bound to by whole-segment prefix.
+    /// bound to by whole-segment prefix: signed as given, so pass a path
+    /// already validated, such as `shared::DirPath::as_str()`
+    /// ([why it is a `&str`](crate#paths-are-str)).
     pub fn multi_effect(
         &self,
         bound_path: Option<&str>,
@@ -82,7 +87,9 @@ impl Signer<'_> {
         self.sign(expires_at, now, nonce, &f, order)
     }
 
-    /// A single-effect signature (`e=0`) bound to exactly `path`.
+    /// A single-effect signature (`e=0`) bound to exactly `path`, signed as
+    /// given (a validated key's `shared::ObjectKey::v4_path()`; see
+    /// [why it is a `&str`](crate#paths-are-str)).
     pub fn single_effect(&self, path: &str, now: u64, nonce: u64) -> Result<String, SignError> {
         let f = self.bound_fileid(path)?;
         self.sign(0, now, nonce, &f, FieldOrder::default())
@@ -242,7 +249,9 @@ pub struct Expect<'a> {
     /// The bucket the request addresses (short name).
     pub bucket: &'a str,
     /// The decoded COS path the request touches, starting with `/`
-    /// (a directory path ends with `/`).
+    /// (a directory path ends with `/`): the request's path percent-decoded
+    /// once, checked here before it is parsed into a key
+    /// ([why it is a `&str`](crate#paths-are-str)).
     pub path: &'a str,
     /// The verifier's clock (UNIX seconds).
     pub now: u64,

@@ -1,7 +1,8 @@
 //! COS v5 (XML API) request signatures: the `q-sign-algorithm=sha1&q-ak=…` Authorization,
 //! the same fields as presigned-URL query parameters, and their verification.
 //!
-//! Algorithm (Tencent doc 436/7778, reproduced by the official examples):
+//! Algorithm (<https://cloud.tencent.com/document/product/436/7778>, reproduced by
+//! the worked examples there):
 //! ```text
 //! SignKey      = hex(HMAC-SHA1(SecretKey, q-key-time))
 //! HttpString   = lower(method) \n decoded-path \n HttpParameters \n HttpHeaders \n
@@ -75,7 +76,11 @@ impl fmt::Display for KeyTime {
 pub struct Request<'a> {
     /// HTTP method, any case.
     pub method: &'a str,
-    /// Decoded path starting with `/`, e.g. `/exampleobject(腾讯云)`.
+    /// Decoded path starting with `/`, e.g. `/exampleobject(腾讯云)`, used as
+    /// given: when signing, a validated key's `/`-prefixed form (or `/` for a
+    /// bucket request); when verifying, the request's path decoded once by
+    /// [`decode_path`], before it is parsed into a key
+    /// ([why it is a `&str`](crate#paths-are-str)).
     pub path: &'a str,
     /// Query parameters; a parameter without a value has `""`.
     pub params: &'a [(&'a str, &'a str)],

@@ -1,9 +1,21 @@
-//! Every vector printed by `python3 shared/spec/vectors.py`, reproduced byte for
-//! byte and then accepted by the matching verifier.
+//! Published and independently computed signatures, reproduced byte for byte
+//! and then accepted by the matching verifier.
+//!
+//! Two kinds of vectors:
+//! * `DOC-*` and the v4 doc example are Tencent's own worked examples: the v5
+//!   request signature (<https://cloud.tencent.com/document/product/436/7778>),
+//!   the POST Object policy (<https://cloud.tencent.com/document/product/436/14690>)
+//!   and the `Authorization` header of the v4 upload API
+//!   (<https://cloud.tencent.com/document/api/436/6066>, whose MAC cannot be
+//!   recomputed since its key is not published, so only its decoding is checked).
+//! * `V4-*` and `V5-*` were computed for this workspace by a separate Python
+//!   implementation of the documented algorithms (`hmac`, `hashlib`, and
+//!   `urllib.parse.quote(path, safe="~/")` for the v4 path), with the made-up
+//!   credentials below; that implementation reproduces the `DOC-*` values too.
 //!
 //! The tests are data: one table per signature family and one `check_*` helper
-//! that signs, compares every intermediate value the script prints, runs the
-//! spec's self-checks and finally verifies the result.
+//! that signs, compares every published intermediate value, checks the decoded
+//! v4 bytes (MAC then plaintext) and finally verifies the result.
 
 // Helpers outside `#[test]` functions fail loudly too; clippy.toml's test
 // allowances only cover the test functions themselves.
@@ -123,7 +135,7 @@ fn check_v4(case: &V4Case) {
     .unwrap_or_else(|e| panic!("{}: signing failed: {e}", case.name));
     assert_eq!(sign, case.sign, "{}: sign", case.name);
 
-    // The spec's self-checks on the decoded bytes.
+    // The decoded bytes are the 20-byte MAC followed by the plaintext.
     let raw = STANDARD.decode(&sign).unwrap();
     assert_eq!(
         raw.len(),

@@ -1,4 +1,6 @@
-//! The COS v4 JSON API's reply envelope and data shapes (doc 436/6066–6074).
+//! The COS v4 JSON API's reply envelope and data shapes, as Tencent's v4 API
+//! docs describe them (simple upload: <https://cloud.tencent.com/document/api/436/6066>;
+//! slice upload and the other operations: docs 436/6067 to 436/6074).
 
 use serde::{Deserialize, Serialize};
 
@@ -112,11 +114,13 @@ pub struct ListData {
     pub infos: Vec<StatData>,
 }
 
-/// v4 error codes the store and clients agree on. Where the table of COS v4
-/// codes in the wire-format notes (§2.4, from the SDKs' docs and the community
-/// enum of 2016 COS) has a row, its number is used; `PARAMS_ERROR`,
+/// v4 error codes the store and clients agree on. Where a number for the case
+/// is known, it is used: -4019 from Tencent's slice-upload docs (436/6067 to
+/// 436/6070); -97, -96, -61, -4018 and the `ERROR_CMD_COS_*` codes -173 to
+/// -178 from what the v4 SDKs' demos, their users and community client code
+/// of 2016 COS report, not from an official table. `PARAMS_ERROR`,
 /// `SIGN_REPLAYED`, `NOT_FOUND`, `TOO_LARGE` and `INTERNAL` are this
-/// workspace's own choices for cases without a row.
+/// workspace's own choices for cases without a known code.
 pub mod codes {
     /// Success.
     pub const OK: i64 = 0;
@@ -189,7 +193,7 @@ mod tests {
             r#"{"code":0,"message":"SUCCESS","request_id":"r","data":{"context":"","listover":true,"infos":[]}}"#,
         )
         .unwrap();
-        assert!(ok.data.is_some_and(|d| d.listover));
+        assert_eq!(ok.data.map(|d| d.listover), Some(true));
         let err: Reply<ListData> =
             serde_json::from_str(r#"{"code":-97,"message":"ERROR_PROXY_SIGN_INVALID"}"#).unwrap();
         assert_eq!(

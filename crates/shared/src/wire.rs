@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// Every error the auth server returns: a stable machine code and a human message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Stable machine-readable code, e.g. `invalid_token`, `outside_prefix`.
     pub error_code: String,
@@ -15,21 +15,24 @@ pub struct ApiError {
 }
 
 /// `POST /v1/auth/login`: exchange a `wx.login` code for a token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// The one-time code from `wx.login` (valid five minutes, single use).
     pub code: String,
 }
 
 /// `POST /v1/auth/dev-login`: a token for a named user, without WeChat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DevLoginRequest {
     /// Any user name (`[A-Za-z0-9_.-]{1,64}`); the same name is the same user.
     pub user: String,
 }
 
 /// A successful login.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// The JWT, sent back as `Authorization: JWT <token>` (or `Bearer`).
     pub access_token: String,
@@ -47,7 +50,8 @@ pub struct TokenResponse {
 ///
 /// `sign` is what the app needs; the other fields save it from hard-coding the
 /// COS location and from guessing the expiry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignResponse {
     /// The v4 signature, used verbatim as the upload's `Authorization` header.
     pub sign: String,
@@ -63,7 +67,8 @@ pub struct SignResponse {
 /// `POST /v1/cos/v5/sign`: sign one v5 request. Field names follow the options
 /// object that `cos-js-sdk-v5`/`cos-wx-sdk-v5`/`cos-nodejs-sdk-v5` pass to their
 /// `getAuthorization` callback, so the callback can forward it as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct V5SignRequest {
     /// HTTP method (`PUT`, `POST`, `GET`, `HEAD`, `DELETE`).
@@ -122,7 +127,8 @@ where
 }
 
 /// A v5 signature in the shape the SDKs' `getAuthorization` callback accepts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct V5SignResponse {
     /// The `Authorization` header value.
     #[serde(rename = "Authorization")]
@@ -142,7 +148,8 @@ pub struct V5SignResponse {
 }
 
 /// `POST /v1/cos/v5/post-policy`: a form for a browser-style POST Object upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostPolicyRequest {
     /// Exact key to allow (inside the caller's prefix). Mutually exclusive with `prefix`.
     #[serde(default)]
@@ -168,7 +175,8 @@ pub struct PostPolicyRequest {
 }
 
 /// A signed POST Object form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostPolicyResponse {
     /// Where to POST the form (the bucket's URL).
     pub url: String,
@@ -203,8 +211,12 @@ mod tests {
         let only_path: V5SignRequest =
             serde_json::from_str(r#"{"Method":"GET","Pathname":"/u/7/x"}"#).unwrap();
         assert_eq!(only_path.object_key(), "u/7/x");
+        let err = serde_json::from_str::<V5SignRequest>(r#"{"Method":"GET","Query":{"a":[1]}}"#)
+            .unwrap_err();
         assert!(
-            serde_json::from_str::<V5SignRequest>(r#"{"Method":"GET","Query":{"a":[1]}}"#).is_err()
+            err.to_string()
+                .starts_with(r#"value of "a" must be a string or number"#),
+            "{err}"
         );
     }
 }
