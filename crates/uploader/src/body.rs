@@ -137,6 +137,26 @@ impl Source {
         }
     }
 
+    /// The bytes `offset..offset + len` of this source (a slice or part of
+    /// the file), cut at its end.
+    pub(crate) fn range(&self, offset: u64, len: u64) -> Source {
+        let start = offset.min(self.len());
+        let len = len.min(self.len() - start);
+        match self {
+            Source::Memory(b) => {
+                // Both bounds are at most `b.len()`, so they fit in a usize.
+                let start = usize::try_from(start).unwrap_or(b.len());
+                let end = usize::try_from(len).map_or(b.len(), |l| start.saturating_add(l));
+                Source::Memory(b.slice(start..end.min(b.len())))
+            }
+            Source::File { path, offset, .. } => Source::File {
+                path: path.clone(),
+                offset: offset + start,
+                len,
+            },
+        }
+    }
+
     /// A request body for one attempt, counting bytes into `meter`.
     pub(crate) fn body(&self, meter: AttemptMeter) -> reqwest::Body {
         match self {
@@ -270,6 +290,42 @@ mod tests {
         // The bytes counted for the refused part were taken back.
         assert_eq!(sum.0.load(std::sync::atomic::Ordering::Relaxed), 0);
         assert!(src.part(AttemptMeter::new(sum, 0), "a.jpg").is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_range_of_a_file_or_of_memory_holds_the_same_bytes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        let file = Source::File {
+            path: p,
+            offset: 0,
+            len: data.len() as u64,
+        };
+        let memory = Source::Memory(Bytes::from(data.clone()));
+        for (offset, len, want) in [
+            (0, 1000, 0..1000),
+            (100, 250, 100..350),
+            (900, 500, 900..1000),
+        ] {
+            for src in [&file, &memory] {
+                let piece = src.range(offset, len);
+                assert_eq!(piece.len(), want.len() as u64, "{piece:?}");
+                let got: Vec<u8> = match &piece {
+                    Source::Memory(b) => b.to_vec(),
+                    Source::File { path, offset, len } => {
+                        let meter = AttemptMeter::new(Arc::new(NoProgress), 0);
+                        let chunks: Vec<Bytes> = file_stream(path.clone(), *offset, *len, meter)
+                            .try_collect()
+                            .await
+                            .unwrap();
+                        chunks.concat()
+                    }
+                };
+                assert_eq!(got, &data[want.clone()], "{piece:?}");
+            }
+        }
     }
 
     #[derive(Default)]

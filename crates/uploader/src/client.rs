@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -15,7 +14,7 @@ use shared::wire::{
 
 use crate::error::{Error, snippet};
 use crate::journal::Destination;
-use crate::retry::{RetryPolicy, retry};
+use crate::retry::{RetryPolicy, Uncounted, retry, retry_after};
 
 const SERVICE: &str = "auth server";
 
@@ -70,14 +69,6 @@ impl std::fmt::Debug for ServerClient {
             .field("base", &self.base)
             .finish_non_exhaustive()
     }
-}
-
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    resp.headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
 }
 
 impl ServerClient {
@@ -211,10 +202,9 @@ impl ServerClient {
                 self.renew(&tok).await?;
                 continue;
             }
-            let mut attempts = 0;
             let r = retry(
                 &self.retry,
-                &mut attempts,
+                &Uncounted,
                 || self.send_once(build(&tok.jwt)),
                 |e, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "retrying auth server request"),
             )
@@ -234,10 +224,9 @@ impl ServerClient {
         body: &B,
         jwt: Option<&str>,
     ) -> Result<T, Error> {
-        let mut attempts = 0;
         retry(
             &self.retry,
-            &mut attempts,
+            &Uncounted,
             || {
                 let mut rb = self.http.post(format!("{}{route}", self.base)).json(body);
                 if let Some(j) = jwt {
@@ -257,7 +246,7 @@ impl ServerClient {
     ) -> Result<T, Error> {
         let resp = rb.send().await.map_err(|e| Error::network(SERVICE, e))?;
         let status = resp.status();
-        let ra = retry_after(&resp);
+        let ra = retry_after(resp.headers());
         let body = resp.bytes().await.map_err(|e| Error::network(SERVICE, e))?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| Error::Protocol {

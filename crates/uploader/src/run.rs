@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::journal::{FileIdentity, Journal, JournalState};
 use crate::progress::Progress;
 use crate::report::{FileReport, Report, Status};
-use crate::retry::retry;
+use crate::retry::{Uncounted, retry};
 use crate::upload::{FileCtx, FileJob, Outcome, Protocol, UploadConfig, Uploader};
 use crate::walk::{WalkOptions, walk};
 
@@ -347,10 +347,9 @@ pub async fn verify_object(
     url: &str,
     id: &FileIdentity,
 ) -> Result<(), Error> {
-    let mut attempts = 0;
     let (size, sha) = retry(
         policy,
-        &mut attempts,
+        &Uncounted,
         || async {
             let mut resp = client
                 .http()

@@ -12,7 +12,7 @@ use crate::client::{ServerClient, SignCache};
 use crate::error::Error;
 use crate::journal::{FileIdentity, Journal, JournalState, PendingMultipart, PendingSlices};
 use crate::progress::{AttemptMeter, NoProgress, Progress};
-use crate::retry::RetryPolicy;
+use crate::retry::{Attempts, RetryPolicy};
 
 /// Which upload protocol to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -201,10 +201,6 @@ impl FileCtx {
         self.attempts.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn add_attempts(&self, n: u32) {
-        self.attempts.fetch_add(n, Ordering::Relaxed);
-    }
-
     /// Bytes of this file the store acknowledged in this run: attempts that
     /// failed, and slices or parts stored by an earlier run, are not counted.
     pub fn bytes_sent(&self) -> u64 {
@@ -230,6 +226,12 @@ impl FileCtx {
         let keep = AttemptMeter::new(self.progress.clone(), self.id);
         keep.add(bytes);
         keep.commit();
+    }
+}
+
+impl Attempts for FileCtx {
+    fn add(&self, n: u32) {
+        self.attempts.add(n);
     }
 }
 

@@ -17,7 +17,7 @@ use crate::body::{Source, encode_path};
 use crate::client::CachedSign;
 use crate::error::{Error, snippet};
 use crate::journal::Record;
-use crate::retry::retry;
+use crate::retry::{retry, retry_after};
 use crate::upload::{FileCtx, FileJob, Outcome, Prepared, Uploader};
 
 const SERVICE: &str = "store";
@@ -75,12 +75,7 @@ impl V4Reply {
 async fn send(rb: reqwest::RequestBuilder) -> Result<V4Reply, Error> {
     let resp = rb.send().await.map_err(|e| Error::network(SERVICE, e))?;
     let status = resp.status();
-    let retry_after = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-        .map(std::time::Duration::from_secs);
+    let retry_after = retry_after(resp.headers());
     let body = resp.bytes().await.map_err(|e| Error::network(SERVICE, e))?;
     let parsed = serde_json::from_slice::<Reply<serde_json::Value>>(&body);
     if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
@@ -175,10 +170,9 @@ impl Uploader {
 
     /// `GET <url>?op=stat`: the object's `source_url` (after a -4018 without data).
     async fn v4_stat_url(&self, job: &FileJob, ctx: &FileCtx) -> Result<String, Error> {
-        let mut attempts = 0;
         let r = retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let sign = self.signs.get(&job.sign_dir).await?;
                 let url = self.v4_url(&sign, job)?;
@@ -198,7 +192,6 @@ impl Uploader {
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying stat"),
         )
         .await;
-        ctx.add_attempts(attempts);
         let r = r?;
         if r.code != codes::OK {
             return Err(code_error(&r, job.key.as_str()));
@@ -250,10 +243,9 @@ impl Uploader {
         p: &Prepared,
     ) -> Result<(Outcome, String), Error> {
         let name = job.key.file_name().to_owned();
-        let mut attempts = 0;
-        let result = retry(
+        retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let meter = ctx.meter();
                 let form = Form::new()
@@ -274,9 +266,7 @@ impl Uploader {
             },
             |e, d| tracing::debug!(key = %job.key, error = %e, delay_ms = d.as_millis() as u64, "retrying upload"),
         )
-        .await;
-        ctx.add_attempts(attempts);
-        result
+        .await
     }
 
     /// `op=upload_slice_list`: what a session already holds.
@@ -286,10 +276,9 @@ impl Uploader {
         ctx: &FileCtx,
         session: &str,
     ) -> Result<V4Reply, Error> {
-        let mut attempts = 0;
-        let r = retry(
+        retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let form = Form::new()
                     .text("op", "upload_slice_list")
@@ -298,9 +287,7 @@ impl Uploader {
             },
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying slice list"),
         )
-        .await;
-        ctx.add_attempts(attempts);
-        r
+        .await
     }
 
     /// Resumes an earlier session when the journal has one for this same file.
@@ -365,10 +352,9 @@ impl Uploader {
                 return Ok(done);
             }
             None => {
-                let mut attempts = 0;
                 let r = retry(
                     &self.config.retry,
-                    &mut attempts,
+                    ctx,
                     || async {
                         let form = Form::new()
                             .text("op", "upload_slice_init")
@@ -381,7 +367,6 @@ impl Uploader {
                     |e, _| tracing::debug!(key = %job.key, error = %e, "retrying slice init"),
                 )
                 .await;
-                ctx.add_attempts(attempts);
                 let r = r?;
                 match r.code {
                     codes::OK => {}
@@ -437,17 +422,17 @@ impl Uploader {
                 let session = session.clone();
                 async move {
                     let len = slice_size.min(job.size - offset);
-                    self.v4_slice_data(job, ctx, &session, offset, len).await
+                    let slice = p.source.range(offset, len);
+                    self.v4_slice_data(job, ctx, &session, offset, &slice).await
                 }
             })
             .buffer_unordered(parallel)
             .try_collect::<()>()
             .await?;
 
-        let mut attempts = 0;
         let r = retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let form = Form::new()
                     .text("op", "upload_slice_finish")
@@ -459,7 +444,6 @@ impl Uploader {
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying slice finish"),
         )
         .await;
-        ctx.add_attempts(attempts);
         let r = r?;
         match r.code {
             codes::OK => {
@@ -477,25 +461,19 @@ impl Uploader {
         ctx: &FileCtx,
         session: &str,
         offset: u64,
-        len: u64,
+        slice: &Source,
     ) -> Result<(), Error> {
-        let source = Source::File {
-            path: job.path.clone(),
-            offset,
-            len,
-        };
         let name = job.key.file_name().to_owned();
-        let mut attempts = 0;
         let r = retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let meter = ctx.meter();
                 let form = Form::new()
                     .text("op", "upload_slice_data")
                     .text("session", session.to_owned())
                     .text("offset", offset.to_string())
-                    .part("filecontent", source.part(meter.clone(), &name)?);
+                    .part("filecontent", slice.part(meter.clone(), &name)?);
                 let r = self.v4_post(job, form).await?;
                 if r.code != codes::OK {
                     return Err(code_error(&r, job.key.as_str()));
@@ -506,14 +484,13 @@ impl Uploader {
             |e, d| tracing::debug!(key = %job.key, offset, error = %e, delay_ms = d.as_millis() as u64, "retrying slice"),
         )
         .await;
-        ctx.add_attempts(attempts);
         r?;
         if let Some(j) = &ctx.journal {
             j.append(&Record::Slice {
                 key: job.key.as_str().to_owned(),
                 session: session.to_owned(),
                 offset,
-                len,
+                len: slice.len(),
             })
             .await?;
         }

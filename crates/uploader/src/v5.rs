@@ -18,7 +18,7 @@ use shared::wire::{PostPolicyRequest, V5SignRequest, V5SignResponse};
 use crate::body::{Source, encode_path};
 use crate::error::{Error, snippet};
 use crate::journal::{FileIdentity, Record};
-use crate::retry::retry;
+use crate::retry::{retry, retry_after};
 use crate::upload::{FileCtx, FileJob, Outcome, Prepared, Protocol, Uploader};
 
 const SERVICE: &str = "store";
@@ -80,11 +80,7 @@ fn status_error(
     } else {
         format!("{}: {}", xml.code, xml.message)
     };
-    let retry_after = headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-        .map(std::time::Duration::from_secs);
+    let retry_after = retry_after(headers);
     match status {
         s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => Error::Server {
             service: SERVICE,
@@ -211,10 +207,9 @@ impl Uploader {
         job: &FileJob,
         ctx: &FileCtx,
     ) -> Result<(String, Option<HeadObject>), Error> {
-        let mut attempts = 0;
-        let r = retry(
+        retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let signed = self.v5_sign("HEAD", job, &[], &[]).await?;
                 let resp = self
@@ -243,9 +238,7 @@ impl Uploader {
             },
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying HEAD"),
         )
-        .await;
-        ctx.add_attempts(attempts);
-        r
+        .await
     }
 
     /// When the key is taken: the same content counts as present, anything
@@ -307,10 +300,9 @@ impl Uploader {
                 base64::engine::general_purpose::STANDARD.encode(md5),
             ));
         }
-        let mut attempts = 0;
         let r = retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let signed = self.v5_sign("PUT", job, &[], &headers).await?;
                 let meter = ctx.meter();
@@ -335,7 +327,6 @@ impl Uploader {
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying PUT"),
         )
         .await;
-        ctx.add_attempts(attempts);
         match r? {
             Some(url) => Ok((Outcome::Uploaded, url)),
             // 409: decide by content (a retry after a lost reply lands here too).
@@ -360,10 +351,9 @@ impl Uploader {
             return Ok(done);
         }
         let content_type = content_type_for(job.key.file_name());
-        let mut attempts = 0;
         let r = retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let policy = self
                     .client
@@ -415,7 +405,6 @@ impl Uploader {
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying POST Object"),
         )
         .await;
-        ctx.add_attempts(attempts);
         r.map(|url| (Outcome::Uploaded, url))
     }
 
@@ -427,10 +416,9 @@ impl Uploader {
         upload_id: &str,
     ) -> Result<Option<Vec<ListedPart>>, Error> {
         let query = [("uploadId", upload_id.to_owned())];
-        let mut attempts = 0;
-        let r = retry(
+        retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let signed = self.v5_sign("GET", job, &query, &[]).await?;
                 let resp = self
@@ -458,9 +446,7 @@ impl Uploader {
             },
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying list parts"),
         )
-        .await;
-        ctx.add_attempts(attempts);
-        r
+        .await
     }
 
     async fn v5_multipart(
@@ -534,7 +520,8 @@ impl Uploader {
                 async move {
                     let start = u64::from(n - 1) * part_size;
                     let len = part_size.min(job.size - start);
-                    let etag = self.v5_part(job, ctx, upload_id, n, start, len).await?;
+                    let part = p.source.range(start, len);
+                    let etag = self.v5_part(job, ctx, upload_id, n, &part).await?;
                     Ok::<_, Error>((n, etag))
                 }
             })
@@ -560,10 +547,9 @@ impl Uploader {
             ),
             (META_SHA1, p.id.sha1.clone()),
         ];
-        let mut attempts = 0;
-        let r = retry(
+        retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let signed = self.v5_sign("POST", job, &query, &headers).await?;
                 let resp = self
@@ -586,9 +572,7 @@ impl Uploader {
             },
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying initiate"),
         )
-        .await;
-        ctx.add_attempts(attempts);
-        r
+        .await
     }
 
     async fn v5_part(
@@ -597,29 +581,22 @@ impl Uploader {
         ctx: &FileCtx,
         upload_id: &str,
         n: u32,
-        offset: u64,
-        len: u64,
+        part: &Source,
     ) -> Result<String, Error> {
         let query = [
             ("partNumber", n.to_string()),
             ("uploadId", upload_id.to_owned()),
         ];
-        let headers = [("content-length", len.to_string())];
-        let source = Source::File {
-            path: job.path.clone(),
-            offset,
-            len,
-        };
-        let mut attempts = 0;
+        let headers = [("content-length", part.len().to_string())];
         let r = retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let signed = self.v5_sign("PUT", job, &query, &headers).await?;
                 let meter = ctx.meter();
                 let resp = self
                     .v5_request(reqwest::Method::PUT, &signed, &query, &headers)
-                    .body(source.body(meter.clone()))
+                    .body(part.body(meter.clone()))
                     .send()
                     .await
                     .map_err(|e| Error::network(SERVICE, e))?;
@@ -643,7 +620,6 @@ impl Uploader {
             |e, _| tracing::debug!(key = %job.key, part = n, error = %e, "retrying part"),
         )
         .await;
-        ctx.add_attempts(attempts);
         let etag = r?;
         if let Some(j) = &ctx.journal {
             j.append(&Record::Part {
@@ -675,10 +651,9 @@ impl Uploader {
         xml.push_str("</CompleteMultipartUpload>");
         let query = [("uploadId", upload_id.to_owned())];
         let headers = [("content-type", "application/xml".to_owned())];
-        let mut attempts = 0;
         let r = retry(
             &self.config.retry,
-            &mut attempts,
+            ctx,
             || async {
                 let signed = self.v5_sign("POST", job, &query, &headers).await?;
                 let resp = self
@@ -715,7 +690,6 @@ impl Uploader {
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying complete"),
         )
         .await;
-        ctx.add_attempts(attempts);
         match r {
             Err(Error::Upload { code, .. }) if code == "NoSuchUpload" => {
                 // Maybe completed by an attempt whose reply was lost: the object
