@@ -29,6 +29,9 @@
 mod body;
 pub mod client;
 pub mod error;
+mod file_ctx;
+mod hash;
+mod job;
 pub mod journal;
 #[cfg(test)]
 mod mock;
@@ -36,23 +39,27 @@ pub mod progress;
 pub mod report;
 pub mod retry;
 mod run;
+pub mod sign_cache;
 mod upload;
 mod v4;
 mod v5;
 pub mod walk;
 
-pub use body::{FileHashes, encode_component, encode_path, hash_file};
-pub use client::{Login, ServerClient, Session, SignCache};
+pub use client::{Login, ServerClient, Session};
+pub use cos_sign::{encode_component, encode_path};
 pub use error::Error;
+pub use file_ctx::FileCtx;
+pub use hash::{FileHashes, hash_file};
+pub use job::FileJob;
 pub use journal::{Destination, FileIdentity, Journal, JournalState, Record};
 pub use progress::{BarProgress, NoProgress, PlainProgress, Progress};
 pub use report::{FileReport, Report, Status, Summary};
 pub use retry::RetryPolicy;
 pub use run::{RunOptions, run, target_dir, verify_object};
+pub use sign_cache::SignCache;
 pub use tokio_util::sync::CancellationToken;
 pub use upload::{
-    FileCtx, FileJob, Outcome, Protocol, UploadConfig, Uploaded, Uploader, upload_file_v4,
-    upload_file_v5,
+    Outcome, Protocol, UploadConfig, Uploaded, Uploader, upload_file_v4, upload_file_v5,
 };
 pub use v5::{FORBID_OVERWRITE, META_SHA1};
 pub use walk::{LocalFile, Walk, WalkOptions};
@@ -70,4 +77,21 @@ pub fn http_client(concurrency: usize) -> Result<reqwest::Client, Error> {
         .user_agent(concat!("cos-upload/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::request("the HTTP client", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_encoding_matches_the_cos_rules() {
+        assert_eq!(
+            encode_path("/a/b(1)!'*~ c.jpg"),
+            "/a/b%281%29%21%27%2A~%20c.jpg"
+        );
+        assert_eq!(
+            encode_path("xrzeti/测试 图片.jpg"),
+            "xrzeti/%E6%B5%8B%E8%AF%95%20%E5%9B%BE%E7%89%87.jpg"
+        );
+    }
 }

@@ -14,11 +14,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::ServerClient;
 use crate::error::Error;
+use crate::file_ctx::FileCtx;
+use crate::job::FileJob;
 use crate::journal::{FileIdentity, Journal, JournalState};
 use crate::progress::Progress;
 use crate::report::{FileReport, Report, Status};
 use crate::retry::{Uncounted, retry};
-use crate::upload::{FileCtx, FileJob, Outcome, Protocol, UploadConfig, Uploader};
+use crate::upload::{Outcome, Protocol, UploadConfig, Uploader};
 use crate::walk::{WalkOptions, walk};
 
 /// Everything a bulk run needs besides the logged-in client.
@@ -305,9 +307,7 @@ async fn upload_one(
         report.status = Status::Skipped;
         report.url = Some(url.clone());
         // Count the bytes as done for the progress totals.
-        let keep = crate::progress::AttemptMeter::new(ctx.progress.clone(), ctx.id);
-        keep.add(job.size);
-        keep.commit();
+        ctx.progress_done(job.size);
     } else if opts.dry_run {
         report.status = Status::DryRun;
         return Ok(());
