@@ -35,7 +35,9 @@ mod job;
 pub mod journal;
 #[cfg(test)]
 mod mock;
+mod plan;
 pub mod progress;
+mod redact;
 pub mod report;
 pub mod retry;
 mod run;
@@ -43,6 +45,7 @@ pub mod sign_cache;
 mod upload;
 mod v4;
 mod v5;
+mod verify;
 pub mod walk;
 
 pub use client::{Login, ServerClient, Session};
@@ -52,16 +55,18 @@ pub use file_ctx::FileCtx;
 pub use hash::{FileHashes, hash_file};
 pub use job::FileJob;
 pub use journal::{Destination, FileIdentity, Journal, JournalState, Record};
+pub use plan::target_dir;
 pub use progress::{BarProgress, NoProgress, PlainProgress, Progress};
 pub use report::{FileReport, Report, Status, Summary};
 pub use retry::RetryPolicy;
-pub use run::{RunOptions, run, target_dir, verify_object};
+pub use run::{RunOptions, run};
 pub use sign_cache::SignCache;
 pub use tokio_util::sync::CancellationToken;
 pub use upload::{
     Outcome, Protocol, UploadConfig, Uploaded, Uploader, upload_file_v4, upload_file_v5,
 };
 pub use v5::{FORBID_OVERWRITE, META_SHA1};
+pub use verify::verify_object;
 pub use walk::{LocalFile, Walk, WalkOptions};
 
 /// Builds the HTTP client every request shares: one connection pool with
