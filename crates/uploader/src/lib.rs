@@ -13,6 +13,37 @@
 //! * [`run`] uploads files and directories with bounded concurrency, a resume
 //!   [`Journal`], progress, optional verification, and returns a [`Report`].
 //!
+//! A bulk run is described by [`RunOptions`]; everything not named keeps its
+//! default (v4, 8 files at once, slices above 20 MiB, 6 attempts per request):
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use uploader::{Protocol, RetryPolicy, RunOptions, UploadConfig};
+//!
+//! let opts = RunOptions {
+//!     paths: vec!["photos".into()],
+//!     prefix: Some("2024".into()),
+//!     protocol: Protocol::V5Put,
+//!     upload: UploadConfig {
+//!         retry: RetryPolicy { max_attempts: 3, ..RetryPolicy::default() },
+//!         ..UploadConfig::default()
+//!     },
+//!     ..RunOptions::default()
+//! };
+//! assert_eq!(opts.concurrency, 8);
+//! assert_eq!(opts.upload.large_threshold, 20 * 1024 * 1024);
+//!
+//! // The prefix is resolved inside the user's upload directory, never outside it.
+//! let home = shared::DirPath::parse("/u/7/")?;
+//! let target = uploader::target_dir(&home, opts.prefix.as_deref())?;
+//! assert_eq!(target.as_str(), "/u/7/2024/");
+//! let outside = uploader::target_dir(&home, Some("/u/8/"));
+//! assert!(matches!(outside, Err(uploader::Error::Usage(_))), "{outside:?}");
+//! # Ok(()) }
+//! ```
+//!
+//! Logging in and running it against a server:
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), uploader::Error> {
 //! use std::sync::Arc;

@@ -301,16 +301,14 @@ mod tests {
         };
         let some = walk(&[r.to_owned()], &opts).unwrap();
         assert_eq!(rels(&some), vec!["b.jpg", "sub/c.jpg"]);
-        assert!(
-            walk(
-                &[r.to_owned()],
-                &WalkOptions {
-                    include: vec!["[".into()],
-                    ..WalkOptions::default()
-                }
-            )
-            .is_err()
+        let bad_glob = walk(
+            &[r.to_owned()],
+            &WalkOptions {
+                include: vec!["[".into()],
+                ..WalkOptions::default()
+            },
         );
+        assert!(matches!(bad_glob, Err(Error::Usage(_))), "{bad_glob:?}");
     }
 
     #[test]

@@ -260,10 +260,11 @@ mod tests {
             let msg = err.to_string();
             assert!(msg.contains(&dest().to_string()), "{msg}");
             assert!(msg.contains(&other.to_string()), "{msg}");
-            assert!(matches!(
-                Journal::read(&path, &other),
-                Err(Error::JournalMismatch { .. })
-            ));
+            let read = Journal::read(&path, &other);
+            assert!(
+                matches!(read, Err(Error::JournalMismatch { .. })),
+                "{read:?}"
+            );
         }
         assert_eq!(std::fs::read(&path).unwrap(), before);
     }
@@ -290,10 +291,11 @@ mod tests {
         })
         .unwrap();
         std::fs::write(&path, format!("{a}\n{line}\n{b}\n")).unwrap();
-        assert!(matches!(
-            Journal::open(&path, &dest()),
-            Err(Error::JournalMismatch { .. })
-        ));
+        let joined = Journal::open(&path, &dest());
+        assert!(
+            matches!(joined, Err(Error::JournalMismatch { .. })),
+            "{joined:?}"
+        );
     }
 
     #[tokio::test]
