@@ -124,7 +124,6 @@ impl ServerClient {
                 self.post_json(
                     shared::routes::DEV_LOGIN,
                     &DevLoginRequest { user: user.clone() },
-                    None,
                 )
                 .await?
             }
@@ -187,11 +186,12 @@ impl ServerClient {
         }
     }
 
-    /// Runs an authenticated request, renewing the token once on 401.
+    /// Runs the request `build` makes with the token as `Authorization: JWT
+    /// <token>`, retried, renewing the token once on 401.
     async fn authed<T, F>(&self, build: F) -> Result<T, Error>
     where
         T: DeserializeOwned,
-        F: Fn(&str) -> reqwest::RequestBuilder,
+        F: Fn() -> reqwest::RequestBuilder,
     {
         let mut renewed = false;
         loop {
@@ -204,7 +204,11 @@ impl ServerClient {
             let r = retry(
                 &self.retry,
                 &Uncounted,
-                || self.send_once(build(&tok.jwt)),
+                || {
+                    let rb = build()
+                        .header(reqwest::header::AUTHORIZATION, format!("JWT {}", tok.jwt));
+                    self.send_once(rb)
+                },
                 |e, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "retrying auth server request"),
             )
             .await;
@@ -217,22 +221,16 @@ impl ServerClient {
         }
     }
 
+    /// A POST of `body` as JSON without a token (dev login), retried.
     async fn post_json<B: Serialize, T: DeserializeOwned>(
         &self,
         route: &str,
         body: &B,
-        jwt: Option<&str>,
     ) -> Result<T, Error> {
         retry(
             &self.retry,
             &Uncounted,
-            || {
-                let mut rb = self.http.post(format!("{}{route}", self.base)).json(body);
-                if let Some(j) = jwt {
-                    rb = rb.header(reqwest::header::AUTHORIZATION, format!("JWT {j}"));
-                }
-                self.send_once(rb)
-            },
+            || self.send_once(self.http.post(format!("{}{route}", self.base)).json(body)),
             |e, _| tracing::debug!(error = %e, "retrying auth server request"),
         )
         .await
@@ -308,11 +306,10 @@ impl ServerClient {
     pub async fn sign_v4(&self, dir: &DirPath) -> Result<SignResponse, Error> {
         let url = format!("{}{}", self.base, shared::routes::V4_SIGN);
         let cos_path = dir.without_trailing_slash().to_owned();
-        self.authed(|jwt| {
+        self.authed(|| {
             self.http
                 .get(&url)
                 .query(&[("cos_path", cos_path.as_str())])
-                .header(reqwest::header::AUTHORIZATION, format!("JWT {jwt}"))
         })
         .await
     }
@@ -320,24 +317,12 @@ impl ServerClient {
     /// `POST /v1/cos/v5/sign`: the Authorization for one v5 request.
     pub async fn sign_v5(&self, req: &V5SignRequest) -> Result<V5SignResponse, Error> {
         let url = format!("{}{}", self.base, shared::routes::V5_SIGN);
-        self.authed(|jwt| {
-            self.http
-                .post(&url)
-                .json(req)
-                .header(reqwest::header::AUTHORIZATION, format!("JWT {jwt}"))
-        })
-        .await
+        self.authed(|| self.http.post(&url).json(req)).await
     }
 
     /// `POST /v1/cos/v5/post-policy`: a signed POST Object form.
     pub async fn post_policy(&self, req: &PostPolicyRequest) -> Result<PostPolicyResponse, Error> {
         let url = format!("{}{}", self.base, shared::routes::POST_POLICY);
-        self.authed(|jwt| {
-            self.http
-                .post(&url)
-                .json(req)
-                .header(reqwest::header::AUTHORIZATION, format!("JWT {jwt}"))
-        })
-        .await
+        self.authed(|| self.http.post(&url).json(req)).await
     }
 }
