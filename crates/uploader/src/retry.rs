@@ -1,4 +1,6 @@
-//! Exponential backoff with full jitter for retryable failures.
+//! Retrying: how often and how patiently ([`RetryPolicy`]: exponential
+//! backoff with jitter, honouring `Retry-After`), the one retry loop every
+//! retried request goes through, and where its attempts are counted.
 
 use std::future::Future;
 use std::time::Duration;
