@@ -1,8 +1,6 @@
 //! The auth server, as the app talks to it: log in, then ask for signatures.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::Serialize;
@@ -15,7 +13,7 @@ use shared::wire::{
 
 use crate::error::{Error, snippet};
 use crate::journal::Destination;
-use crate::retry::{RetryPolicy, retry};
+use crate::retry::{RetryPolicy, Uncounted, retry, retry_after};
 
 const SERVICE: &str = "auth server";
 
@@ -72,14 +70,6 @@ impl std::fmt::Debug for ServerClient {
     }
 }
 
-fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    resp.headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
 impl ServerClient {
     /// A client of the server at `base_url` (e.g. `http://127.0.0.1:8080`),
     /// using `http` for every request (share one client for connection reuse).
@@ -134,7 +124,6 @@ impl ServerClient {
                 self.post_json(
                     shared::routes::DEV_LOGIN,
                     &DevLoginRequest { user: user.clone() },
-                    None,
                 )
                 .await?
             }
@@ -197,11 +186,12 @@ impl ServerClient {
         }
     }
 
-    /// Runs an authenticated request, renewing the token once on 401.
+    /// Runs the request `build` makes with the token as `Authorization: JWT
+    /// <token>`, retried, renewing the token once on 401.
     async fn authed<T, F>(&self, build: F) -> Result<T, Error>
     where
         T: DeserializeOwned,
-        F: Fn(&str) -> reqwest::RequestBuilder,
+        F: Fn() -> reqwest::RequestBuilder,
     {
         let mut renewed = false;
         loop {
@@ -211,11 +201,14 @@ impl ServerClient {
                 self.renew(&tok).await?;
                 continue;
             }
-            let mut attempts = 0;
             let r = retry(
                 &self.retry,
-                &mut attempts,
-                || self.send_once(build(&tok.jwt)),
+                &Uncounted,
+                || {
+                    let rb = build()
+                        .header(reqwest::header::AUTHORIZATION, format!("JWT {}", tok.jwt));
+                    self.send_once(rb)
+                },
                 |e, d| tracing::debug!(error = %e, delay_ms = d.as_millis() as u64, "retrying auth server request"),
             )
             .await;
@@ -228,23 +221,16 @@ impl ServerClient {
         }
     }
 
+    /// A POST of `body` as JSON without a token (dev login), retried.
     async fn post_json<B: Serialize, T: DeserializeOwned>(
         &self,
         route: &str,
         body: &B,
-        jwt: Option<&str>,
     ) -> Result<T, Error> {
-        let mut attempts = 0;
         retry(
             &self.retry,
-            &mut attempts,
-            || {
-                let mut rb = self.http.post(format!("{}{route}", self.base)).json(body);
-                if let Some(j) = jwt {
-                    rb = rb.header(reqwest::header::AUTHORIZATION, format!("JWT {j}"));
-                }
-                self.send_once(rb)
-            },
+            &Uncounted,
+            || self.send_once(self.http.post(format!("{}{route}", self.base)).json(body)),
             |e, _| tracing::debug!(error = %e, "retrying auth server request"),
         )
         .await
@@ -257,7 +243,7 @@ impl ServerClient {
     ) -> Result<T, Error> {
         let resp = rb.send().await.map_err(|e| Error::network(SERVICE, e))?;
         let status = resp.status();
-        let ra = retry_after(&resp);
+        let ra = retry_after(resp.headers());
         let body = resp.bytes().await.map_err(|e| Error::network(SERVICE, e))?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| Error::Protocol {
@@ -301,7 +287,7 @@ impl ServerClient {
             message: "log in before asking where uploads go".into(),
         })?;
         let sign = self.sign_v4(&session.upload_prefix).await?;
-        let dir = crate::body::encode_path(&sign.cos_path);
+        let dir = cos_sign::encode_path(&sign.cos_path);
         let store = sign
             .upload_url
             .strip_suffix(dir.as_str())
@@ -320,11 +306,10 @@ impl ServerClient {
     pub async fn sign_v4(&self, dir: &DirPath) -> Result<SignResponse, Error> {
         let url = format!("{}{}", self.base, shared::routes::V4_SIGN);
         let cos_path = dir.without_trailing_slash().to_owned();
-        self.authed(|jwt| {
+        self.authed(|| {
             self.http
                 .get(&url)
                 .query(&[("cos_path", cos_path.as_str())])
-                .header(reqwest::header::AUTHORIZATION, format!("JWT {jwt}"))
         })
         .await
     }
@@ -332,87 +317,12 @@ impl ServerClient {
     /// `POST /v1/cos/v5/sign`: the Authorization for one v5 request.
     pub async fn sign_v5(&self, req: &V5SignRequest) -> Result<V5SignResponse, Error> {
         let url = format!("{}{}", self.base, shared::routes::V5_SIGN);
-        self.authed(|jwt| {
-            self.http
-                .post(&url)
-                .json(req)
-                .header(reqwest::header::AUTHORIZATION, format!("JWT {jwt}"))
-        })
-        .await
+        self.authed(|| self.http.post(&url).json(req)).await
     }
 
     /// `POST /v1/cos/v5/post-policy`: a signed POST Object form.
     pub async fn post_policy(&self, req: &PostPolicyRequest) -> Result<PostPolicyResponse, Error> {
         let url = format!("{}{}", self.base, shared::routes::POST_POLICY);
-        self.authed(|jwt| {
-            self.http
-                .post(&url)
-                .json(req)
-                .header(reqwest::header::AUTHORIZATION, format!("JWT {jwt}"))
-        })
-        .await
-    }
-}
-
-/// Caches v4 signatures per directory and renews them before they expire.
-///
-/// A signature is renewed when less than `margin` of its life is left, where
-/// `margin` is a fifth of its lifetime, between 1 and 120 seconds; after a
-/// store answers -96 (expired) the caller calls [`SignCache::invalidate`].
-pub struct SignCache {
-    client: Arc<ServerClient>,
-    entries: tokio::sync::Mutex<HashMap<DirPath, Arc<CachedSign>>>,
-}
-
-impl std::fmt::Debug for SignCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignCache").finish_non_exhaustive()
-    }
-}
-
-/// A cached signature.
-#[derive(Debug)]
-pub struct CachedSign {
-    /// What the server returned.
-    pub sign: SignResponse,
-    renew_at: u64,
-}
-
-impl SignCache {
-    /// An empty cache.
-    pub fn new(client: Arc<ServerClient>) -> Self {
-        Self {
-            client,
-            entries: tokio::sync::Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// A valid signature for `dir`, fetched or renewed when needed.
-    pub async fn get(&self, dir: &DirPath) -> Result<Arc<CachedSign>, Error> {
-        let mut entries = self.entries.lock().await;
-        let now = shared::clock::unix_now();
-        if let Some(c) = entries.get(dir)
-            && now < c.renew_at
-        {
-            return Ok(c.clone());
-        }
-        let sign = self.client.sign_v4(dir).await?;
-        let now = shared::clock::unix_now();
-        let ttl = sign.expires_at.saturating_sub(now);
-        let margin = (ttl / 5).clamp(1, 120);
-        let c = Arc::new(CachedSign {
-            renew_at: sign.expires_at.saturating_sub(margin),
-            sign,
-        });
-        entries.insert(dir.clone(), c.clone());
-        Ok(c)
-    }
-
-    /// Drops `stale` (the store said it expired) so the next `get` fetches a new one.
-    pub async fn invalidate(&self, dir: &DirPath, stale: &Arc<CachedSign>) {
-        let mut entries = self.entries.lock().await;
-        if entries.get(dir).is_some_and(|c| Arc::ptr_eq(c, stale)) {
-            entries.remove(dir);
-        }
+        self.authed(|| self.http.post(&url).json(req)).await
     }
 }

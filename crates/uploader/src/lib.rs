@@ -13,6 +13,37 @@
 //! * [`run`] uploads files and directories with bounded concurrency, a resume
 //!   [`Journal`], progress, optional verification, and returns a [`Report`].
 //!
+//! A bulk run is described by [`RunOptions`]; everything not named keeps its
+//! default (v4, 8 files at once, slices above 20 MiB, 6 attempts per request):
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use uploader::{Protocol, RetryPolicy, RunOptions, UploadConfig};
+//!
+//! let opts = RunOptions {
+//!     paths: vec!["photos".into()],
+//!     prefix: Some("2024".into()),
+//!     protocol: Protocol::V5Put,
+//!     upload: UploadConfig {
+//!         retry: RetryPolicy { max_attempts: 3, ..RetryPolicy::default() },
+//!         ..UploadConfig::default()
+//!     },
+//!     ..RunOptions::default()
+//! };
+//! assert_eq!(opts.concurrency, 8);
+//! assert_eq!(opts.upload.large_threshold, 20 * 1024 * 1024);
+//!
+//! // The prefix is resolved inside the user's upload directory, never outside it.
+//! let home = shared::DirPath::parse("/u/7/")?;
+//! let target = uploader::target_dir(&home, opts.prefix.as_deref())?;
+//! assert_eq!(target.as_str(), "/u/7/2024/");
+//! let outside = uploader::target_dir(&home, Some("/u/8/"));
+//! assert!(matches!(outside, Err(uploader::Error::Usage(_))), "{outside:?}");
+//! # Ok(()) }
+//! ```
+//!
+//! Logging in and running it against a server:
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), uploader::Error> {
 //! use std::sync::Arc;
@@ -29,32 +60,44 @@
 mod body;
 pub mod client;
 pub mod error;
+mod file_ctx;
+mod hash;
+mod job;
 pub mod journal;
 #[cfg(test)]
 mod mock;
+mod plan;
 pub mod progress;
+mod redact;
 pub mod report;
 pub mod retry;
 mod run;
+pub mod sign_cache;
 mod upload;
 mod v4;
 mod v5;
+mod verify;
 pub mod walk;
 
-pub use body::{FileHashes, encode_component, encode_path, hash_file};
-pub use client::{Login, ServerClient, Session, SignCache};
+pub use client::{Login, ServerClient, Session};
+pub use cos_sign::{encode_component, encode_path};
 pub use error::Error;
+pub use file_ctx::FileCtx;
+pub use hash::{FileHashes, hash_file};
+pub use job::FileJob;
 pub use journal::{Destination, FileIdentity, Journal, JournalState, Record};
+pub use plan::target_dir;
 pub use progress::{BarProgress, NoProgress, PlainProgress, Progress};
 pub use report::{FileReport, Report, Status, Summary};
 pub use retry::RetryPolicy;
-pub use run::{RunOptions, run, target_dir, verify_object};
+pub use run::{RunOptions, run};
+pub use sign_cache::SignCache;
 pub use tokio_util::sync::CancellationToken;
 pub use upload::{
-    FileCtx, FileJob, Outcome, Protocol, UploadConfig, Uploaded, Uploader, upload_file_v4,
-    upload_file_v5,
+    Outcome, Protocol, UploadConfig, Uploaded, Uploader, upload_file_v4, upload_file_v5,
 };
 pub use v5::{FORBID_OVERWRITE, META_SHA1};
+pub use verify::verify_object;
 pub use walk::{LocalFile, Walk, WalkOptions};
 
 /// Builds the HTTP client every request shares: one connection pool with
@@ -70,4 +113,21 @@ pub fn http_client(concurrency: usize) -> Result<reqwest::Client, Error> {
         .user_agent(concat!("cos-upload/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::request("the HTTP client", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_encoding_matches_the_cos_rules() {
+        assert_eq!(
+            encode_path("/a/b(1)!'*~ c.jpg"),
+            "/a/b%281%29%21%27%2A~%20c.jpg"
+        );
+        assert_eq!(
+            encode_path("xrzeti/测试 图片.jpg"),
+            "xrzeti/%E6%B5%8B%E8%AF%95%20%E5%9B%BE%E7%89%87.jpg"
+        );
+    }
 }

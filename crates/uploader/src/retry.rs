@@ -1,4 +1,6 @@
-//! Exponential backoff with full jitter for retryable failures.
+//! Retrying: how often and how patiently ([`RetryPolicy`]: exponential
+//! backoff with jitter, honouring `Retry-After`), the one retry loop every
+//! retried request goes through, and where its attempts are counted.
 
 use std::future::Future;
 use std::time::Duration;
@@ -56,12 +58,39 @@ impl RetryPolicy {
     }
 }
 
-/// Runs `op` until it succeeds, fails with a non-retryable error, or the
-/// attempts run out. `attempts` is incremented for every attempt made.
-/// `on_retry` is called with the error before each wait (for logging).
-pub async fn retry<T, F, Fut>(
+/// Where the attempts of a retried request are counted: a file's
+/// [`crate::FileCtx`] counts the store requests made for it.
+pub(crate) trait Attempts {
+    /// Adds `n` attempts.
+    fn add(&self, n: u32);
+}
+
+/// Attempts nobody counts (requests to the auth server, verification downloads).
+pub(crate) struct Uncounted;
+
+impl Attempts for Uncounted {
+    fn add(&self, _n: u32) {}
+}
+
+impl Attempts for std::sync::atomic::AtomicU32 {
+    fn add(&self, n: u32) {
+        self.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The one retry loop: runs `op` until it succeeds, fails with an error that
+/// is not [`Error::is_retryable`], or `policy.max_attempts` are used up,
+/// waiting [`RetryPolicy::delay`] (which honours the error's `Retry-After`)
+/// between attempts. `on_retry` is called with the error and the delay before
+/// each wait (for logging). The attempts made are added to `attempts` once
+/// the request is over (a request abandoned mid-way, by cancellation, adds
+/// none).
+///
+/// Each attempt is a whole new request: `op` builds its body and meter again,
+/// and asks for a signature again where one may have expired.
+pub(crate) async fn retry<T, F, Fut>(
     policy: &RetryPolicy,
-    attempts: &mut u32,
+    attempts: &impl Attempts,
     mut op: F,
     mut on_retry: impl FnMut(&Error, Duration),
 ) -> Result<T, Error>
@@ -69,26 +98,37 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    let mut retry_no = 0;
-    loop {
-        *attempts += 1;
-        retry_no += 1;
+    let mut made = 0;
+    let result = loop {
+        made += 1;
         match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_retryable() && retry_no < policy.max_attempts.max(1) => {
-                let delay = policy.delay(retry_no, e.retry_after(), &mut rand::thread_rng());
+            Ok(v) => break Ok(v),
+            Err(e) if e.is_retryable() && made < policy.max_attempts.max(1) => {
+                let delay = policy.delay(made, e.retry_after(), &mut rand::thread_rng());
                 on_retry(&e, delay);
                 tokio::time::sleep(delay).await;
             }
-            Err(e) => return Err(e),
+            Err(e) => break Err(e),
         }
-    }
+    };
+    attempts.add(made);
+    result
+}
+
+/// The `Retry-After` of a reply, when it is a number of seconds.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
+    use std::sync::atomic::AtomicU32;
 
     fn server_error() -> Error {
         Error::Server {
@@ -144,15 +184,29 @@ mod tests {
         assert_eq!(d, p.max_delay);
     }
 
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(reqwest::header::RETRY_AFTER, " 7 ".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        // An HTTP date is not understood: no hint.
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+
     #[tokio::test]
     async fn retries_retryable_errors_then_succeeds() {
         let p = fast();
-        let mut attempts = 0;
+        let attempts = AtomicU32::new(0);
         let mut calls = 0;
         let mut logged = 0;
         let r = retry(
             &p,
-            &mut attempts,
+            &attempts,
             || {
                 calls += 1;
                 let n = calls;
@@ -162,7 +216,7 @@ mod tests {
         )
         .await;
         assert_eq!(r.unwrap(), 3);
-        assert_eq!(attempts, 3);
+        assert_eq!(attempts.into_inner(), 3);
         assert_eq!(logged, 2);
     }
 
@@ -172,26 +226,21 @@ mod tests {
             max_attempts: 4,
             ..fast()
         };
-        let mut attempts = 0;
-        let r: Result<(), _> = retry(
-            &p,
-            &mut attempts,
-            || async { Err(server_error()) },
-            |_, _| {},
-        )
-        .await;
-        assert!(matches!(r, Err(Error::Server { .. })));
-        assert_eq!(attempts, 4);
+        let attempts = AtomicU32::new(0);
+        let r: Result<(), _> =
+            retry(&p, &attempts, || async { Err(server_error()) }, |_, _| {}).await;
+        assert!(matches!(r, Err(Error::Server { .. })), "{r:?}");
+        assert_eq!(attempts.into_inner(), 4);
 
-        let mut attempts = 0;
+        let attempts = AtomicU32::new(0);
         let r: Result<(), _> = retry(
             &p,
-            &mut attempts,
+            &attempts,
             || async { Err(Error::Exists { key: "k".into() }) },
             |_, _| {},
         )
         .await;
-        assert!(matches!(r, Err(Error::Exists { .. })));
-        assert_eq!(attempts, 1);
+        assert!(matches!(r, Err(Error::Exists { .. })), "{r:?}");
+        assert_eq!(attempts.into_inner(), 1);
     }
 }

@@ -1,24 +1,25 @@
 //! Bulk uploads: walk, plan keys, consult the journal, upload with bounded
-//! concurrency, verify, and report.
+//! concurrency, verify, and report. Planning is in `plan`, verification in
+//! `verify`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sha1::{Digest, Sha1};
-use shared::DirPath;
-use shared::wire::V5SignRequest;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::ServerClient;
 use crate::error::Error;
-use crate::journal::{FileIdentity, Journal, JournalState};
+use crate::file_ctx::FileCtx;
+use crate::job::FileJob;
+use crate::journal::{Journal, JournalState};
+use crate::plan::{Plan, plan, target_dir};
 use crate::progress::Progress;
 use crate::report::{FileReport, Report, Status};
-use crate::retry::retry;
-use crate::upload::{FileCtx, FileJob, Outcome, Protocol, UploadConfig, Uploader};
+use crate::upload::{Outcome, Protocol, UploadConfig, Uploader};
+use crate::verify::verify_object;
 use crate::walk::{WalkOptions, walk};
 
 /// Everything a bulk run needs besides the logged-in client.
@@ -62,26 +63,6 @@ impl Default for RunOptions {
     }
 }
 
-/// Resolves `--prefix` against the user's upload prefix.
-pub fn target_dir(upload_prefix: &DirPath, prefix: Option<&str>) -> Result<DirPath, Error> {
-    let p = match prefix.map(str::trim) {
-        None | Some("") => return Ok(upload_prefix.clone()),
-        Some(p) => p,
-    };
-    let bad = |e: shared::KeyError| Error::Usage(format!("bad prefix {p:?}: {e}"));
-    let dir = if p.starts_with('/') {
-        DirPath::parse(p).map_err(bad)?
-    } else {
-        DirPath::parse(&format!("{}{p}", upload_prefix.as_str())).map_err(bad)?
-    };
-    if !dir.is_within(upload_prefix) {
-        return Err(Error::Usage(format!(
-            "prefix {dir} is outside your upload directory {upload_prefix}"
-        )));
-    }
-    Ok(dir)
-}
-
 /// Uploads everything `opts` names. The client must be logged in. Per-file
 /// failures are in the report; `Err` means the run could not start (not logged
 /// in, bad options, unreadable journal, a journal of another destination or
@@ -109,44 +90,7 @@ pub async fn run(
             .await
             .map_err(|e| Error::Usage(format!("walk failed: {e}")))??
     };
-    for (p, why) in &walked.skipped {
-        tracing::info!(path = %p.display(), reason = %why, "skipped");
-    }
-
-    let mut reports: Vec<Option<FileReport>> = Vec::new();
-    for (path, err) in walked.errors {
-        reports.push(Some(FileReport::failed(path, String::new(), 0, &err)));
-    }
-    let mut jobs: Vec<(usize, FileJob)> = Vec::new();
-    for f in walked.files {
-        match target.join(&f.rel) {
-            Ok(key) => {
-                jobs.push((
-                    reports.len(),
-                    FileJob {
-                        path: f.path,
-                        size: f.size,
-                        mtime_ns: f.mtime_ns,
-                        key,
-                        sign_dir: target.clone(),
-                    },
-                ));
-                reports.push(None);
-            }
-            Err(source) => {
-                let err = Error::Key {
-                    path: f.rel.clone(),
-                    source,
-                };
-                reports.push(Some(FileReport::failed(
-                    f.path,
-                    String::new(),
-                    f.size,
-                    &err,
-                )));
-            }
-        }
-    }
+    let Plan { mut reports, jobs } = plan(walked, &target);
 
     let (journal, state) = match &opts.journal {
         Some(p) => {
@@ -305,9 +249,7 @@ async fn upload_one(
         report.status = Status::Skipped;
         report.url = Some(url.clone());
         // Count the bytes as done for the progress totals.
-        let keep = crate::progress::AttemptMeter::new(ctx.progress.clone(), ctx.id);
-        keep.add(job.size);
-        keep.commit();
+        ctx.progress_done(job.size);
     } else if opts.dry_run {
         report.status = Status::DryRun;
         return Ok(());
@@ -335,112 +277,4 @@ async fn upload_one(
         report.verified = Some(true);
     }
     Ok(())
-}
-
-/// Downloads `url` and checks its size and SHA-1 against `id`. If the store
-/// wants a signature for reading (private bucket), one is asked from the auth
-/// server for a `GET` of `key`.
-pub async fn verify_object(
-    client: &ServerClient,
-    policy: &crate::retry::RetryPolicy,
-    key: &str,
-    url: &str,
-    id: &FileIdentity,
-) -> Result<(), Error> {
-    let mut attempts = 0;
-    let (size, sha) = retry(
-        policy,
-        &mut attempts,
-        || async {
-            let mut resp = client
-                .http()
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| Error::network("store", e))?;
-            if matches!(resp.status().as_u16(), 401 | 403) {
-                let signed = client
-                    .sign_v5(&V5SignRequest {
-                        method: "GET".into(),
-                        key: key.to_owned(),
-                        pathname: None,
-                        query: Default::default(),
-                        headers: Default::default(),
-                    })
-                    .await?;
-                resp = client
-                    .http()
-                    .get(&signed.url)
-                    .header(reqwest::header::AUTHORIZATION, signed.authorization)
-                    .send()
-                    .await
-                    .map_err(|e| Error::network("store", e))?;
-            }
-            let status = resp.status();
-            if status.is_server_error() {
-                return Err(Error::Server {
-                    service: "store",
-                    status: status.as_u16(),
-                    message: "download for verification failed".into(),
-                    retry_after: None,
-                });
-            }
-            if !status.is_success() {
-                return Err(Error::Verify {
-                    url: url.to_owned(),
-                    message: format!("download answered HTTP {}", status.as_u16()),
-                });
-            }
-            let mut hasher = Sha1::new();
-            let mut size = 0u64;
-            while let Some(chunk) = resp.chunk().await.map_err(|e| Error::network("store", e))? {
-                size += chunk.len() as u64;
-                hasher.update(&chunk);
-            }
-            Ok((size, hex::encode(hasher.finalize())))
-        },
-        |e, _| tracing::debug!(url, error = %e, "retrying verification download"),
-    )
-    .await?;
-    if size != id.size || sha != id.sha1 {
-        return Err(Error::Verify {
-            url: url.to_owned(),
-            message: format!(
-                "expected {} bytes with SHA-1 {}, downloaded {size} bytes with SHA-1 {sha}",
-                id.size, id.sha1
-            ),
-        });
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_resolve_inside_the_upload_directory() {
-        let home = DirPath::parse("/u/7/").unwrap();
-        assert_eq!(target_dir(&home, None).unwrap(), home);
-        assert_eq!(
-            target_dir(&home, Some("photos/2024")).unwrap().as_str(),
-            "/u/7/photos/2024/"
-        );
-        assert_eq!(
-            target_dir(&home, Some("/u/7/x/")).unwrap().as_str(),
-            "/u/7/x/"
-        );
-        assert!(matches!(
-            target_dir(&home, Some("/u/70/x")),
-            Err(Error::Usage(_))
-        ));
-        assert!(matches!(
-            target_dir(&home, Some("../8")),
-            Err(Error::Usage(_))
-        ));
-        assert!(matches!(
-            target_dir(&home, Some("a//b")),
-            Err(Error::Usage(_))
-        ));
-    }
 }

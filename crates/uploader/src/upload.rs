@@ -1,18 +1,18 @@
-//! Uploading one file: the shared context ([`Uploader`]) and the per-file
-//! inputs and outputs. The protocol-specific halves are in `v4` and `v5`.
+//! Uploading one file: the tuning ([`UploadConfig`]), what is shared by all
+//! files ([`Uploader`]), reading or hashing the file once ([`Prepared`]), and
+//! the choice of protocol. The protocols themselves are in `v4` and `v5`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use shared::{DirPath, ObjectKey};
-
-use crate::body::{self, Source};
-use crate::client::{ServerClient, SignCache};
+use crate::body::Source;
+use crate::client::ServerClient;
 use crate::error::Error;
-use crate::journal::{FileIdentity, Journal, JournalState, PendingMultipart, PendingSlices};
-use crate::progress::{AttemptMeter, NoProgress, Progress};
+use crate::file_ctx::FileCtx;
+use crate::hash;
+use crate::job::FileJob;
+use crate::journal::{FileIdentity, Record};
 use crate::retry::RetryPolicy;
+use crate::sign_cache::SignCache;
 
 /// Which upload protocol to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,57 +61,6 @@ impl Default for UploadConfig {
     }
 }
 
-/// One file to upload.
-#[derive(Debug, Clone)]
-pub struct FileJob {
-    /// Local path.
-    pub path: PathBuf,
-    /// Size when listed (a different size read later fails the file as changed).
-    pub size: u64,
-    /// Modification time, nanoseconds since the UNIX epoch.
-    pub mtime_ns: i64,
-    /// Target key.
-    pub key: ObjectKey,
-    /// v4: the directory whose signature covers `key` (a multi-effect signature
-    /// binds a directory prefix, so one signature serves a whole tree).
-    pub sign_dir: DirPath,
-}
-
-impl FileJob {
-    /// A job for `path` uploaded to `key`, signing `key`'s own directory.
-    pub fn new(path: impl Into<PathBuf>, key: ObjectKey) -> Result<Self, Error> {
-        let path = path.into();
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .and_then(|d| i64::try_from(d.as_nanos()).ok())
-            .unwrap_or(0);
-        Ok(Self {
-            sign_dir: key.parent(),
-            path,
-            size: meta.len(),
-            mtime_ns,
-            key,
-        })
-    }
-
-    /// The key's name relative to `sign_dir`, which the v4 URL appends.
-    pub(crate) fn name_in_sign_dir(&self) -> Result<&str, Error> {
-        self.key
-            .as_str()
-            .strip_prefix(self.sign_dir.key_prefix())
-            .filter(|r| !r.is_empty())
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "key {} is not inside the signed directory {}",
-                    self.key, self.sign_dir
-                ))
-            })
-    }
-}
-
 /// How a successful upload ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -130,107 +79,6 @@ pub struct Uploaded {
     pub url: String,
     /// Lower-case hex SHA-1 of the content.
     pub sha1: String,
-}
-
-/// Per-file context: progress, journal, resume state and the attempt count.
-pub struct FileCtx {
-    /// Index of the file in the run (for progress).
-    pub id: usize,
-    /// Where bytes are reported.
-    pub progress: Arc<dyn Progress>,
-    /// Where slices, parts and completion are recorded.
-    pub journal: Option<Arc<Journal>>,
-    /// An unfinished v4 slice upload of this key from an earlier run.
-    pub pending_slices: Option<PendingSlices>,
-    /// An unfinished v5 multipart upload of this key from an earlier run.
-    pub pending_multipart: Option<PendingMultipart>,
-    attempts: AtomicU32,
-    /// Bytes this run stored (acknowledged attempts only).
-    stored: Arc<AtomicU64>,
-    /// Bytes earlier runs stored (slices or parts resumed).
-    resumed: AtomicU64,
-}
-
-impl std::fmt::Debug for FileCtx {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileCtx")
-            .field("id", &self.id)
-            .field("attempts", &self.attempts())
-            .field("bytes_sent", &self.bytes_sent())
-            .field("bytes_resumed", &self.bytes_resumed())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for FileCtx {
-    fn default() -> Self {
-        Self::new(0, Arc::new(NoProgress))
-    }
-}
-
-impl FileCtx {
-    /// A context with no journal.
-    pub fn new(id: usize, progress: Arc<dyn Progress>) -> Self {
-        Self {
-            id,
-            progress,
-            journal: None,
-            pending_slices: None,
-            pending_multipart: None,
-            attempts: AtomicU32::new(0),
-            stored: Arc::default(),
-            resumed: AtomicU64::new(0),
-        }
-    }
-
-    /// Adds a journal, taking this key's unfinished uploads from `state`.
-    pub fn with_journal(
-        mut self,
-        journal: Arc<Journal>,
-        state: &JournalState,
-        key: &ObjectKey,
-    ) -> Self {
-        self.pending_slices = state.slices.get(key.as_str()).cloned();
-        self.pending_multipart = state.multiparts.get(key.as_str()).cloned();
-        self.journal = Some(journal);
-        self
-    }
-
-    /// Store requests made so far (retries included).
-    pub fn attempts(&self) -> u32 {
-        self.attempts.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn add_attempts(&self, n: u32) {
-        self.attempts.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Bytes of this file the store acknowledged in this run: attempts that
-    /// failed, and slices or parts stored by an earlier run, are not counted.
-    pub fn bytes_sent(&self) -> u64 {
-        self.stored.load(Ordering::Relaxed)
-    }
-
-    /// Bytes of this file an earlier run stored (resumed slices or parts).
-    pub fn bytes_resumed(&self) -> u64 {
-        self.resumed.load(Ordering::Relaxed)
-    }
-
-    /// A meter for one attempt; its bytes count as sent once committed.
-    pub(crate) fn meter(&self) -> AttemptMeter {
-        AttemptMeter::counting(self.progress.clone(), self.id, self.stored.clone())
-    }
-
-    /// Records `bytes` an earlier run stored, counting them as progress.
-    pub(crate) fn resumed(&self, bytes: u64) {
-        if bytes == 0 {
-            return;
-        }
-        self.resumed.fetch_add(bytes, Ordering::Relaxed);
-        let keep = AttemptMeter::new(self.progress.clone(), self.id);
-        keep.add(bytes);
-        keep.commit();
-    }
 }
 
 /// Everything single-file uploads share: the HTTP client (one connection pool),
@@ -290,7 +138,7 @@ impl Uploader {
     ) -> Result<Prepared, Error> {
         let want_md5 = protocol == Protocol::V5Put && job.size <= self.config.large_threshold;
         if job.size <= self.config.in_memory_limit {
-            let (data, h) = body::read_small(&job.path, job.size).await?;
+            let (data, h) = hash::read_small(&job.path, job.size).await?;
             return Ok(Prepared {
                 id: FileIdentity {
                     size: job.size,
@@ -301,7 +149,7 @@ impl Uploader {
                 source: Source::Memory(data),
             });
         }
-        let h = body::hash_file(&job.path, job.size, want_md5).await?;
+        let h = hash::hash_file(&job.path, job.size, want_md5).await?;
         Ok(Prepared {
             id: FileIdentity {
                 size: job.size,
@@ -319,7 +167,7 @@ impl Uploader {
 
     /// The identity (size, mtime, SHA-1) of a job's file, for journal checks.
     pub async fn identify(&self, job: &FileJob) -> Result<FileIdentity, Error> {
-        let h = body::hash_file(&job.path, job.size, false).await?;
+        let h = hash::hash_file(&job.path, job.size, false).await?;
         Ok(FileIdentity {
             size: job.size,
             mtime_ns: job.mtime_ns,
@@ -356,45 +204,25 @@ impl Uploader {
         // A file streamed from disk may have changed after it was hashed: then
         // the failure (or the object) is about a file that no longer exists as
         // hashed. Say so, and never journal it as done.
-        if streamed && let Some(what) = changed_since(job) {
+        if streamed && let Some(what) = job.changed() {
             return Err(Error::Changed {
                 path: job.path.clone(),
                 what,
             });
         }
         let (outcome, url) = result?;
-        if let Some(j) = &ctx.journal {
-            j.append(&crate::journal::Record::Done {
-                key: job.key.as_str().to_owned(),
-                id: id.clone(),
-                url: url.clone(),
-            })
-            .await?;
-        }
+        ctx.record(Record::Done {
+            key: job.key.as_str().to_owned(),
+            id: id.clone(),
+            url: url.clone(),
+        })
+        .await?;
         Ok(Uploaded {
             outcome,
             url,
             sha1: id.sha1,
         })
     }
-}
-
-/// What changed in the file since it was listed, if anything (size or mtime).
-fn changed_since(job: &FileJob) -> Option<String> {
-    let meta = match std::fs::metadata(&job.path) {
-        Ok(m) => m,
-        Err(e) => return Some(format!("cannot stat it any more: {e}")),
-    };
-    if meta.len() != job.size {
-        return Some(format!("size {} became {}", job.size, meta.len()));
-    }
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .and_then(|d| i64::try_from(d.as_nanos()).ok())
-        .unwrap_or(0);
-    (mtime != job.mtime_ns).then(|| "modified during the upload".to_owned())
 }
 
 /// Uploads one file the mini-program way (COS v4), slice upload above the threshold.

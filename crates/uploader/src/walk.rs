@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use globset::{GlobSet, GlobSetBuilder};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::Error;
+use crate::job::mtime_ns;
 
 /// Which files to take from the arguments.
 #[derive(Debug, Clone, Default)]
@@ -116,14 +116,6 @@ impl Filter {
     pub fn enters_dir(&self, rel: &str) -> bool {
         !self.excluded(rel)
     }
-}
-
-fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .and_then(|d| i64::try_from(d.as_nanos()).ok())
-        .unwrap_or(0)
 }
 
 /// NFC-normalises one path component; `None` when it is not UTF-8.
@@ -309,16 +301,14 @@ mod tests {
         };
         let some = walk(&[r.to_owned()], &opts).unwrap();
         assert_eq!(rels(&some), vec!["b.jpg", "sub/c.jpg"]);
-        assert!(
-            walk(
-                &[r.to_owned()],
-                &WalkOptions {
-                    include: vec!["[".into()],
-                    ..WalkOptions::default()
-                }
-            )
-            .is_err()
+        let bad_glob = walk(
+            &[r.to_owned()],
+            &WalkOptions {
+                include: vec!["[".into()],
+                ..WalkOptions::default()
+            },
         );
+        assert!(matches!(bad_glob, Err(Error::Usage(_))), "{bad_glob:?}");
     }
 
     #[test]

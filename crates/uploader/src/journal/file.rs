@@ -1,306 +1,15 @@
-//! The resume journal: an append-only JSON-lines file.
-//!
-//! One line per event, written and `fsync`'d before the event is reported as
-//! done: a file fully uploaded ([`Record::Done`]), a v4 slice session opened
-//! and each slice stored, a v5 multipart upload started and each part stored.
-//! A run killed at any point (even `kill -9`) leaves at worst a torn last line,
-//! which is ignored when the journal is read back.
-//!
-//! Appends from concurrent uploads are group-committed: one writer thread
-//! writes every pending line, calls `fsync` once, then acknowledges them all,
-//! so durability costs one `fsync` per batch rather than per file.
-//!
-//! The first record names the [`Destination`] (auth server, store location,
-//! user) the journal's objects went to. A journal of another destination, or
-//! one without that record, is refused: its "done" records say nothing about
-//! where this run uploads. A run holds an exclusive advisory lock on the file
-//! ([`File::try_lock`]), so a second run on the same journal is refused too.
+//! The journal file ([`Journal`]): opened and locked for a run, read back,
+//! and appended to by one writer thread that commits lines in groups.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use super::{Destination, JournalState, Record};
 use crate::error::Error;
-
-/// What identifies the content of a local file: size, modification time and SHA-1.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileIdentity {
-    /// Size in bytes.
-    pub size: u64,
-    /// Modification time, nanoseconds since the UNIX epoch.
-    pub mtime_ns: i64,
-    /// Lower-case hex SHA-1 of the content.
-    pub sha1: String,
-}
-
-/// Where a journal's objects go: what must be the same for its "done"
-/// records to hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Destination {
-    /// The auth server's base URL.
-    pub server: String,
-    /// The store location signatures are issued for: the v4 upload URL
-    /// without the directory (`<endpoint>/files/v2/<appid>/<bucket>`).
-    pub store: String,
-    /// The user id the objects were uploaded as.
-    pub user: String,
-}
-
-impl std::fmt::Display for Destination {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "server {}, store {}, user {}",
-            self.server, self.store, self.user
-        )
-    }
-}
-
-/// One journal line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Record {
-    /// The journal's first record: where its objects go.
-    Destination {
-        /// The destination.
-        #[serde(flatten)]
-        dest: Destination,
-    },
-    /// The object `key` holds this file's content.
-    Done {
-        /// Object key.
-        key: String,
-        /// The local file it came from.
-        #[serde(flatten)]
-        id: FileIdentity,
-        /// The object's URL (`source_url`).
-        url: String,
-    },
-    /// A v4 slice session was opened for `key`.
-    SliceInit {
-        /// Object key.
-        key: String,
-        /// The local file being uploaded.
-        #[serde(flatten)]
-        id: FileIdentity,
-        /// The store's session id.
-        session: String,
-        /// Slice size the store asked for.
-        slice_size: u64,
-    },
-    /// One v4 slice was stored.
-    Slice {
-        /// Object key.
-        key: String,
-        /// Session id.
-        session: String,
-        /// Byte offset.
-        offset: u64,
-        /// Length.
-        len: u64,
-    },
-    /// A v5 multipart upload was initiated for `key`.
-    MultipartInit {
-        /// Object key.
-        key: String,
-        /// The local file being uploaded.
-        #[serde(flatten)]
-        id: FileIdentity,
-        /// The store's upload id.
-        upload_id: String,
-        /// Part size used.
-        part_size: u64,
-    },
-    /// One v5 part was stored.
-    Part {
-        /// Object key.
-        key: String,
-        /// Upload id.
-        upload_id: String,
-        /// 1-based part number.
-        part: u32,
-        /// The part's ETag.
-        etag: String,
-    },
-}
-
-/// An unfinished v4 slice upload found in the journal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingSlices {
-    /// The file being uploaded when the run stopped.
-    pub id: FileIdentity,
-    /// Session id.
-    pub session: String,
-    /// Slice size.
-    pub slice_size: u64,
-    /// Offsets recorded as stored.
-    pub offsets: Vec<u64>,
-}
-
-/// An unfinished v5 multipart upload found in the journal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingMultipart {
-    /// The file being uploaded when the run stopped.
-    pub id: FileIdentity,
-    /// Upload id.
-    pub upload_id: String,
-    /// Part size.
-    pub part_size: u64,
-    /// Stored parts: number → ETag.
-    pub parts: HashMap<u32, String>,
-}
-
-/// What a journal says, folded by key.
-#[derive(Debug, Default, Clone)]
-pub struct JournalState {
-    /// Completed objects: key → (identity, url).
-    pub done: HashMap<String, (FileIdentity, String)>,
-    /// Unfinished slice uploads by key.
-    pub slices: HashMap<String, PendingSlices>,
-    /// Unfinished multipart uploads by key.
-    pub multiparts: HashMap<String, PendingMultipart>,
-    /// Lines that could not be parsed (a torn last line after a crash, or damage).
-    pub bad_lines: usize,
-    /// Records folded in.
-    pub records: usize,
-    /// The destination, when the first record names one.
-    pub destination: Option<Destination>,
-    /// A later destination record named another destination (journals of two
-    /// destinations were joined).
-    pub mixed_destinations: bool,
-}
-
-impl JournalState {
-    /// Why this journal cannot be used for `expected`, if it cannot: it has
-    /// records but none naming a destination first, or names another one.
-    pub fn destination_mismatch(&self, expected: &Destination) -> Option<String> {
-        if self.records == 0 {
-            return None;
-        }
-        match &self.destination {
-            None => Some(
-                "no recorded destination (its first record does not say where its files went)"
-                    .to_owned(),
-            ),
-            Some(d) if d != expected => Some(d.to_string()),
-            Some(_) if self.mixed_destinations => {
-                Some("more than one destination (journals were joined)".to_owned())
-            }
-            Some(_) => None,
-        }
-    }
-
-    /// [`JournalState::destination_mismatch`] as [`Error::JournalMismatch`]
-    /// for the journal at `path`.
-    fn check_destination(&self, path: &Path, expected: &Destination) -> Result<(), Error> {
-        match self.destination_mismatch(expected) {
-            Some(found) => Err(Error::JournalMismatch {
-                path: path.to_owned(),
-                found,
-                expected: expected.to_string(),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// Folds one record into the state.
-    pub fn apply(&mut self, rec: Record) {
-        let first = self.records == 0;
-        self.records += 1;
-        match rec {
-            Record::Destination { dest } => {
-                if first {
-                    self.destination = Some(dest);
-                } else if self.destination.as_ref() != Some(&dest) {
-                    self.mixed_destinations = true;
-                }
-            }
-            Record::Done { key, id, url } => {
-                self.slices.remove(&key);
-                self.multiparts.remove(&key);
-                self.done.insert(key, (id, url));
-            }
-            Record::SliceInit {
-                key,
-                id,
-                session,
-                slice_size,
-            } => {
-                self.slices.insert(
-                    key,
-                    PendingSlices {
-                        id,
-                        session,
-                        slice_size,
-                        offsets: Vec::new(),
-                    },
-                );
-            }
-            Record::Slice {
-                key,
-                session,
-                offset,
-                ..
-            } => {
-                if let Some(p) = self.slices.get_mut(&key)
-                    && p.session == session
-                {
-                    p.offsets.push(offset);
-                }
-            }
-            Record::MultipartInit {
-                key,
-                id,
-                upload_id,
-                part_size,
-            } => {
-                self.multiparts.insert(
-                    key,
-                    PendingMultipart {
-                        id,
-                        upload_id,
-                        part_size,
-                        parts: HashMap::new(),
-                    },
-                );
-            }
-            Record::Part {
-                key,
-                upload_id,
-                part,
-                etag,
-            } => {
-                if let Some(p) = self.multiparts.get_mut(&key)
-                    && p.upload_id == upload_id
-                {
-                    p.parts.insert(part, etag);
-                }
-            }
-        }
-    }
-
-    /// Parses journal text (tolerating bad lines, which are counted).
-    pub fn parse(reader: impl BufRead) -> std::io::Result<Self> {
-        let mut state = Self::default();
-        for line in reader.split(b'\n') {
-            let line = line?;
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            match serde_json::from_slice::<Record>(&line) {
-                Ok(rec) => state.apply(rec),
-                Err(_) => state.bad_lines += 1,
-            }
-        }
-        Ok(state)
-    }
-}
 
 type Ack = oneshot::Sender<Result<(), String>>;
 
@@ -497,30 +206,7 @@ fn writer(mut file: File, rx: mpsc::Receiver<(Vec<u8>, Ack)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id(sha: &str) -> FileIdentity {
-        FileIdentity {
-            size: 10,
-            mtime_ns: 1_700_000_000_000_000_000,
-            sha1: sha.into(),
-        }
-    }
-
-    fn dest() -> Destination {
-        Destination {
-            server: "http://127.0.0.1:8080".into(),
-            store: "http://127.0.0.1:8080/files/v2/1250000000/photos".into(),
-            user: "7".into(),
-        }
-    }
-
-    fn done(key: &str) -> Record {
-        Record::Done {
-            key: key.into(),
-            id: id("ab"),
-            url: format!("http://x/{key}"),
-        }
-    }
+    use crate::journal::fixtures::{dest, done, id};
 
     #[tokio::test]
     async fn a_new_journal_starts_with_its_destination_and_resumes_with_it() {
@@ -574,10 +260,11 @@ mod tests {
             let msg = err.to_string();
             assert!(msg.contains(&dest().to_string()), "{msg}");
             assert!(msg.contains(&other.to_string()), "{msg}");
-            assert!(matches!(
-                Journal::read(&path, &other),
-                Err(Error::JournalMismatch { .. })
-            ));
+            let read = Journal::read(&path, &other);
+            assert!(
+                matches!(read, Err(Error::JournalMismatch { .. })),
+                "{read:?}"
+            );
         }
         assert_eq!(std::fs::read(&path).unwrap(), before);
     }
@@ -604,10 +291,11 @@ mod tests {
         })
         .unwrap();
         std::fs::write(&path, format!("{a}\n{line}\n{b}\n")).unwrap();
-        assert!(matches!(
-            Journal::open(&path, &dest()),
-            Err(Error::JournalMismatch { .. })
-        ));
+        let joined = Journal::open(&path, &dest());
+        assert!(
+            matches!(joined, Err(Error::JournalMismatch { .. })),
+            "{joined:?}"
+        );
     }
 
     #[tokio::test]
@@ -720,38 +408,6 @@ mod tests {
         assert_eq!(state.bad_lines, 1);
         assert!(state.done.contains_key("k3"));
         assert!(!state.done.contains_key("k2"));
-    }
-
-    #[test]
-    fn done_supersedes_pending_uploads() {
-        let mut s = JournalState::default();
-        s.apply(Record::MultipartInit {
-            key: "k".into(),
-            id: id("aa"),
-            upload_id: "up".into(),
-            part_size: 8,
-        });
-        s.apply(Record::Part {
-            key: "k".into(),
-            upload_id: "up".into(),
-            part: 1,
-            etag: "\"e1\"".into(),
-        });
-        // A part of another upload id is not mixed in.
-        s.apply(Record::Part {
-            key: "k".into(),
-            upload_id: "old".into(),
-            part: 2,
-            etag: "\"e2\"".into(),
-        });
-        assert_eq!(s.multiparts["k"].parts.len(), 1);
-        s.apply(Record::Done {
-            key: "k".into(),
-            id: id("aa"),
-            url: "u".into(),
-        });
-        assert!(s.multiparts.is_empty());
-        assert!(s.done.contains_key("k"));
     }
 
     #[tokio::test]
