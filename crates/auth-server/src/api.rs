@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError as _, web};
 use cos_sign::policy::{Condition, PostPolicy};
@@ -19,7 +18,7 @@ use utoipa::{IntoParams, OpenApi};
 
 use crate::auth::{AuthUser, client_ip, prefix_of};
 use crate::db::{AuditRecord, Kind, Provider};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 use crate::wechat::WechatError;
 
@@ -32,7 +31,7 @@ fn sign_limit(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
     state.limits.sign.check(&user.id).map_err(|wait| {
         state.metrics.rate_limited_sign.inc();
         AppError::rate_limited(
-            "rate_limited",
+            ErrorCode::RateLimited,
             "too many signature requests; slow down",
             wait,
         )
@@ -43,7 +42,11 @@ fn login_limit(state: &AppState, req: &HttpRequest) -> Result<(), AppError> {
     let ip = client_ip(req, state.trust_forwarded_for);
     state.limits.login.check(&ip).map_err(|wait| {
         state.metrics.rate_limited_login.inc();
-        AppError::rate_limited("rate_limited", "too many login attempts; retry later", wait)
+        AppError::rate_limited(
+            ErrorCode::RateLimited,
+            "too many login attempts; retry later",
+            wait,
+        )
     })
 }
 
@@ -117,8 +120,8 @@ pub async fn login(
     let code = body.into_inner().code;
     if code.is_empty() || code.len() > 256 || !code.bytes().all(|b| b.is_ascii_graphic()) {
         state.metrics.login_failed.inc();
-        return Err(AppError::bad_request(
-            "invalid_input",
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
             "code must be 1-256 printable ASCII characters",
         ));
     }
@@ -136,28 +139,26 @@ pub async fn login(
 }
 
 fn wechat_error(state: &AppState, e: WechatError) -> AppError {
-    let bad_gateway = |code, msg: &str| AppError::new(StatusCode::BAD_GATEWAY, code, msg);
     match e {
         WechatError::InvalidCode => {
-            AppError::unauthorized("invalid_code", "the login code is invalid")
+            AppError::new(ErrorCode::InvalidCode, "the login code is invalid")
         }
-        WechatError::CodeUsed => AppError::unauthorized(
-            "code_used",
+        WechatError::CodeUsed => AppError::new(
+            ErrorCode::CodeUsed,
             "the login code was already used; call wx.login again",
         ),
         WechatError::Blocked => AppError::new(
-            StatusCode::FORBIDDEN,
-            "user_blocked",
+            ErrorCode::UserBlocked,
             "WeChat blocked this login (high-risk user)",
         ),
         WechatError::RateLimited => AppError::rate_limited(
-            "wechat_rate_limited",
+            ErrorCode::WechatRateLimited,
             "WeChat's login quota for this user is exhausted; retry in a minute",
             60,
         ),
         WechatError::Busy => {
             state.metrics.wechat_errors.inc();
-            bad_gateway("wechat_busy", "WeChat is busy; retry").with_retry_after(1)
+            AppError::new(ErrorCode::WechatBusy, "WeChat is busy; retry").with_retry_after(1)
         }
         WechatError::Other {
             errcode,
@@ -165,22 +166,21 @@ fn wechat_error(state: &AppState, e: WechatError) -> AppError {
         } => {
             state.metrics.wechat_errors.inc();
             tracing::warn!(errcode, errmsg = %errmsg, "jscode2session error");
-            bad_gateway(
-                "wechat_error",
-                &format!("WeChat refused the login (errcode {errcode})"),
+            AppError::new(
+                ErrorCode::WechatError,
+                format!("WeChat refused the login (errcode {errcode})"),
             )
         }
         WechatError::Unavailable(ref why) => {
             state.metrics.wechat_errors.inc();
             tracing::warn!(reason = %why, "jscode2session unavailable");
-            bad_gateway(
-                "wechat_unavailable",
+            AppError::new(
+                ErrorCode::WechatUnavailable,
                 "WeChat cannot be reached; retry later",
             )
         }
         WechatError::NotConfigured => AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "login_not_configured",
+            ErrorCode::LoginNotConfigured,
             "WeChat login is not configured on this server",
         ),
     }
@@ -215,8 +215,8 @@ pub async fn dev_login(
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
     {
         state.metrics.login_failed.inc();
-        return Err(AppError::bad_request(
-            "invalid_input",
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
             "user must be 1-64 characters of [A-Za-z0-9_.-]",
         ));
     }
@@ -235,8 +235,8 @@ pub struct V4Query {
     pub cos_path: Option<String>,
 }
 
-fn key_error(code: &'static str, e: &shared::KeyError) -> AppError {
-    AppError::bad_request(code, e.to_string())
+fn key_error(code: ErrorCode, e: &shared::KeyError) -> AppError {
+    AppError::new(code, e.to_string())
 }
 
 /// The directory a client asked for, validated and inside `prefix` (whole
@@ -248,7 +248,7 @@ pub fn check_dir(
 ) -> Result<DirPath, AppError> {
     let dir = match requested {
         None => prefix.clone(),
-        Some(p) => DirPath::parse(p).map_err(|e| key_error("invalid_path", &e))?,
+        Some(p) => DirPath::parse(p).map_err(|e| key_error(ErrorCode::InvalidPath, &e))?,
     };
     if !dir.is_within(prefix) {
         return Err(AppError::outside_prefix(
@@ -261,7 +261,7 @@ pub fn check_dir(
 
 /// An object key a client asked for, validated and inside `prefix`.
 pub fn check_key(prefix: &DirPath, requested: &str) -> Result<ObjectKey, AppError> {
-    let key = ObjectKey::parse(requested).map_err(|e| key_error("invalid_key", &e))?;
+    let key = ObjectKey::parse(requested).map_err(|e| key_error(ErrorCode::InvalidKey, &e))?;
     if !key.is_within(prefix) {
         return Err(AppError::outside_prefix(
             &format!("key {}", key.as_str()),
@@ -273,7 +273,7 @@ pub fn check_key(prefix: &DirPath, requested: &str) -> Result<ObjectKey, AppErro
 
 fn count_refusal<T>(state: &AppState, r: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &r
-        && e.code() == "outside_prefix"
+        && e.code() == ErrorCode::OutsidePrefix
     {
         state.metrics.outside_prefix.inc();
     }
@@ -317,8 +317,8 @@ pub async fn v4_sign(
     // The query decoder replaces invalid UTF-8 with U+FFFD; refuse instead of
     // signing a path the client did not send.
     if cos_sign::decode(req.query_string()).is_none() {
-        return Err(AppError::bad_request(
-            "invalid_input",
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
             "the query string is not valid UTF-8 after percent-decoding",
         ));
     }
@@ -390,8 +390,8 @@ pub(crate) const SIGNABLE_HEADERS: &[&str] = &[
 
 fn check_text(what: &str, name: &str, value: &str) -> Result<(), AppError> {
     if value.len() > 1024 || value.chars().any(char::is_control) {
-        return Err(AppError::bad_request(
-            "invalid_input",
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
             format!("{what} {name:?} has a control character or is too long"),
         ));
     }
@@ -416,8 +416,8 @@ fn check_v5_query(method: &str, query: &BTreeMap<String, String>) -> Result<(), 
     };
     for (k, v) in query {
         if !allowed.contains(&k.as_str()) {
-            return Err(AppError::bad_request(
-                "query_not_allowed",
+            return Err(AppError::new(
+                ErrorCode::QueryNotAllowed,
                 format!("query parameter {k:?} cannot be signed for {method}"),
             ));
         }
@@ -435,8 +435,8 @@ fn check_v5_query(method: &str, query: &BTreeMap<String, String>) -> Result<(), 
         _ => true,
     };
     if !valid {
-        return Err(AppError::bad_request(
-            "query_not_allowed",
+        return Err(AppError::new(
+            ErrorCode::QueryNotAllowed,
             format!("this combination of query parameters cannot be signed for {method}"),
         ));
     }
@@ -461,8 +461,8 @@ fn check_uploads_listing(
     ];
     for (k, v) in query {
         if !ALLOWED.contains(&k.as_str()) {
-            return Err(AppError::bad_request(
-                "query_not_allowed",
+            return Err(AppError::new(
+                ErrorCode::QueryNotAllowed,
                 format!("query parameter {k:?} cannot be signed for a multipart upload listing"),
             ));
         }
@@ -509,8 +509,8 @@ pub async fn v5_sign(
     let body = body.into_inner();
     let method = body.method.to_ascii_uppercase();
     if !state.v5_methods.contains(&method) {
-        return Err(AppError::bad_request(
-            "unsupported_method",
+        return Err(AppError::new(
+            ErrorCode::UnsupportedMethod,
             format!(
                 "method {:?} is not signed here (allowed: {})",
                 body.method,
@@ -535,8 +535,8 @@ pub async fn v5_sign(
         check_text("header", name, value)?;
         if lower == "host" {
             if !value.eq_ignore_ascii_case(&state.v5_host) {
-                return Err(AppError::bad_request(
-                    "host_mismatch",
+                return Err(AppError::new(
+                    ErrorCode::HostMismatch,
                     format!("Host must be {}", state.v5_host),
                 ));
             }
@@ -550,14 +550,14 @@ pub async fn v5_sign(
             continue;
         }
         if !meta && !SIGNABLE_HEADERS.contains(&lower.as_str()) {
-            return Err(AppError::bad_request(
-                "header_not_allowed",
+            return Err(AppError::new(
+                ErrorCode::HeaderNotAllowed,
                 format!("header {name:?} cannot be signed"),
             ));
         }
         if headers.iter().any(|(n, _)| *n == lower) {
-            return Err(AppError::bad_request(
-                "invalid_input",
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
                 format!("header {name:?} is given twice"),
             ));
         }
@@ -651,8 +651,8 @@ pub async fn post_policy(
     let body = body.into_inner();
     let (key_field, key_condition, target) = match (&body.key, &body.prefix) {
         (Some(_), Some(_)) => {
-            return Err(AppError::bad_request(
-                "invalid_input",
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
                 "give either key or prefix, not both",
             ));
         }
@@ -677,8 +677,8 @@ pub async fn post_policy(
         .min(state.max_upload_size);
     let min_size = body.min_size.unwrap_or(0);
     if min_size > max_size {
-        return Err(AppError::bad_request(
-            "invalid_input",
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
             format!("min_size {min_size} exceeds the largest allowed size {max_size}"),
         ));
     }
@@ -687,8 +687,8 @@ pub async fn post_policy(
         .unwrap_or(state.sign_ttl_secs)
         .min(state.sign_ttl_secs);
     if ttl == 0 {
-        return Err(AppError::bad_request(
-            "invalid_input",
+        return Err(AppError::new(
+            ErrorCode::InvalidInput,
             "expires_in must be at least 1",
         ));
     }
@@ -699,8 +699,8 @@ pub async fn post_policy(
     let mut fixed_type = None;
     if let Some(ct) = &body.content_type {
         if !valid_content_type(ct) {
-            return Err(AppError::bad_request(
-                "invalid_content_type",
+            return Err(AppError::new(
+                ErrorCode::InvalidContentType,
                 "content_type must be a printable MIME type of at most 128 characters, \
                  or a type prefix such as image/",
             ));
@@ -781,7 +781,7 @@ pub async fn openapi(state: Data) -> HttpResponse {
 
 /// JSON 404 for unknown routes.
 pub fn not_found_error() -> AppError {
-    AppError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    AppError::new(ErrorCode::NotFound, "no such endpoint")
 }
 
 /// Default service: JSON 404.
@@ -792,8 +792,7 @@ pub async fn not_found() -> HttpResponse {
 /// Default service of a known path: JSON 405.
 pub async fn method_not_allowed() -> HttpResponse {
     AppError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this endpoint does not accept that method",
     )
     .error_response()
@@ -893,7 +892,7 @@ mod tests {
                     prop_assert!(!cos_sign::v4::path_within(&sibling, bound));
                     prop_assert!(!sibling.starts_with(bound));
                 }
-                Err(e) => prop_assert!(matches!(e.code(), "invalid_path" | "outside_prefix")),
+                Err(e) => prop_assert!(matches!(e.code(), ErrorCode::InvalidPath | ErrorCode::OutsidePrefix), "{e}"),
             }
         }
 
@@ -906,7 +905,7 @@ mod tests {
                     prop_assert_eq!(key.as_str(), body.as_str());
                     prop_assert!(key.as_str().starts_with("u/12/"));
                 }
-                Err(e) => prop_assert!(matches!(e.code(), "invalid_key" | "outside_prefix")),
+                Err(e) => prop_assert!(matches!(e.code(), ErrorCode::InvalidKey | ErrorCode::OutsidePrefix), "{e}"),
             }
         }
     }

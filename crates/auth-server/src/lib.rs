@@ -125,7 +125,7 @@ pub use config::{Config, ConfigError};
 use crate::auth::LoggedUser;
 use crate::config::CosConfig;
 use crate::db::{AuditLog, AuditWriter};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
@@ -218,16 +218,9 @@ fn json_errors<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResp
         .error()
         .map(|e| e.to_string())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
-    let code = match status.as_u16() {
-        400 | 411 | 415 | 422 => "invalid_input",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        413 => "payload_too_large",
-        s if s >= 500 => "internal_error",
-        _ => "error",
-    };
     let (req, _) = res.into_parts();
-    let resp = AppError::new(status, code, message).error_response();
+    let resp =
+        AppError::with_status(status, ErrorCode::for_status(status), message).error_response();
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, resp).map_into_right_body(),
     ))
@@ -237,13 +230,13 @@ fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(64 * 1024)
         .error_handler(|err, _req| {
-            AppError::bad_request("invalid_input", format!("invalid JSON body: {err}")).into()
+            AppError::new(ErrorCode::InvalidInput, format!("invalid JSON body: {err}")).into()
         })
 }
 
 fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req| {
-        AppError::bad_request("invalid_input", format!("invalid query: {err}")).into()
+        AppError::new(ErrorCode::InvalidInput, format!("invalid query: {err}")).into()
     })
 }
 
@@ -386,7 +379,7 @@ impl Application {
                     // refused here, without CORS headers: actix-cors (which then
                     // echoes the requested headers) cannot match `x-cos-*`.
                     if cors_on && let Some(why) = cors::refused_preflight(&req) {
-                        let res = req.error_response(AppError::bad_request("cors_refused", why));
+                        let res = req.error_response(AppError::new(ErrorCode::CorsRefused, why));
                         return Either::Left(ready(Ok(res.map_into_right_body())));
                     }
                     Either::Right(srv.call(req).map_ok(|mut res| {
