@@ -951,17 +951,32 @@ mod tests {
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect()
         };
-        assert!(check_v5_query("PUT", &q(&[])).is_ok());
-        assert!(check_v5_query("PUT", &q(&[("partNumber", "1"), ("uploadId", "x")])).is_ok());
-        assert!(check_v5_query("PUT", &q(&[("partNumber", "1")])).is_err());
-        assert!(check_v5_query("PUT", &q(&[("partNumber", "x"), ("uploadId", "x")])).is_err());
-        assert!(check_v5_query("PUT", &q(&[("acl", "")])).is_err());
-        assert!(check_v5_query("POST", &q(&[("uploads", "")])).is_ok());
-        assert!(check_v5_query("POST", &q(&[("uploadId", "x")])).is_ok());
-        assert!(check_v5_query("POST", &q(&[])).is_err());
-        assert!(check_v5_query("GET", &q(&[("uploadId", "x")])).is_ok());
-        assert!(check_v5_query("HEAD", &q(&[("uploadId", "x")])).is_err());
-        assert!(check_v5_query("DELETE", &q(&[("uploadId", "x")])).is_ok());
+        let code = |method: &str, pairs: &[(&str, &str)]| {
+            check_v5_query(method, &q(pairs)).map_err(|e| e.code())
+        };
+        assert_eq!(code("PUT", &[]), Ok(()));
+        assert_eq!(
+            code("PUT", &[("partNumber", "1"), ("uploadId", "x")]),
+            Ok(())
+        );
+        assert_eq!(
+            code("PUT", &[("partNumber", "1")]),
+            Err(ErrorCode::QueryNotAllowed)
+        );
+        assert_eq!(
+            code("PUT", &[("partNumber", "x"), ("uploadId", "x")]),
+            Err(ErrorCode::QueryNotAllowed)
+        );
+        assert_eq!(code("PUT", &[("acl", "")]), Err(ErrorCode::QueryNotAllowed));
+        assert_eq!(code("POST", &[("uploads", "")]), Ok(()));
+        assert_eq!(code("POST", &[("uploadId", "x")]), Ok(()));
+        assert_eq!(code("POST", &[]), Err(ErrorCode::QueryNotAllowed));
+        assert_eq!(code("GET", &[("uploadId", "x")]), Ok(()));
+        assert_eq!(
+            code("HEAD", &[("uploadId", "x")]),
+            Err(ErrorCode::QueryNotAllowed)
+        );
+        assert_eq!(code("DELETE", &[("uploadId", "x")]), Ok(()));
         assert_eq!(host_of("http://127.0.0.1:8080"), "127.0.0.1:8080");
         assert_eq!(
             host_of("https://B-1.cos.ap-shanghai.myqcloud.com/x"),

@@ -1005,11 +1005,31 @@ mod tests {
         assert!(err.to_string().contains("AUTH_JWT_SECRET"), "{err}");
         let mut weak = cos.to_vec();
         weak.push(("jwt.secret", "secret"));
-        assert!(Config::from_raw(&raw(&weak)).is_err());
+        let e = Config::from_raw(&raw(&weak)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Invalid {
+                    key: "jwt.secret",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let mut repeated = cos.to_vec();
         let aaaa = "a".repeat(64);
         repeated.push(("jwt.secret", &aaaa));
-        assert!(Config::from_raw(&raw(&repeated)).is_err());
+        let e = Config::from_raw(&raw(&repeated)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Invalid {
+                    key: "jwt.secret",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let mut good = cos.to_vec();
         good.push(("jwt.secret", "0123456789abcdefghijklmnopqrstuvwxyzABCD"));
         let c = Config::from_raw(&raw(&good)).unwrap();
@@ -1066,8 +1086,10 @@ mod tests {
         assert_eq!(m.get("server.bind").unwrap(), "0.0.0.0:9000");
         assert_eq!(m.get("signing.ttl_secs").unwrap(), "600");
         assert_eq!(m.get("signing.v5_methods").unwrap(), "PUT,post");
-        assert!(flatten_toml(p, "[server]\nbnd = 1\n").is_err());
-        assert!(flatten_toml(p, "bind = 1\n").is_err());
+        for bad in ["[server]\nbnd = 1\n", "bind = 1\n"] {
+            let r = flatten_toml(p, bad);
+            assert!(matches!(r, Err(ConfigError::Parse { .. })), "{r:?}");
+        }
     }
 
     #[test]
@@ -1167,7 +1189,8 @@ mod tests {
             ]))
             .unwrap();
             assert!(c.is_embedded() && c.embedded.allow_remote);
-            assert!(c.check_exposure().is_ok());
+            let r = c.check_exposure();
+            assert!(matches!(r, Ok(())), "{r:?}");
             assert!(
                 c.warnings()
                     .iter()
@@ -1193,7 +1216,11 @@ mod tests {
         // Fields are public: a config changed after loading is checked again.
         let mut tests = Config::for_tests(dir.path());
         tests.bind = "0.0.0.0:0".parse().unwrap();
-        assert!(tests.check_exposure().is_err());
+        let r = tests.check_exposure();
+        assert!(
+            matches!(r, Err(ConfigError::EmbeddedNotLoopback { .. })),
+            "{r:?}"
+        );
     }
 
     #[test]
