@@ -1,11 +1,15 @@
-//! The one error type handlers return, rendered as `{error_code, message}`,
-//! and the stable codes it carries.
+//! Every error response of the server's own routes: the stable codes, the one
+//! error type handlers return (rendered as `{error_code, message}`), and the
+//! same rendering for errors the framework raises (malformed JSON bodies and
+//! queries, payload limits).
 
 use std::fmt;
 
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError, web};
 use shared::wire::ApiError;
 
 /// The stable `error_code` of every error the server answers. Clients match on
@@ -262,6 +266,48 @@ impl ResponseError for AppError {
             message: self.message.clone(),
         })
     }
+}
+
+/// Renders any non-JSON error response of our own routes (extractor errors,
+/// payload limits) as `{error_code, message}`.
+pub(crate) fn json_errors<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let message = res
+        .response()
+        .error()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    let (req, _) = res.into_parts();
+    let resp =
+        AppError::with_status(status, ErrorCode::for_status(status), message).error_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, resp).map_into_right_body(),
+    ))
+}
+
+/// JSON bodies: at most 64 KiB; a malformed one is 400 `invalid_input`.
+pub(crate) fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|err, _req| {
+            AppError::new(ErrorCode::InvalidInput, format!("invalid JSON body: {err}")).into()
+        })
+}
+
+/// A malformed query is 400 `invalid_input`.
+pub(crate) fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        AppError::new(ErrorCode::InvalidInput, format!("invalid query: {err}")).into()
+    })
 }
 
 #[cfg(test)]
