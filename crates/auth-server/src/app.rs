@@ -155,14 +155,7 @@ impl Application {
                     vec![creds.clone()],
                 );
                 sc.public_url = Some(public_url.clone());
-                let f = &config.embedded.faults;
-                let mut faults = cos_local::FaultConfig::seeded(f.seed);
-                faults.error_rate = f.error_rate;
-                faults.drop_rate = f.drop_rate;
-                faults.lost_reply_rate = f.lost_reply_rate;
-                faults.latency = f.latency;
-                faults.latency_rate = f.latency_rate;
-                sc.faults = faults;
+                sc.faults = config.embedded.faults.clone();
                 let store = cos_local::Store::open(sc)?;
                 (
                     CosConfig {

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cos_local::{FaultConfig, FaultScope};
 use cos_sign::{Credentials, SecretKey};
 use rand::Rng as _;
 use rand::distributions::Alphanumeric;
@@ -142,25 +143,6 @@ pub struct RateLimits {
     pub sign_burst: u32,
 }
 
-/// Faults injected into the embedded store (tests and demos only).
-#[derive(Debug, Clone, Default)]
-pub struct StoreFaults {
-    /// Seed of the fault generator.
-    pub seed: u64,
-    /// Fraction of requests answered 500/503.
-    pub error_rate: f64,
-    /// Fraction of requests whose connection is dropped mid-body.
-    pub drop_rate: f64,
-    /// Fraction of requests handled completely (the write committed) whose reply
-    /// is then lost (connection closed). Error, drop and lost-reply rates add up:
-    /// they are drawn from one sample, so their sum is the failing share.
-    pub lost_reply_rate: f64,
-    /// Added latency (drawn separately from the failures).
-    pub latency: Duration,
-    /// Fraction of requests delayed.
-    pub latency_rate: f64,
-}
-
 /// Everything the server needs. Build with [`Config::from_env`] (production),
 /// or `Config::for_tests` (tests; feature `test-support`), then adjust the public fields.
 #[derive(Debug, Clone)]
@@ -217,8 +199,8 @@ pub struct EmbeddedConfig {
     pub bucket: String,
     /// Credentials; `None` = generate and persist in the data directory.
     pub credentials: Option<Credentials>,
-    /// Injected faults.
-    pub faults: StoreFaults,
+    /// Faults injected into the store (tests and demos; off by default).
+    pub faults: FaultConfig,
     /// Allow embedded mode on a non-loopback bind address (default `false`:
     /// refused, since anyone who can reach it can log in as any user).
     pub allow_remote: bool,
@@ -833,13 +815,15 @@ impl Config {
             sign_per_second: raw.parse("limits.sign_per_second", 20u32)?,
             sign_burst: raw.parse("limits.sign_burst", 100u32)?,
         };
-        let faults = StoreFaults {
+        let faults = FaultConfig {
             seed: raw.parse("store.fault_seed", 0u64)?,
             error_rate: raw.rate("store.fault_error_rate", 0.0)?,
             drop_rate: raw.rate("store.fault_drop_rate", 0.0)?,
             lost_reply_rate: raw.rate("store.fault_lost_reply_rate", 0.0)?,
             latency: Duration::from_millis(raw.parse("store.fault_latency_ms", 0u64)?),
             latency_rate: raw.rate("store.fault_latency_rate", 0.0)?,
+            // No setting: faults apply to reads and writes alike.
+            scope: FaultScope::default(),
         };
         let embedded = EmbeddedConfig {
             appid,
@@ -899,7 +883,7 @@ impl Config {
                 appid: "1250000000".into(),
                 bucket: "metis".into(),
                 credentials: Some(Credentials::new(TEST_SECRET_ID, TEST_SECRET_KEY)),
-                faults: StoreFaults::default(),
+                faults: FaultConfig::default(),
                 allow_remote: false,
             },
             wechat: WechatConfig {
