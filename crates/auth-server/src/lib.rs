@@ -65,9 +65,11 @@
 //! | `AUTH_SIGN_TTL_SECS` | `signing.ttl_secs` | `3600` (max 86400) |
 //! | `AUTH_MAX_UPLOAD_SIZE` | `signing.max_upload_size` | 1 GiB |
 //! | `AUTH_V5_METHODS` | `signing.v5_methods` | `PUT,POST,GET,HEAD,DELETE` |
-//! | `AUTH_LOGIN_PER_MINUTE` / `AUTH_LOGIN_BURST` | `limits.*` | `30` / `10` per IP (0 = off) |
-//! | `AUTH_SIGN_PER_SECOND` / `AUTH_SIGN_BURST` | `limits.*` | `20` / `100` per user (0 = off) |
-//! | `AUTH_STORE_FAULT_*` (`SEED`, `ERROR_RATE`, `DROP_RATE`, `LOST_REPLY_RATE`, `LATENCY_MS`, `LATENCY_RATE`) | `store.fault_*` | off |
+//! | `AUTH_LOGIN_PER_MINUTE` / `AUTH_LOGIN_BURST` | `limits.login_per_minute` / `limits.login_burst` | `30` / `10` per IP (0 = off) |
+//! | `AUTH_SIGN_PER_SECOND` / `AUTH_SIGN_BURST` | `limits.sign_per_second` / `limits.sign_burst` | `20` / `100` per user (0 = off) |
+//! | `AUTH_STORE_FAULT_SEED` | `store.fault_seed` | `0` |
+//! | `AUTH_STORE_FAULT_ERROR_RATE` / `AUTH_STORE_FAULT_DROP_RATE` / `AUTH_STORE_FAULT_LOST_REPLY_RATE` | `store.fault_error_rate` / `store.fault_drop_rate` / `store.fault_lost_reply_rate` | `0` (off) |
+//! | `AUTH_STORE_FAULT_LATENCY_MS` / `AUTH_STORE_FAULT_LATENCY_RATE` | `store.fault_latency_ms` / `store.fault_latency_rate` | `0` (off) |
 //! | `AUTH_PRINT_BANNER` | `store.print_banner` | `true` |
 //! | `AUTH_STORE_ALLOW_REMOTE` | `store.allow_remote` | `false` (embedded mode only on loopback) |
 //!

@@ -320,4 +320,64 @@ mod tests {
         let c = from_raw(&Raw(m)).unwrap();
         assert!(c.cors_allowed_origins.is_empty() && !c.embedded.allow_remote);
     }
+
+    /// Every `AUTH_<NAME>` in `text` (a bare `AUTH_*` is not a name).
+    fn env_names(text: &str) -> Vec<&str> {
+        text.match_indices("AUTH_")
+            .map(|(i, _)| {
+                let rest = &text[i..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .filter(|name| name.len() > "AUTH_".len())
+            .collect()
+    }
+
+    #[test]
+    fn every_setting_is_in_the_example_file_and_the_crate_docs() {
+        let example = include_str!("../../config.example.toml");
+        // The configuration table of the crate docs.
+        let rows: Vec<&str> = include_str!("../lib.rs")
+            .lines()
+            .filter(|line| line.starts_with("//! | `AUTH_"))
+            .collect();
+        for (key, env) in SETTINGS {
+            let (section, name) = key.split_once('.').unwrap();
+            // Under its `[section]`, a line `name = …  # ENV …`, possibly commented out.
+            let mut current = "";
+            let in_example = example.lines().any(|line| {
+                if let Some(header) = line.strip_prefix('[') {
+                    current = header.trim_end().trim_end_matches(']');
+                    return false;
+                }
+                let line = line.trim_start_matches('#').trim_start();
+                current == section
+                    && line.starts_with(&format!("{name} ="))
+                    && line
+                        .split_once('#')
+                        .is_some_and(|(_, comment)| env_names(comment).contains(env))
+            });
+            assert!(in_example, "{key} ({env}) is not in config.example.toml");
+            let in_docs = rows
+                .iter()
+                .any(|row| row.contains(&format!("`{env}`")) && row.contains(&format!("`{key}`")));
+            assert!(
+                in_docs,
+                "{key} ({env}) is not in the crate docs' configuration table"
+            );
+        }
+        // And neither names a variable the reader does not know.
+        let known: Vec<&str> = SETTINGS.iter().map(|(_, env)| *env).collect();
+        for env in env_names(example) {
+            assert!(
+                known.contains(&env),
+                "config.example.toml names unknown {env}"
+            );
+        }
+        for env in rows.iter().flat_map(|row| env_names(row)) {
+            assert!(known.contains(&env), "the crate docs name unknown {env}");
+        }
+    }
 }
