@@ -110,6 +110,8 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod wechat;
 
 pub use app::{Application, StartError};

@@ -32,7 +32,7 @@ async fn signature_verifies_and_is_bound_to_the_directory() {
     assert_eq!(v["cos_path"], format!("/u/{id}/photos/"));
     assert_eq!(
         v["upload_url"],
-        format!("{}/files/v2/1250000000/metis/u/{id}/photos/", app.base)
+        format!("{}/files/v2/1250000000/metis/u/{id}/photos/", app.base_url)
     );
 
     let creds = test_creds();

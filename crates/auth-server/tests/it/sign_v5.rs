@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 fn host(app: &TestApp) -> String {
-    app.base.trim_start_matches("http://").to_owned()
+    app.base_url.trim_start_matches("http://").to_owned()
 }
 
 #[tokio::test]
@@ -36,7 +36,10 @@ async fn v5_signature_covers_exactly_the_request_and_host() {
     let end = v["ExpiredTime"].as_u64().unwrap();
     assert!(start >= before && end == start + 3600);
     let url = v["Url"].as_str().unwrap();
-    assert_eq!(url, format!("{}/{}", app.base, cos_sign::encode_path(&key)));
+    assert_eq!(
+        url,
+        format!("{}/{}", app.base_url, cos_sign::encode_path(&key))
+    );
     let auth = ParsedAuthorization::from_header(v["Authorization"].as_str().unwrap()).unwrap();
     assert_eq!(
         auth.header_list,
@@ -276,7 +279,7 @@ async fn post_policy_exact_key_verifies_and_binds_type_size_and_key() {
         .await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["url"], format!("{}/", app.base));
+    assert_eq!(v["url"], format!("{}/", app.base_url));
     assert_eq!(v["max_size"], 1000, "capped by the server");
     let exp = v["expires_at"].as_u64().unwrap();
     assert!(exp <= now() + 3600, "expiry capped by the sign TTL");
