@@ -50,7 +50,7 @@ pub fn check_key(prefix: &DirPath, requested: &str) -> Result<ObjectKey, AppErro
 /// `x-cos-*` header, e.g. `x-cos-copy-source` (which would read another user's
 /// object) or `x-cos-acl`, is refused; other headers (`User-Agent`, `Accept`…)
 /// are left out of the signature.
-pub(crate) const SIGNABLE_HEADERS: &[&str] = &[
+pub const SIGNABLE_HEADERS: &[&str] = &[
     "host",
     "content-type",
     "content-length",

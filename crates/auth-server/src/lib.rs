@@ -2,6 +2,42 @@
 //! users in with WeChat, issues JWTs, and signs COS uploads into each user's own
 //! prefix `/u/<user_id>/`. It never hands out the COS secret.
 //!
+//! # Running it
+//! What `main` does, here in embedded mode on a free port with its data in a
+//! temporary directory: read the configuration, build the [`Application`],
+//! serve, and stop.
+//!
+//! ```
+//! use auth_server::{Application, Config};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let data = tempfile::tempdir()?;
+//! let data_dir = data.path().to_str().ok_or("not UTF-8")?.to_owned();
+//! // The TOML file (none here), then the AUTH_* variables, then these overrides.
+//! let config = Config::from_env_with(
+//!     None,
+//!     &[
+//!         ("server.bind", "127.0.0.1:0".to_owned()),
+//!         ("server.data_dir", data_dir),
+//!         ("store.print_banner", "false".to_owned()),
+//!     ],
+//! )?;
+//! // No COS credentials: the embedded store, with generated dev secrets.
+//! assert!(config.is_embedded() && config.dev_login);
+//! actix_web::rt::System::new().block_on(async move {
+//!     let app = Application::build(config).await?;
+//!     let health = format!("{}/healthz", app.base_url());
+//!     let stop = app.handle();
+//!     let server = actix_web::rt::spawn(app.run_until_stopped());
+//!     let body = reqwest::get(&health).await?.text().await?;
+//!     assert_eq!(body, r#"{"status":"ok"}"#);
+//!     stop.stop(true).await;
+//!     server.await??;
+//!     Ok::<(), Box<dyn std::error::Error>>(())
+//! })
+//! # }
+//! ```
+//!
 //! # Endpoints
 //! | Route | Auth | Purpose |
 //! |---|---|---|
