@@ -233,6 +233,13 @@ mod tests {
 
     use super::*;
 
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
     /// Path-ish strings: a likely prefix (ours, a look-alike, another user's)
     /// followed by segments drawn from pieces that include the dangerous
     /// characters, so grants and both kinds of refusal are all common.
@@ -318,15 +325,9 @@ mod tests {
 
     #[test]
     fn v5_headers_keep_the_signable_refuse_other_cos_headers_and_always_bind_host() {
-        let h = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect()
-        };
         let host = "metis-1250000000.cos.ap-shanghai.myqcloud.com";
         let signed = v5_signed_headers(
-            &h(&[
+            &map(&[
                 ("Content-Type", "image/jpeg"),
                 ("x-cos-meta-sha1", "ab"),
                 ("User-Agent", "sdk"),
@@ -344,7 +345,7 @@ mod tests {
             ]
         );
         let code =
-            |pairs: &[(&str, &str)]| v5_signed_headers(&h(pairs), host).map_err(|e| e.code());
+            |pairs: &[(&str, &str)]| v5_signed_headers(&map(pairs), host).map_err(|e| e.code());
         assert_eq!(
             code(&[("x-cos-copy-source", "b/u/1/x")]),
             Err(ErrorCode::HeaderNotAllowed)
@@ -365,14 +366,8 @@ mod tests {
 
     #[test]
     fn query_rules_per_method() {
-        let q = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect()
-        };
         let code = |method: &str, pairs: &[(&str, &str)]| {
-            check_v5_query(method, &q(pairs)).map_err(|e| e.code())
+            check_v5_query(method, &map(pairs)).map_err(|e| e.code())
         };
         assert_eq!(code("PUT", &[]), Ok(()));
         assert_eq!(

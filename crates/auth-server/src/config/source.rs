@@ -57,6 +57,11 @@ pub(super) const SETTINGS: &[(&str, &str)] = &[
     ("store.allow_remote", "AUTH_STORE_ALLOW_REMOTE"),
 ];
 
+/// `(file key, environment variable)` of the setting `key`, if there is one.
+fn setting(key: &str) -> Option<(&'static str, &'static str)> {
+    SETTINGS.iter().find(|(k, _)| *k == key).copied()
+}
+
 /// Reads the settings: the TOML `file`, overlaid by the environment, overlaid
 /// by `overrides` (`("server.bind", "…")`).
 pub(super) fn read(file: Option<&Path>, overrides: &[(&str, String)]) -> Result<Raw, ConfigError> {
@@ -80,10 +85,7 @@ pub(super) fn read(file: Option<&Path>, overrides: &[(&str, String)]) -> Result<
         }
     }
     for (key, value) in overrides {
-        let key = SETTINGS
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(k, _)| *k)
+        let (key, _) = setting(key)
             .ok_or_else(|| ConfigError::Inconsistent(format!("unknown setting {key:?}")))?;
         map.insert(key, value.clone());
     }
@@ -100,26 +102,11 @@ pub(super) fn raw(pairs: &[(&'static str, &str)]) -> Raw {
 }
 
 impl Raw {
-    fn env_name(key: &str) -> &'static str {
-        SETTINGS
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, e)| *e)
-            .unwrap_or("?")
-    }
-
-    fn key(key: &str) -> &'static str {
-        SETTINGS
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(k, _)| *k)
-            .unwrap_or("?")
-    }
-
     pub(super) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+        let (key, env) = setting(key).unwrap_or(("?", "?"));
         ConfigError::Invalid {
-            key: Self::key(key),
-            env: Self::env_name(key),
+            key,
+            env,
             message: message.into(),
         }
     }
@@ -225,11 +212,8 @@ pub(super) fn flatten_toml(
         };
         for (name, v) in inner {
             let full = format!("{section}.{name}");
-            let key = SETTINGS
-                .iter()
-                .find(|(k, _)| *k == full)
-                .map(|(k, _)| *k)
-                .ok_or_else(|| parse_err(format!("unknown setting {full:?}")))?;
+            let (key, _) =
+                setting(&full).ok_or_else(|| parse_err(format!("unknown setting {full:?}")))?;
             let text = match v {
                 toml::Value::String(s) => s,
                 toml::Value::Integer(i) => i.to_string(),
