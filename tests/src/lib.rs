@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use auth_server::{Application, Config};
-use cos_sign::{Credentials, v5};
+use auth_server::Config;
+use cos_sign::v5;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 use shared::wire::TokenResponse;
@@ -38,27 +38,21 @@ pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
     v
 }
 
-/// A running auth server with its embedded store, plus what tests need to know about it.
+/// A running auth server with its embedded store: the shared harness
+/// ([`auth_server::testing::TestApp`], whose fields read through this one) and
+/// the store handle the suites use.
 pub struct TestApp {
-    /// `http://127.0.0.1:<port>`.
-    pub base_url: String,
-    /// The port.
-    pub port: u16,
-    /// Data directory (database and store); removed on drop.
-    pub dir: tempfile::TempDir,
-    /// A shared client.
-    pub http: reqwest::Client,
-    /// The server's JWT secret (to forge correctly signed tokens with bad claims).
-    pub jwt_secret: String,
-    /// The store's APPID.
-    pub appid: String,
-    /// The store's bucket (short name).
-    pub bucket: String,
-    /// The store's credentials (the auth server's COS key pair).
-    pub creds: Credentials,
+    app: auth_server::testing::TestApp,
     /// The embedded store (its fault counters).
     pub store: cos_local::Store,
-    handle: actix_web::dev::ServerHandle,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = auth_server::testing::TestApp;
+
+    fn deref(&self) -> &Self::Target {
+        &self.app
+    }
 }
 
 /// Starts the auth server with its embedded store on 127.0.0.1:0.
@@ -68,40 +62,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with a chance to change the configuration first.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::for_tests(dir.path());
-    tweak(&mut config);
-    let jwt_secret = config.jwt.secret.expose_secret().to_owned();
-    let appid = config.embedded.appid.clone();
-    let bucket = config.embedded.bucket.clone();
-    let creds = config
-        .embedded
-        .credentials
+    let app = auth_server::testing::spawn_app_with(tweak).await;
+    let store = app
+        .store
         .clone()
-        .expect("for_tests sets store credentials");
-    let app = Application::build(config).await.expect("server starts");
-    let port = app.port();
-    let base_url = app.base_url();
-    let handle = app.handle();
-    let store = app.store().expect("spawn_app runs the embedded store");
-    tokio::spawn(app.run_until_stopped());
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .pool_max_idle_per_host(256)
-        .build()
-        .expect("client");
-    TestApp {
-        base_url,
-        port,
-        dir,
-        http,
-        jwt_secret,
-        appid,
-        bucket,
-        creds,
-        store,
-        handle,
-    }
+        .expect("spawn_app runs the embedded store");
+    TestApp { app, store }
 }
 
 impl TestApp {

@@ -9,7 +9,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use shared::DirPath;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 
 /// An authenticated caller.
@@ -54,23 +54,26 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(AppError::internal)?;
-    let fail = |code: &'static str, msg: &str| {
+    let fail = |code: ErrorCode, msg: &str| {
         state.metrics.auth_failed.inc();
-        AppError::unauthorized(code, msg)
+        AppError::new(code, msg)
     };
     let mut values = req.headers().get_all(header::AUTHORIZATION);
     let Some(value) = values.next() else {
         return Err(fail(
-            "missing_token",
+            ErrorCode::MissingToken,
             "send Authorization: JWT <token> (log in first)",
         ));
     };
     if values.next().is_some() {
-        return Err(fail("invalid_token", "more than one Authorization header"));
+        return Err(fail(
+            ErrorCode::InvalidToken,
+            "more than one Authorization header",
+        ));
     }
     let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
         fail(
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "Authorization must be 'JWT <token>' or 'Bearer <token>'",
         )
     })?;
@@ -85,10 +88,14 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
         Err(e) => {
             tracing::debug!(reason = %e, "token refused");
             let (code, msg) = match e {
-                crate::jwt::TokenError::Expired => {
-                    ("token_expired", "the token has expired; log in again")
-                }
-                _ => ("invalid_token", "the token is not valid; log in again"),
+                crate::jwt::TokenError::Expired => (
+                    ErrorCode::TokenExpired,
+                    "the token has expired; log in again",
+                ),
+                _ => (
+                    ErrorCode::InvalidToken,
+                    "the token is not valid; log in again",
+                ),
             };
             Err(fail(code, msg))
         }

@@ -20,7 +20,7 @@ pub const ALLOWED_METHODS: [&str; 5] = ["GET", "HEAD", "PUT", "POST", "DELETE"];
 /// `x-request-id`.
 pub fn allowed_headers() -> impl Iterator<Item = &'static str> {
     ["authorization", "x-request-id"].into_iter().chain(
-        crate::api::SIGNABLE_HEADERS
+        crate::grant::SIGNABLE_HEADERS
             .iter()
             .copied()
             .filter(|h| !matches!(*h, "host" | "content-length") && !h.starts_with("x-cos-")),

@@ -105,14 +105,14 @@ mod tests {
             sign_burst: 0,
         });
         let ip: IpAddr = [10, 0, 0, 1].into();
-        assert!(l.login.check(&ip).is_ok());
-        assert!(l.login.check(&ip).is_ok());
+        assert_eq!(l.login.check(&ip), Ok(()));
+        assert_eq!(l.login.check(&ip), Ok(()));
         let wait = l.login.check(&ip).unwrap_err();
         assert!((1..=60).contains(&wait), "{wait}");
         // Other keys are independent; a zero rate disables the limiter.
-        assert!(l.login.check(&[10, 0, 0, 2].into()).is_ok());
+        assert_eq!(l.login.check(&[10, 0, 0, 2].into()), Ok(()));
         for _ in 0..1000 {
-            assert!(l.sign.check(&7).is_ok());
+            assert_eq!(l.sign.check(&7), Ok(()));
         }
     }
 }

@@ -52,16 +52,19 @@ async fn v4_upload_with_the_returned_sign_is_accepted_inside_and_refused_outside
     );
 
     for outside in [
-        format!("{}/files/v2/1250000000/metis/u/{id}/a.jpg", app.base),
+        format!("{}/files/v2/1250000000/metis/u/{id}/a.jpg", app.base_url),
         format!(
             "{}/files/v2/1250000000/metis/u/{id}/photos2/a.jpg",
-            app.base
+            app.base_url
         ),
         format!(
             "{}/files/v2/1250000000/metis/u/{other}/photos/a.jpg",
-            app.base
+            app.base_url
         ),
-        format!("{}/files/v2/1250000000/other/u/{id}/photos/a.jpg", app.base),
+        format!(
+            "{}/files/v2/1250000000/other/u/{id}/photos/a.jpg",
+            app.base_url
+        ),
     ] {
         let r: Value = upload(outside.clone()).await.unwrap().json().await.unwrap();
         assert_ne!(r["code"], 0, "{outside}: {r}");
@@ -110,7 +113,7 @@ async fn v5_put_with_the_returned_authorization_is_accepted_only_for_that_key() 
     );
 
     // The same Authorization on another key, or with another content type, is refused.
-    let other_url = format!("{}/u/{id}/dir/other.jpg", app.base);
+    let other_url = format!("{}/u/{id}/dir/other.jpg", app.base_url);
     let r = app
         .http
         .put(&other_url)
@@ -173,7 +176,7 @@ async fn post_policy_form_upload_is_accepted_inside_the_prefix_only() {
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let r = app
         .http
-        .get(format!("{}/u/{id}/p/x.png", app.base))
+        .get(format!("{}/u/{id}/p/x.png", app.base_url))
         .send()
         .await
         .unwrap();

@@ -1,114 +1,10 @@
-//! `spawn_app()`, a fake WeChat, and token forging helpers.
+//! This suite's helpers on the shared harness ([`auth_server::testing`]): one
+//! request helper per endpoint, token forging, and the error-body check.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use actix_web::{App, HttpResponse, HttpServer, web};
 use auth_server::config::{TEST_SECRET_ID, TEST_SECRET_KEY};
-use auth_server::{Application, Config};
+pub use auth_server::testing::{TestApp, spawn_app, spawn_app_with};
 use cos_sign::Credentials;
 use serde_json::{Value, json};
-
-/// A running server with its fake WeChat.
-pub struct TestApp {
-    pub base: String,
-    pub http: reqwest::Client,
-    pub jwt_secret: String,
-    pub config: Config,
-    pub handle: actix_web::dev::ServerHandle,
-    pub audit: auth_server::db::AuditLog,
-    pub join: tokio::task::JoinHandle<std::io::Result<()>>,
-    pub wechat_calls: Arc<AtomicUsize>,
-    pub _data: tempfile::TempDir,
-}
-
-/// The fake `jscode2session`: `test-<user>` → openid `o-<user>`; other codes
-/// produce each error WeChat documents.
-async fn jscode2session(
-    q: web::Query<std::collections::HashMap<String, String>>,
-    calls: web::Data<Arc<AtomicUsize>>,
-) -> HttpResponse {
-    calls.fetch_add(1, Ordering::SeqCst);
-    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    if get("appid") != "wx-test" || get("secret") != "wx-test-secret" {
-        return HttpResponse::Ok().json(json!({"errcode": 40013, "errmsg": "invalid appid"}));
-    }
-    if get("grant_type") != "authorization_code" {
-        return HttpResponse::Ok().json(json!({"errcode": 40002, "errmsg": "invalid grant_type"}));
-    }
-    let code = get("js_code");
-    if let Some(user) = code.strip_prefix("test-") {
-        return HttpResponse::Ok().json(json!({
-            "openid": format!("o-{user}"),
-            "session_key": "SESSION-KEY-NEVER-LEAKS",
-            "unionid": format!("un-{user}"),
-        }));
-    }
-    match code {
-        "busy" => HttpResponse::Ok().json(json!({"errcode": -1, "errmsg": "system error"})),
-        "invalid" => HttpResponse::Ok().json(json!({"errcode": 40029, "errmsg": "invalid code"})),
-        "used" => HttpResponse::Ok().json(json!({"errcode": "40163", "errmsg": "code been used"})),
-        "quota" => HttpResponse::Ok()
-            .json(json!({"errcode": 45011, "errmsg": "api minute-quota reach limit"})),
-        "blocked" => HttpResponse::Ok().json(json!({"errcode": 40226, "errmsg": "code blocked"})),
-        "other" => {
-            HttpResponse::Ok().json(json!({"errcode": 40125, "errmsg": "invalid appsecret"}))
-        }
-        "http500" => HttpResponse::InternalServerError().body("oops"),
-        "garbage" => HttpResponse::Ok()
-            .content_type("text/html")
-            .body("<html>not json</html>"),
-        "no-openid" => HttpResponse::Ok().json(json!({"session_key": "x"})),
-        _ => HttpResponse::Ok().json(json!({"errcode": 40029, "errmsg": "invalid code"})),
-    }
-}
-
-async fn fake_wechat() -> (String, Arc<AtomicUsize>) {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let c = calls.clone();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(web::Data::new(c.clone()))
-            .route("/sns/jscode2session", web::get().to(jscode2session))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
-    (format!("http://127.0.0.1:{port}"), calls)
-}
-
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
-}
-
-pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let data = tempfile::tempdir().unwrap();
-    let mut config = Config::for_tests(data.path());
-    let (wechat, calls) = fake_wechat().await;
-    config.wechat.api_base = wechat;
-    tweak(&mut config);
-    let jwt_secret = config.jwt.secret.expose_secret().to_owned();
-    let app = Application::build(config.clone()).await.unwrap();
-    let base = app.base_url();
-    let handle = app.handle();
-    let audit = app.audit_log();
-    let join = tokio::spawn(app.run_until_stopped());
-    TestApp {
-        base,
-        http: reqwest::Client::new(),
-        jwt_secret,
-        config,
-        handle,
-        audit,
-        join,
-        wechat_calls: calls,
-        _data: data,
-    }
-}
 
 pub fn test_creds() -> Credentials {
     Credentials::new(TEST_SECRET_ID, TEST_SECRET_KEY)
@@ -118,12 +14,28 @@ pub fn now() -> u64 {
     shared::clock::unix_now()
 }
 
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+/// Requests and tokens against the app under test.
+pub trait Api {
+    fn url(&self, path: &str) -> String;
+    async fn dev_login(&self, user: &str) -> reqwest::Response;
+    /// Logs in and returns `(token, user_id)`.
+    async fn token(&self, user: &str) -> (String, u64);
+    async fn login(&self, code: &str) -> reqwest::Response;
+    async fn v4(&self, auth: Option<&str>, cos_path: Option<&str>) -> reqwest::Response;
+    async fn post_authed(&self, path: &str, token: &str, body: &Value) -> reqwest::Response;
+    /// A token for any user id, signed with the server's secret (tokens are
+    /// stateless, so this is what the server itself would issue).
+    fn forge(&self, claims: &Value) -> String;
+    fn token_for(&self, user_id: u64) -> String;
+    fn db(&self) -> rusqlite::Connection;
+}
+
+impl Api for TestApp {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
     }
 
-    pub async fn dev_login(&self, user: &str) -> reqwest::Response {
+    async fn dev_login(&self, user: &str) -> reqwest::Response {
         self.http
             .post(self.url(shared::routes::DEV_LOGIN))
             .json(&json!({ "user": user }))
@@ -132,8 +44,7 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Logs in and returns `(token, user_id)`.
-    pub async fn token(&self, user: &str) -> (String, u64) {
+    async fn token(&self, user: &str) -> (String, u64) {
         let r = self.dev_login(user).await;
         assert_eq!(r.status(), 200);
         let v: Value = r.json().await.unwrap();
@@ -143,7 +54,7 @@ impl TestApp {
         )
     }
 
-    pub async fn login(&self, code: &str) -> reqwest::Response {
+    async fn login(&self, code: &str) -> reqwest::Response {
         self.http
             .post(self.url(shared::routes::LOGIN))
             .json(&json!({ "code": code }))
@@ -152,7 +63,7 @@ impl TestApp {
             .unwrap()
     }
 
-    pub async fn v4(&self, auth: Option<&str>, cos_path: Option<&str>) -> reqwest::Response {
+    async fn v4(&self, auth: Option<&str>, cos_path: Option<&str>) -> reqwest::Response {
         let mut rb = self.http.get(self.url(shared::routes::V4_SIGN));
         if let Some(p) = cos_path {
             rb = rb.query(&[("cos_path", p)]);
@@ -163,7 +74,7 @@ impl TestApp {
         rb.send().await.unwrap()
     }
 
-    pub async fn post_authed(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    async fn post_authed(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
         self.http
             .post(self.url(path))
             .header("Authorization", format!("JWT {token}"))
@@ -173,9 +84,7 @@ impl TestApp {
             .unwrap()
     }
 
-    /// A token for any user id, signed with the server's secret (tokens are
-    /// stateless, so this is what the server itself would issue).
-    pub fn forge(&self, claims: &Value) -> String {
+    fn forge(&self, claims: &Value) -> String {
         jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             claims,
@@ -184,7 +93,7 @@ impl TestApp {
         .unwrap()
     }
 
-    pub fn token_for(&self, user_id: u64) -> String {
+    fn token_for(&self, user_id: u64) -> String {
         let now = now();
         self.forge(&json!({
             "sub": user_id.to_string(), "iss": "metis-auth", "aud": "metis-upload",
@@ -192,7 +101,7 @@ impl TestApp {
         }))
     }
 
-    pub fn db(&self) -> rusqlite::Connection {
+    fn db(&self) -> rusqlite::Connection {
         self.audit.flush();
         rusqlite::Connection::open(&self.config.database).unwrap()
     }

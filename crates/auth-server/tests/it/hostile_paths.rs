@@ -1,4 +1,5 @@
-//! The key table of security-and-metis.md §1.5 and look-alikes, on all three
+//! Hostile paths (traversal, encoded dots, backslashes, control and format
+//! characters, NFKC and non-decomposing look-alikes of `/` and `\`) on all three
 //! signing endpoints: invalid → 400 with the validator's reason, outside the
 //! caller's prefix → 403 `outside_prefix`. Nothing is ever rewritten.
 

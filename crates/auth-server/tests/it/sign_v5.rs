@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use cos_sign::VerifyError;
 use cos_sign::v5::{self, ParsedAuthorization};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
 fn host(app: &TestApp) -> String {
-    app.base.trim_start_matches("http://").to_owned()
+    app.base_url.trim_start_matches("http://").to_owned()
 }
 
 #[tokio::test]
@@ -35,7 +36,10 @@ async fn v5_signature_covers_exactly_the_request_and_host() {
     let end = v["ExpiredTime"].as_u64().unwrap();
     assert!(start >= before && end == start + 3600);
     let url = v["Url"].as_str().unwrap();
-    assert_eq!(url, format!("{}/{}", app.base, cos_sign::encode_path(&key)));
+    assert_eq!(
+        url,
+        format!("{}/{}", app.base_url, cos_sign::encode_path(&key))
+    );
     let auth = ParsedAuthorization::from_header(v["Authorization"].as_str().unwrap()).unwrap();
     assert_eq!(
         auth.header_list,
@@ -86,9 +90,14 @@ async fn v5_signature_covers_exactly_the_request_and_host() {
             ..req
         },
     ] {
-        assert!(v5::verify(&auth, &test_creds(), &bad, now(), 0).is_err());
+        assert_eq!(
+            v5::verify(&auth, &test_creds(), &bad, now(), 0),
+            Err(VerifyError::SignatureMismatch),
+            "{bad:?}"
+        );
     }
-    assert!(v5::verify(&auth, &test_creds(), &req, end + 1, 0).is_err());
+    let r = v5::verify(&auth, &test_creds(), &req, end + 1, 0);
+    assert!(matches!(r, Err(VerifyError::Expired { .. })), "{r:?}");
 }
 
 #[tokio::test]
@@ -270,7 +279,7 @@ async fn post_policy_exact_key_verifies_and_binds_type_size_and_key() {
         .await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["url"], format!("{}/", app.base));
+    assert_eq!(v["url"], format!("{}/", app.base_url));
     assert_eq!(v["max_size"], 1000, "capped by the server");
     let exp = v["expires_at"].as_u64().unwrap();
     assert!(exp <= now() + 3600, "expiry capped by the sign TTL");
@@ -291,44 +300,37 @@ async fn post_policy_exact_key_verifies_and_binds_type_size_and_key() {
     let accepted =
         cos_sign::policy::verify(&test_creds(), &form_lookup(fields, &[]), bucket, now(), 0)
             .unwrap();
-    assert!(accepted.check_size(1000).is_ok());
-    assert!(accepted.check_size(1001).is_err());
+    assert_eq!(accepted.check_size(1000), Ok(()));
+    let r = accepted.check_size(1001);
+    assert!(matches!(r, Err(VerifyError::PolicyCondition(_))), "{r:?}");
     // Another key or content type, or another bucket, fails.
     let other = format!("u/{id}/b.jpg");
-    assert!(
-        cos_sign::policy::verify(
-            &test_creds(),
-            &form_lookup(fields, &[("key", &other)]),
-            bucket,
-            now(),
-            0
-        )
-        .is_err()
+    let r = cos_sign::policy::verify(
+        &test_creds(),
+        &form_lookup(fields, &[("key", &other)]),
+        bucket,
+        now(),
+        0,
     );
-    assert!(
-        cos_sign::policy::verify(
-            &test_creds(),
-            &form_lookup(fields, &[("Content-Type", "text/html")]),
-            bucket,
-            now(),
-            0
-        )
-        .is_err()
+    assert!(matches!(r, Err(VerifyError::PolicyCondition(_))), "{r:?}");
+    let r = cos_sign::policy::verify(
+        &test_creds(),
+        &form_lookup(fields, &[("Content-Type", "text/html")]),
+        bucket,
+        now(),
+        0,
     );
-    assert!(
-        cos_sign::policy::verify(
-            &test_creds(),
-            &form_lookup(fields, &[]),
-            "other-1250000000",
-            now(),
-            0
-        )
-        .is_err()
+    assert!(matches!(r, Err(VerifyError::PolicyCondition(_))), "{r:?}");
+    let r = cos_sign::policy::verify(
+        &test_creds(),
+        &form_lookup(fields, &[]),
+        "other-1250000000",
+        now(),
+        0,
     );
-    assert!(
-        cos_sign::policy::verify(&test_creds(), &form_lookup(fields, &[]), bucket, exp + 1, 0)
-            .is_err()
-    );
+    assert!(matches!(r, Err(VerifyError::BucketMismatch)), "{r:?}");
+    let r = cos_sign::policy::verify(&test_creds(), &form_lookup(fields, &[]), bucket, exp + 1, 0);
+    assert!(matches!(r, Err(VerifyError::Expired { .. })), "{r:?}");
 }
 
 #[tokio::test]
@@ -356,9 +358,13 @@ async fn post_policy_prefix_and_content_type_prefix() {
     cos_sign::policy::verify(&test_creds(), &lookup, bucket, now(), 0).unwrap();
     let outside = format!("u/{id}/x.png");
     let lookup = form_lookup(fields, &[("key", &outside), ("Content-Type", "image/png")]);
-    assert!(cos_sign::policy::verify(&test_creds(), &lookup, bucket, now(), 0).is_err());
+    assert_eq!(
+        cos_sign::policy::verify(&test_creds(), &lookup, bucket, now(), 0),
+        Err(VerifyError::PathNotAllowed)
+    );
     let lookup = form_lookup(fields, &[("key", &inside), ("Content-Type", "text/html")]);
-    assert!(cos_sign::policy::verify(&test_creds(), &lookup, bucket, now(), 0).is_err());
+    let r = cos_sign::policy::verify(&test_creds(), &lookup, bucket, now(), 0);
+    assert!(matches!(r, Err(VerifyError::PolicyCondition(_))), "{r:?}");
 
     // No key or prefix: the caller's whole prefix.
     let v: Value = app
@@ -476,9 +482,15 @@ async fn post_policy_min_size_bounds_the_range_and_must_not_exceed_the_max() {
         cos_sign::policy::verify(&test_creds(), &form_lookup(fields, &[]), bucket, now(), 0)
             .unwrap();
     assert_eq!(accepted.content_length_range, Some((10, 20)));
-    assert!(accepted.check_size(9).is_err());
-    assert!(accepted.check_size(10).is_ok() && accepted.check_size(20).is_ok());
-    assert!(accepted.check_size(21).is_err());
+    assert_eq!(accepted.check_size(10), Ok(()));
+    assert_eq!(accepted.check_size(20), Ok(()));
+    for size in [9, 21] {
+        let r = accepted.check_size(size);
+        assert!(
+            matches!(r, Err(VerifyError::PolicyCondition(_))),
+            "{size}: {r:?}"
+        );
+    }
 
     // The old request shape (no min_size) keeps a 0 minimum.
     let v: Value = policy(json!({"key": key})).await.json().await.unwrap();

@@ -11,34 +11,16 @@ use uploader::{
     ServerClient, UploadConfig,
 };
 
-/// A running auth server (embedded store, dev login on) and its data directory.
-pub struct TestApp {
-    pub base_url: String,
-    /// Kept alive for the server's lifetime.
-    _data: tempfile::TempDir,
-}
+pub use auth_server::testing::{TestApp, spawn_app, spawn_app_with};
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
-}
-
-/// Like [`spawn_app`], after `tweak` adjusts the configuration.
-pub async fn spawn_app_with(tweak: impl FnOnce(&mut auth_server::Config)) -> TestApp {
-    let data = tempfile::tempdir().unwrap();
-    let mut config = auth_server::Config::for_tests(data.path());
-    tweak(&mut config);
-    let app = auth_server::Application::build(config).await.unwrap();
-    let base_url = app.base_url();
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        base_url,
-        _data: data,
-    }
-}
-
-impl TestApp {
+/// This suite's helpers on the shared harness.
+pub trait Login {
     /// A client logged in as `user`.
-    pub async fn login(&self, user: &str) -> Arc<ServerClient> {
+    async fn login(&self, user: &str) -> Arc<ServerClient>;
+}
+
+impl Login for TestApp {
+    async fn login(&self, user: &str) -> Arc<ServerClient> {
         let http = uploader::http_client(8).unwrap();
         let c = Arc::new(ServerClient::new(http, &self.base_url).with_retry(fast_retry()));
         c.login_dev(user).await.unwrap();

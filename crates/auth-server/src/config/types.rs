@@ -1,0 +1,184 @@
+//! The settings the server runs with, grouped as the TOML file groups them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cos_local::FaultConfig;
+use cos_sign::{Credentials, SecretKey};
+
+use super::ConfigError;
+
+/// Shortest accepted JWT secret, in bytes (RFC 8725: HS256 keys of at least 256 bits).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Longest accepted v4 signature / v5 key time lifetime.
+pub const MAX_SIGN_TTL_SECS: u64 = 24 * 3600;
+/// Longest accepted JWT lifetime.
+pub const MAX_JWT_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// The COS account the server signs for.
+#[derive(Debug, Clone)]
+pub struct CosConfig {
+    /// Numeric COS APPID (not the WeChat appid).
+    pub appid: String,
+    /// Short bucket name (v4 form, without `-appid`).
+    pub bucket: String,
+    /// v5 region, e.g. `ap-shanghai`.
+    pub region: String,
+    /// The key pair used to sign.
+    pub credentials: Credentials,
+    /// Base of the v4 JSON API, e.g. `https://sh.file.myqcloud.com` (no trailing `/`).
+    pub v4_endpoint: String,
+    /// The bucket's v5 URL, e.g. `https://metis-1250000000.cos.ap-shanghai.myqcloud.com`
+    /// (no trailing `/`).
+    pub v5_endpoint: String,
+}
+
+impl CosConfig {
+    /// The v5 bucket name, `<bucket>-<appid>`.
+    pub fn bucket_full(&self) -> String {
+        format!("{}-{}", self.bucket, self.appid)
+    }
+}
+
+/// The WeChat mini-program the server logs users in for.
+#[derive(Debug, Clone)]
+pub struct WechatConfig {
+    /// Mini-program appid (`wx…`); `None` disables code login (503).
+    pub appid: Option<String>,
+    /// Mini-program secret.
+    pub secret: Option<SecretKey>,
+    /// API base URL (no trailing `/`), default `https://api.weixin.qq.com`.
+    pub api_base: String,
+    /// Timeout of one `jscode2session` call.
+    pub timeout: Duration,
+}
+
+/// JWT settings.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    /// HS256 key; at least [`MIN_JWT_SECRET_BYTES`] bytes outside dev mode.
+    pub secret: SecretKey,
+    /// `iss` claim written and required.
+    pub issuer: String,
+    /// `aud` claim written and required.
+    pub audience: String,
+    /// Token lifetime (default 2 h).
+    pub ttl_secs: u64,
+    /// Clock leeway for `exp` and `iat` checks (default 30 s).
+    pub leeway_secs: u64,
+}
+
+/// Rate limits. A rate of 0 disables that limiter.
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// Login attempts (code and dev) per client IP per minute.
+    pub login_per_minute: u32,
+    /// Burst of login attempts per IP.
+    pub login_burst: u32,
+    /// Signature requests (all three endpoints) per user per second.
+    pub sign_per_second: u32,
+    /// Burst of signature requests per user.
+    pub sign_burst: u32,
+}
+
+/// Everything the server needs. Build with [`Config::from_env`] (production),
+/// or `Config::for_tests` (tests; feature `test-support`), then adjust the public fields.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// URL clients reach this server at (no trailing `/`); default `http://<bind>`
+    /// (with the actual port once bound). Used as the embedded store's endpoint.
+    pub public_url: Option<String>,
+    /// Data directory: SQLite database, embedded store, generated dev secrets.
+    pub data_dir: PathBuf,
+    /// SQLite database file (default `<data_dir>/auth.sqlite3`).
+    pub database: PathBuf,
+    /// JWT settings.
+    pub jwt: JwtConfig,
+    /// The COS account; `None` = embedded store with generated dev credentials.
+    pub cos: Option<CosConfig>,
+    /// Embedded store: APPID, bucket and credentials (used when `cos` is `None`).
+    pub embedded: EmbeddedConfig,
+    /// WeChat login.
+    pub wechat: WechatConfig,
+    /// `POST /v1/auth/dev-login` enabled (always on in embedded mode).
+    pub dev_login: bool,
+    /// Lifetime of issued COS signatures and policies, seconds (default 3600,
+    /// at most [`MAX_SIGN_TTL_SECS`]).
+    pub sign_ttl_secs: u64,
+    /// Largest object a POST policy allows, bytes (default 1 GiB).
+    pub max_upload_size: u64,
+    /// HTTP methods `POST /v1/cos/v5/sign` signs (default PUT, POST, GET, HEAD, DELETE).
+    pub v5_methods: Vec<String>,
+    /// Rate limits.
+    pub limits: RateLimits,
+    /// Take the client IP from the last `X-Forwarded-For` entry (only behind a
+    /// trusted proxy that appends it).
+    pub trust_forwarded_for: bool,
+    /// HTTP worker threads (default: number of cores).
+    pub workers: Option<usize>,
+    /// Capacity of the audit queue; records beyond it are dropped and counted.
+    pub audit_queue: usize,
+    /// Print the "how to upload" banner on stdout at start (embedded mode).
+    pub print_banner: bool,
+    /// Browser origins allowed to call the API (and, in embedded mode, the
+    /// store) cross-origin, e.g. `https://app.example.com`. Empty (the
+    /// default): no CORS headers at all.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// The embedded store's identity.
+#[derive(Debug, Clone)]
+pub struct EmbeddedConfig {
+    /// Numeric APPID (default `1250000000`).
+    pub appid: String,
+    /// Short bucket name (default `metis`).
+    pub bucket: String,
+    /// Credentials; `None` = generate and persist in the data directory.
+    pub credentials: Option<Credentials>,
+    /// Faults injected into the store (tests and demos; off by default).
+    pub faults: FaultConfig,
+    /// Allow embedded mode on a non-loopback bind address (default `false`:
+    /// refused, since anyone who can reach it can log in as any user).
+    pub allow_remote: bool,
+}
+
+impl Config {
+    /// True when the embedded store is mounted (no COS credentials configured).
+    pub fn is_embedded(&self) -> bool {
+        self.cos.is_none()
+    }
+
+    /// Refuses embedded mode on a non-loopback bind address unless
+    /// `store.allow_remote` opts in: in embedded mode dev login is on, so
+    /// anyone who can reach the server can log in as any user.
+    pub fn check_exposure(&self) -> Result<(), ConfigError> {
+        if self.is_embedded() && !self.bind.ip().is_loopback() && !self.embedded.allow_remote {
+            return Err(ConfigError::EmbeddedNotLoopback { bind: self.bind });
+        }
+        Ok(())
+    }
+
+    /// Risky but accepted settings, to log as warnings at startup.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.dev_login && !self.is_embedded() {
+            out.push(
+                "dev login is enabled (signing.dev_login / AUTH_DEV_LOGIN) with real COS \
+                 credentials: anyone who can reach POST /v1/auth/dev-login can log in as any \
+                 user and upload into the real bucket; turn it off outside development"
+                    .to_owned(),
+            );
+        }
+        if self.is_embedded() && !self.bind.ip().is_loopback() {
+            out.push(format!(
+                "embedded mode listens on {} (store.allow_remote): anyone who can reach it can \
+                 log in as any user",
+                self.bind
+            ));
+        }
+        out
+    }
+}
