@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_server::config::StoreFaults;
+use cos_local::FaultConfig;
 use system_tests::{TestApp, make_files, procs, proved, sha1_hex, spawn_app_with};
 
 /// Every file of `expected` (name → sha1) is stored exactly once under `prefix`, with the
@@ -28,14 +28,15 @@ async fn assert_stored_exactly(app: &TestApp, prefix: &str, expected: &BTreeMap<
     }
 }
 
-fn faults(seed: u64) -> StoreFaults {
-    StoreFaults {
+fn faults(seed: u64) -> FaultConfig {
+    FaultConfig {
         seed,
         error_rate: 0.10,
         drop_rate: 0.05,
         lost_reply_rate: 0.05,
         latency: Duration::from_millis(50),
         latency_rate: 0.05,
+        ..FaultConfig::default()
     }
 }
 
@@ -92,11 +93,11 @@ fn journal_lines(path: &Path) -> usize {
 async fn sigkilled_uploader_resumes_without_loss_or_duplicates() {
     // Latency on some requests keeps the run long enough to kill it in the middle.
     let app = spawn_app_with(|c| {
-        c.embedded.faults = StoreFaults {
+        c.embedded.faults = FaultConfig {
             seed: 9,
             latency: Duration::from_millis(40),
             latency_rate: 0.5,
-            ..StoreFaults::default()
+            ..FaultConfig::default()
         };
     })
     .await;
