@@ -12,7 +12,7 @@ use shared::v4::{
 };
 
 use crate::error::StoreError;
-use crate::faults::Fault;
+use crate::faults::InjectedError;
 use crate::http;
 use crate::storage::{Blob, Meta, Mode, NewMeta, Staged};
 use crate::uploads::{self, UploadError};
@@ -175,47 +175,40 @@ async fn handle_inner(
     };
     let method = req.method().as_str().to_ascii_uppercase();
     let write = method != "GET" && method != "HEAD";
-    let mut payload = payload;
-    let (latency, fault) = inner.faults.draw(write, method == "HEAD");
-    if let Some(d) = latency {
-        tokio::time::sleep(d).await;
-    }
-    match fault {
-        Fault::None => {}
-        Fault::Internal => {
-            return ctx.fail(fail(
+    let (inner, req, ctx) = (&inner, &req, &ctx);
+    let refuse = |injected| {
+        ctx.fail(match injected {
+            InjectedError::Internal => fail(
                 500,
                 codes::INTERNAL,
                 "ERROR_CMD_COS_ERROR: internal error (injected)",
-            ));
-        }
-        Fault::SlowDown => {
-            return ctx.fail(fail(
+            ),
+            InjectedError::SlowDown => fail(
                 503,
                 codes::INTERNAL,
                 "ERROR_CMD_SERVER_BUSY: slow down (injected)",
-            ));
+            ),
+        })
+    };
+    let serve = |payload| async move {
+        let result = match method.as_str() {
+            "GET" => get_op(inner, req, ctx).await,
+            "POST" => post_op(inner, req, ctx, payload).await,
+            _ => Err(fail(
+                405,
+                codes::PARAMS_ERROR,
+                "ERROR_CGI_METHOD: use GET or POST",
+            )),
+        };
+        match result {
+            Ok(resp) => resp,
+            Err(e) => ctx.fail(e),
         }
-        Fault::Drop { cut } => return http::drop_mid_body(&req, &mut payload, cut).await,
-        Fault::LostReply => {}
-    }
-    let result = match method.as_str() {
-        "GET" => get_op(&inner, &req, &ctx).await,
-        "POST" => post_op(&inner, &req, &ctx, payload).await,
-        _ => Err(fail(
-            405,
-            codes::PARAMS_ERROR,
-            "ERROR_CGI_METHOD: use GET or POST",
-        )),
     };
-    let resp = match result {
-        Ok(resp) => resp,
-        Err(e) => ctx.fail(e),
-    };
-    if matches!(fault, Fault::LostReply) {
-        return http::lose_reply(&resp);
-    }
-    resp
+    inner
+        .faults
+        .inject(req, payload, write, refuse, serve)
+        .await
 }
 
 fn parse_target(inner: &Inner, req: &HttpRequest, rid: String) -> Result<Ctx, V4Error> {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 use crate::error::StoreError;
-use crate::faults::Fault;
+use crate::faults::InjectedError;
 use crate::http::{self, BucketRoute, param};
 use crate::storage::{Meta, Mode, NewMeta};
 use crate::uploads::{self, UploadError};
@@ -190,43 +190,36 @@ async fn handle_inner(
     };
     let method = req.method().as_str().to_ascii_uppercase();
     let write = matches!(method.as_str(), "PUT" | "POST" | "DELETE");
-    let mut payload = payload;
-    let (latency, fault) = inner.faults.draw(write, method == "HEAD");
-    if let Some(d) = latency {
-        tokio::time::sleep(d).await;
-    }
-    match fault {
-        Fault::None => {}
-        Fault::Internal => {
-            return ctx.respond(&err(
+    let (inner, req, ctx, method) = (&inner, &req, &ctx, &method);
+    let refuse = |injected| {
+        ctx.respond(&match injected {
+            InjectedError::Internal => err(
                 500,
                 "InternalError",
                 "We encountered an internal error. Please try again. (injected)",
-            ));
-        }
-        Fault::SlowDown => {
-            return ctx.respond(&err(
+            ),
+            InjectedError::SlowDown => err(
                 503,
                 "SlowDown",
                 "Please reduce your request rate. (injected)",
-            ));
-        }
-        Fault::Drop { cut } => return http::drop_mid_body(&req, &mut payload, cut).await,
-        Fault::LostReply => {}
-    }
-    let result = route(&inner, &req, &ctx, &method, payload).await;
-    let mut resp = match result {
-        Ok(resp) => resp,
-        Err(e) => ctx.respond(&e),
+            ),
+        })
     };
-    if matches!(fault, Fault::LostReply) {
-        return http::lose_reply(&resp);
-    }
-    // HTTP/1 header names go out as `Content-Length`, `Etag`, `X-Cos-Request-Id`:
-    // closer to COS than all-lower-case for clients that copy headers into a
-    // case-sensitive dict (the Python SDK reads `Content-Length` that way).
-    resp.head_mut().set_camel_case_headers(true);
-    resp
+    let serve = |payload| async move {
+        let mut resp = match route(inner, req, ctx, method, payload).await {
+            Ok(resp) => resp,
+            Err(e) => ctx.respond(&e),
+        };
+        // HTTP/1 header names go out as `Content-Length`, `Etag`, `X-Cos-Request-Id`:
+        // closer to COS than all-lower-case for clients that copy headers into a
+        // case-sensitive dict (the Python SDK reads `Content-Length` that way).
+        resp.head_mut().set_camel_case_headers(true);
+        resp
+    };
+    inner
+        .faults
+        .inject(req, payload, write, refuse, serve)
+        .await
 }
 
 async fn route(
