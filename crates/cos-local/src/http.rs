@@ -6,8 +6,8 @@ use actix_web::http::header::HeaderMap;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 
-use crate::Inner;
 use crate::error::StoreError;
+use crate::inner::Inner;
 use crate::storage::{Blob, BlobWriter, TempBody};
 
 /// A new request id (also returned as `x-cos-request-id` / `request_id`).

@@ -11,12 +11,13 @@ use shared::v4::{
     ListData, Reply, SliceList, SlicePart, SliceSession, StatData, UploadData, codes,
 };
 
+use crate::Store;
 use crate::error::StoreError;
 use crate::faults::InjectedError;
 use crate::http;
+use crate::inner::Inner;
 use crate::storage::{Blob, Meta, Mode, NewMeta, Staged};
 use crate::uploads::{self, UploadError};
-use crate::{Inner, Store};
 
 /// Smallest and largest accepted slice sizes.
 const MIN_SLICE: u64 = 64 * 1024;
@@ -159,7 +160,7 @@ pub(crate) async fn handle(
     payload: web::Payload,
     store: web::Data<Store>,
 ) -> HttpResponse {
-    crate::logged(req, |req| handle_inner(req, payload, store)).await
+    crate::access_log::logged(req, |req| handle_inner(req, payload, store)).await
 }
 
 async fn handle_inner(
@@ -329,7 +330,7 @@ fn require_single(inner: &Inner, effect: Effect, sign: &str, op: &str) -> Result
             ),
         ));
     }
-    if !inner.consume_sign(sign)? {
+    if !inner.used_signs.consume(sign)? {
         return Err(fail(
             403,
             codes::SIGN_REPLAYED,

@@ -11,13 +11,14 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
+use crate::Store;
 use crate::error::StoreError;
 use crate::faults::InjectedError;
 use crate::http::{self, BucketRoute, param};
+use crate::inner::Inner;
 use crate::storage::{Meta, Mode, NewMeta};
 use crate::uploads::{self, UploadError};
 use crate::xml::{Xml, http_date, iso8601};
-use crate::{Inner, Store};
 
 /// A COS XML error.
 #[derive(Debug)]
@@ -137,7 +138,7 @@ pub(crate) async fn handle(
     payload: web::Payload,
     store: web::Data<Store>,
 ) -> HttpResponse {
-    crate::logged(req, |req| handle_inner(req, payload, store)).await
+    crate::access_log::logged(req, |req| handle_inner(req, payload, store)).await
 }
 
 async fn handle_inner(
@@ -993,7 +994,7 @@ async fn complete(
     })
     .await
     .map_err(|e| err(500, "InternalError", e.to_string()))??;
-    let base = http::public_base(inner, req, bucket_short(inner, &ctx.bucket));
+    let base = http::public_base(inner, req, inner.bucket_short(&ctx.bucket));
     let mut x = Xml::new();
     x.open("CompleteMultipartUploadResult")
         .elem("Location", http::object_url(&base, key))
@@ -1017,11 +1018,6 @@ async fn load_upload(
     let id = upload_id(ctx).to_owned();
     let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.to_owned());
     http::blocking(move || uploads::v5_load(&i.storage, &id, &b, &k).map_err(V5Error::from)).await
-}
-
-fn bucket_short<'a>(inner: &Inner, full: &'a str) -> &'a str {
-    full.strip_suffix(&format!("-{}", inner.config.appid))
-        .unwrap_or(full)
 }
 
 async fn abort(inner: &Arc<Inner>, ctx: &Ctx, key: &str) -> Result<HttpResponse, V5Error> {
@@ -1269,7 +1265,7 @@ async fn post_object(
                 while f.next().await.is_some() {}
             }
         }
-        let base = http::public_base(inner, req, bucket_short(inner, &ctx.bucket));
+        let base = http::public_base(inner, req, inner.bucket_short(&ctx.bucket));
         let location = http::object_url(&base, key.as_str());
         let etag = quoted(&meta.etag);
         if let Some(redirect) = get(&fields, "success_action_redirect").filter(|r| !r.is_empty()) {
