@@ -138,6 +138,8 @@ mod http;
 mod inner;
 mod locks;
 mod storage;
+#[cfg(test)]
+mod testing;
 mod uploads;
 mod used_signs;
 mod v4;
