@@ -8,6 +8,7 @@
 //!   itself, its size, hashes, content type and the blob id. Renaming the sidecar
 //!   into place is the commit point of every write; blobs no sidecar names are
 //!   removed at open.
+//! * `uploads/`: v4 slice sessions and v5 multipart uploads (see `crate::uploads`).
 //!
 //! Durability (with `fsync` on): a commit makes the body durable (file fsync,
 //! rename into `blobs/`, fsync of `blobs/`) before it writes the sidecar (file
@@ -15,11 +16,15 @@
 //! body. With `fsync` off, a crash of the machine can still leave a sidecar
 //! whose body is missing or short: opening the store logs a warning and removes
 //! such a sidecar, so the broken object is neither listed nor served.
-//! * `uploads/`: v4 slice sessions and v5 multipart uploads (see `uploads.rs`).
+//!
+//! This file holds the index and the commit; `body.rs` the temp files bodies
+//! stream into; `files.rs` small file-system helpers.
+
+mod body;
+mod files;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::io::Write as _;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,8 +32,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
 use sha1::Sha1;
-use tokio::io::AsyncWriteExt as _;
 
+pub(crate) use self::body::{Blob, BlobWriter, Staged, TempBody};
+pub(crate) use self::files::{read_dir, remove_any, replace_file, sync_dir, write_file};
 use crate::error::StoreError;
 
 /// Metadata of one stored object or directory marker.
@@ -93,12 +99,6 @@ pub(crate) struct Storage {
 
 fn hex_name(key: &str) -> String {
     hex::encode(Sha1::digest(key.as_bytes()))
-}
-
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(StoreError::io(format!("fsync {}", dir.display())))
 }
 
 impl Storage {
@@ -531,241 +531,4 @@ fn bucket_name(bucket_dir: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-pub(crate) fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
-    let mut out = Vec::new();
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(StoreError::io(format!("list {}", dir.display()))(e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(StoreError::io(format!("list {}", dir.display())))?;
-        out.push(entry.path());
-    }
-    out.sort();
-    Ok(out)
-}
-
-pub(crate) fn remove_any(path: &Path) -> Result<(), StoreError> {
-    let result = if path.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    };
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(StoreError::io(format!("remove {}", path.display()))(e)),
-    }
-}
-
-/// Writes a small file completely (and fsyncs it when asked).
-pub(crate) fn write_file(path: &Path, bytes: &[u8], fsync: bool) -> Result<(), StoreError> {
-    let mut f =
-        fs::File::create(path).map_err(StoreError::io(format!("create {}", path.display())))?;
-    f.write_all(bytes)
-        .map_err(StoreError::io(format!("write {}", path.display())))?;
-    if fsync {
-        f.sync_all()
-            .map_err(StoreError::io(format!("fsync {}", path.display())))?;
-    }
-    Ok(())
-}
-
-/// Writes a small file atomically: temp file beside it, fsync, rename.
-pub(crate) fn replace_file(path: &Path, bytes: &[u8], fsync: bool) -> Result<(), StoreError> {
-    let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
-    write_file(&tmp, bytes, fsync)?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        StoreError::io(format!("rename into {}", path.display()))(e)
-    })?;
-    if fsync && let Some(dir) = path.parent() {
-        sync_dir(dir)?;
-    }
-    Ok(())
-}
-
-/// Streams a body into a temp file, refusing more than `limit` bytes.
-/// Dropping it before [`TempBody::finish`] removes the file.
-#[derive(Debug)]
-pub(crate) struct TempBody {
-    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
-    path: PathBuf,
-    size: u64,
-    limit: u64,
-    fsync: bool,
-}
-
-impl TempBody {
-    pub(crate) async fn create(path: PathBuf, limit: u64, fsync: bool) -> Result<Self, StoreError> {
-        let file = tokio::fs::File::create(&path)
-            .await
-            .map_err(StoreError::io(format!("create {}", path.display())))?;
-        Ok(Self {
-            file: Some(tokio::io::BufWriter::with_capacity(256 * 1024, file)),
-            path,
-            size: 0,
-            limit,
-            fsync,
-        })
-    }
-
-    pub(crate) fn size(&self) -> u64 {
-        self.size
-    }
-
-    pub(crate) async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
-        let new_size = self.size.saturating_add(chunk.len() as u64);
-        if new_size > self.limit {
-            return Err(StoreError::TooLarge { limit: self.limit });
-        }
-        let Some(file) = self.file.as_mut() else {
-            return Err(StoreError::BodyAborted(
-                "writer already finished".to_owned(),
-            ));
-        };
-        file.write_all(chunk)
-            .await
-            .map_err(StoreError::io(format!("write {}", self.path.display())))?;
-        self.size = new_size;
-        Ok(())
-    }
-
-    /// Flushes (and fsyncs, if configured) the file and hands it over.
-    pub(crate) async fn finish(mut self) -> Result<Staged, StoreError> {
-        let Some(mut file) = self.file.take() else {
-            return Err(StoreError::BodyAborted(
-                "writer already finished".to_owned(),
-            ));
-        };
-        file.flush()
-            .await
-            .map_err(StoreError::io(format!("write {}", self.path.display())))?;
-        if self.fsync {
-            file.get_mut()
-                .sync_all()
-                .await
-                .map_err(StoreError::io(format!("fsync {}", self.path.display())))?;
-        }
-        drop(file);
-        Ok(Staged {
-            path: Some(std::mem::take(&mut self.path)),
-            size: self.size,
-        })
-    }
-}
-
-impl Drop for TempBody {
-    fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// A complete body in a temp file whose content nobody hashed (a staging
-/// copy). Dropping it removes the file.
-#[derive(Debug)]
-pub(crate) struct Staged {
-    path: Option<PathBuf>,
-    pub size: u64,
-}
-
-impl Staged {
-    pub(crate) fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-/// Streams a body into a temp file, hashing MD5 and SHA-1 on the way.
-/// Dropping it before [`BlobWriter::finish`] removes the file.
-#[derive(Debug)]
-pub(crate) struct BlobWriter {
-    body: TempBody,
-    md5: Md5,
-    sha1: Sha1,
-}
-
-impl BlobWriter {
-    pub(crate) async fn create(path: PathBuf, limit: u64, fsync: bool) -> Result<Self, StoreError> {
-        Ok(Self {
-            body: TempBody::create(path, limit, fsync).await?,
-            md5: Md5::new(),
-            sha1: Sha1::new(),
-        })
-    }
-
-    pub(crate) fn size(&self) -> u64 {
-        self.body.size()
-    }
-
-    pub(crate) async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
-        self.body.write(chunk).await?;
-        self.md5.update(chunk);
-        self.sha1.update(chunk);
-        Ok(())
-    }
-
-    pub(crate) async fn finish(self) -> Result<Blob, StoreError> {
-        let Self { body, md5, sha1 } = self;
-        let mut staged = body.finish().await?;
-        Ok(Blob {
-            path: staged.path.take(),
-            size: staged.size,
-            md5: md5.finalize().into(),
-            sha1: sha1.finalize().into(),
-        })
-    }
-}
-
-/// A complete body in a temp file. Dropping it removes the file.
-#[derive(Debug)]
-pub(crate) struct Blob {
-    path: Option<PathBuf>,
-    pub size: u64,
-    pub md5: [u8; 16],
-    pub sha1: [u8; 20],
-}
-
-impl Blob {
-    /// The same file, as a body whose hashes are not needed.
-    pub(crate) fn into_staged(mut self) -> Staged {
-        Staged {
-            path: self.path.take(),
-            size: self.size,
-        }
-    }
-
-    pub(crate) fn take_path(&mut self) -> PathBuf {
-        self.path.take().unwrap_or_default()
-    }
-
-    /// Wraps a finished file whose hashes the caller computed.
-    pub(crate) fn from_parts(path: PathBuf, size: u64, md5: [u8; 16], sha1: [u8; 20]) -> Self {
-        Self {
-            path: Some(path),
-            size,
-            md5,
-            sha1,
-        }
-    }
-}
-
-impl Drop for Blob {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = fs::remove_file(path);
-        }
-    }
 }
