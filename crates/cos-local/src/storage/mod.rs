@@ -85,6 +85,38 @@ pub(crate) enum Mode {
     InsertOnly,
 }
 
+/// What a write did: an insert-only write finding its key taken is an
+/// outcome, not an error.
+#[derive(Debug)]
+#[must_use]
+pub(crate) enum Commit {
+    /// Stored: the commit point has passed.
+    Written(Arc<Meta>),
+    /// [`Mode::InsertOnly`] and the key was taken: nothing was written.
+    Refused(Existing),
+}
+
+/// What an insert-only write found under its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Existing {
+    /// An object with the same content (the same SHA-1).
+    SameContent,
+    /// Another object, or a directory marker.
+    OtherContent,
+}
+
+impl Existing {
+    /// What `new` would find in `old`: the same content only when both are
+    /// objects with the same SHA-1.
+    fn of(old: &Meta, new: &Meta) -> Self {
+        if old.sha1 == new.sha1 && !old.is_dir() && !new.is_dir() {
+            Existing::SameContent
+        } else {
+            Existing::OtherContent
+        }
+    }
+}
+
 type Index = HashMap<String, BTreeMap<String, Arc<Meta>>>;
 
 /// A key's metadata and its opened body (`None` for a directory marker).
@@ -302,7 +334,7 @@ impl Storage {
         new: NewMeta,
         mode: Mode,
         now: u64,
-    ) -> Result<Arc<Meta>, StoreError> {
+    ) -> Result<Commit, StoreError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let md5 = hex::encode(blob.md5);
         let meta = Meta {
@@ -318,9 +350,11 @@ impl Storage {
             mtime: now,
             user_meta: new.user_meta,
         };
-        if mode == Mode::InsertOnly {
-            // Fail early without touching the disk; checked again under the lock.
-            self.check_insert_only(bucket, key, &meta.sha1)?;
+        if mode == Mode::InsertOnly
+            && let Some(old) = self.get(bucket, key)
+        {
+            // Refuse early without touching the disk; checked again under the lock.
+            return Ok(Commit::Refused(Existing::of(&old, &meta)));
         }
         // Durability order (each step is durable before the next starts, when
         // `fsync` is on): the body's data (fsynced by whoever produced the
@@ -343,7 +377,7 @@ impl Storage {
             return Err(e);
         }
         let result = self.install(bucket, meta, mode);
-        if result.is_err() {
+        if !matches!(result, Ok(Commit::Written(_))) {
             let _ = fs::remove_file(&blob_path);
         }
         result
@@ -357,7 +391,7 @@ impl Storage {
         biz_attr: &str,
         mode: Mode,
         now: u64,
-    ) -> Result<Arc<Meta>, StoreError> {
+    ) -> Result<Commit, StoreError> {
         let empty_md5 = hex::encode(Md5::digest(b""));
         let meta = Meta {
             key: key.to_owned(),
@@ -375,16 +409,8 @@ impl Storage {
         self.install(bucket, meta, mode)
     }
 
-    fn check_insert_only(&self, bucket: &str, key: &str, sha1: &str) -> Result<(), StoreError> {
-        match self.get(bucket, key) {
-            Some(old) if old.sha1 == sha1 && !old.is_dir() => Err(StoreError::SameContent),
-            Some(_) => Err(StoreError::Exists),
-            None => Ok(()),
-        }
-    }
-
     /// Writes the sidecar and swaps it in: the commit point.
-    fn install(&self, bucket: &str, meta: Meta, mode: Mode) -> Result<Arc<Meta>, StoreError> {
+    fn install(&self, bucket: &str, meta: Meta, mode: Mode) -> Result<Commit, StoreError> {
         let dir = self.meta_dir(bucket);
         fs::create_dir_all(&dir).map_err(StoreError::io(format!("create {}", dir.display())))?;
         let name = hex_name(&meta.key);
@@ -402,14 +428,10 @@ impl Storage {
             if mode == Mode::InsertOnly
                 && let Some(old) = map.get(&meta.key)
             {
-                let err = if old.sha1 == meta.sha1 && !old.is_dir() && !meta.is_dir() {
-                    StoreError::SameContent
-                } else {
-                    StoreError::Exists
-                };
+                let existing = Existing::of(old, &meta);
                 drop(index);
                 let _ = fs::remove_file(&tmp_path);
-                return Err(err);
+                return Ok(Commit::Refused(existing));
             }
             if let Err(e) = fs::rename(&tmp_path, &final_path) {
                 drop(index);
@@ -429,7 +451,7 @@ impl Storage {
         {
             let _ = fs::remove_file(self.blob_path(&old_blob));
         }
-        Ok(meta)
+        Ok(Commit::Written(meta))
     }
 
     /// Replaces the `biz_attr` of a stored key (v4 `update`). False when absent.

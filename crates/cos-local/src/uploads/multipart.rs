@@ -5,7 +5,6 @@
 use std::fs;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
@@ -13,7 +12,7 @@ use sha1::Sha1;
 
 use super::{UploadError, load_json, valid_id};
 use crate::error::StoreError;
-use crate::storage::{self, Blob, Meta, Mode, NewMeta, Storage};
+use crate::storage::{self, Blob, Commit, Mode, NewMeta, Storage};
 
 /// Where multipart uploads live.
 pub(super) fn root(storage: &Storage) -> PathBuf {
@@ -176,7 +175,6 @@ pub(crate) fn v5_parts(storage: &Storage, upload: &V5Upload) -> Result<Vec<PartI
 }
 
 /// Assembles the listed parts into the object and removes the upload.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn v5_complete(
     storage: &Storage,
     upload: &V5Upload,
@@ -184,7 +182,7 @@ pub(crate) fn v5_complete(
     min_part_size: u64,
     max_object_size: u64,
     now: u64,
-) -> Result<Arc<Meta>, UploadError> {
+) -> Result<Commit, UploadError> {
     if requested.is_empty() {
         return Err(UploadError::BadRequest("the part list is empty".to_owned()));
     }
@@ -229,7 +227,7 @@ pub(crate) fn v5_complete(
         etag_hasher.update(raw);
     }
     let etag = format!("{}-{}", hex::encode(etag_hasher.finalize()), chosen.len());
-    let meta = storage.commit(
+    let commit = storage.commit(
         &upload.bucket,
         &upload.key,
         blob,
@@ -242,8 +240,10 @@ pub(crate) fn v5_complete(
         Mode::Overwrite,
         now,
     )?;
-    storage::remove_any(&root(storage).join(&upload.id))?;
-    Ok(meta)
+    if let Commit::Written(_) = &commit {
+        storage::remove_any(&root(storage).join(&upload.id))?;
+    }
+    Ok(commit)
 }
 
 fn concat_into(

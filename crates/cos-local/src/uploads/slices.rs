@@ -6,7 +6,6 @@
 use std::fs;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
@@ -14,7 +13,7 @@ use sha1::Sha1;
 
 use super::{UploadError, load_json, valid_id};
 use crate::error::StoreError;
-use crate::storage::{self, Blob, Meta, Mode, NewMeta, Staged, Storage};
+use crate::storage::{self, Blob, Commit, Mode, NewMeta, Staged, Storage};
 
 /// Where slice sessions live.
 pub(super) fn root(storage: &Storage) -> PathBuf {
@@ -176,7 +175,7 @@ pub(crate) fn v4_finish(
     s: &SliceSession,
     sha: Option<&str>,
     now: u64,
-) -> Result<Arc<Meta>, UploadError> {
+) -> Result<Commit, UploadError> {
     let slices = v4_slices(storage, s)?;
     let mut next = 0u64;
     for (offset, len) in &slices {

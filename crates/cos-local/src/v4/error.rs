@@ -41,16 +41,6 @@ impl From<StoreError> for V4Error {
             StoreError::BodyAborted(m) => params_error(format!(
                 "ERROR_CGI_BODY_INCOMPLETE: the request body was cut short: {m}"
             )),
-            StoreError::SameContent => fail(
-                409,
-                codes::SAME_FILE_UPLOADED,
-                "ERROR_CMD_COS_FILE_SAME: the same file has already been uploaded",
-            ),
-            StoreError::Exists => fail(
-                409,
-                codes::FILE_EXISTS,
-                "ERROR_CMD_COS_FILE_EXIST: the file exists and insertOnly=1",
-            ),
             other => {
                 tracing::error!(error = %other, "storage failure");
                 fail(

@@ -11,10 +11,9 @@ use shared::v4::{ListData, StatData, UploadData, codes};
 use super::Ctx;
 use super::error::{V4Error, fail, params_error};
 use super::form::Form;
-use crate::error::StoreError;
 use crate::http;
 use crate::inner::Inner;
-use crate::storage::{Blob, Meta, Mode, NewMeta};
+use crate::storage::{Blob, Commit, Existing, Meta, Mode, NewMeta};
 use crate::uploads::UploadError;
 
 pub(super) fn upload_data(
@@ -234,21 +233,34 @@ pub(super) fn check_sha(declared: Option<&str>, blob: &Blob) -> Result<(), V4Err
     Ok(())
 }
 
-/// Turns an insertOnly refusal into the reply COS gives, with the existing
-/// object's URLs when the content is the same.
+/// The reply COS gives to an `insertOnly=1` upload whose key is taken:
+/// `-4018` with the existing object's URLs for the same content, `-177` for
+/// other content.
 pub(super) fn conflict(
     inner: &Inner,
     req: &HttpRequest,
     ctx: &Ctx,
     key: &str,
-    e: StoreError,
+    existing: Existing,
 ) -> V4Error {
-    let same = matches!(e, StoreError::SameContent);
-    let mut err = V4Error::from(e);
-    if same && let Some(meta) = inner.storage.get(&ctx.bucket_full, key) {
-        err.data = serde_json::to_value(upload_data(inner, req, ctx, key, &meta)).ok();
+    match existing {
+        Existing::SameContent => {
+            let mut err = fail(
+                409,
+                codes::SAME_FILE_UPLOADED,
+                "ERROR_CMD_COS_FILE_SAME: the same file has already been uploaded",
+            );
+            if let Some(meta) = inner.storage.get(&ctx.bucket_full, key) {
+                err.data = serde_json::to_value(upload_data(inner, req, ctx, key, &meta)).ok();
+            }
+            err
+        }
+        Existing::OtherContent => fail(
+            409,
+            codes::FILE_EXISTS,
+            "ERROR_CMD_COS_FILE_EXIST: the file exists and insertOnly=1",
+        ),
     }
-    err
 }
 
 pub(super) async fn upload(
@@ -280,10 +292,10 @@ pub(super) async fn upload(
         key.as_str().to_owned(),
     );
     let now = shared::clock::unix_now();
-    let meta = http::blocking(move || i.storage.commit(&b, &k, blob, new, mode, now))
-        .await
-        .map_err(|e| conflict(inner, req, ctx, key.as_str(), e))?;
-    Ok(ctx.ok(upload_data(inner, req, ctx, key.as_str(), &meta)))
+    match http::blocking(move || i.storage.commit(&b, &k, blob, new, mode, now)).await? {
+        Commit::Written(meta) => Ok(ctx.ok(upload_data(inner, req, ctx, key.as_str(), &meta))),
+        Commit::Refused(existing) => Err(conflict(inner, req, ctx, key.as_str(), existing)),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -310,16 +322,15 @@ pub(super) async fn create(
         dir.key_prefix().to_owned(),
     );
     let now = shared::clock::unix_now();
-    let meta = http::blocking(move || i.storage.put_dir(&b, &k, &biz, Mode::InsertOnly, now))
-        .await
-        .map_err(|e| match e {
-            StoreError::Exists | StoreError::SameContent => fail(
-                409,
-                codes::PATH_CONFLICT,
-                "ERROR_CMD_COS_PATH_CONFLICT: the directory already exists",
-            ),
-            other => other.into(),
-        })?;
+    let commit =
+        http::blocking(move || i.storage.put_dir(&b, &k, &biz, Mode::InsertOnly, now)).await?;
+    let Commit::Written(meta) = commit else {
+        return Err(fail(
+            409,
+            codes::PATH_CONFLICT,
+            "ERROR_CMD_COS_PATH_CONFLICT: the directory already exists",
+        ));
+    };
     Ok(ctx.ok(CreateData {
         ctime: meta.ctime.to_string(),
         resource_path: format!("/{}/{}{}", ctx.appid, ctx.bucket, dir.as_str()),

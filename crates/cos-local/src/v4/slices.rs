@@ -15,7 +15,7 @@ use super::objects::{conflict, upload_data};
 use crate::error::StoreError;
 use crate::http;
 use crate::inner::Inner;
-use crate::storage::Blob;
+use crate::storage::{Blob, Commit, Existing};
 use crate::uploads::{self, UploadError};
 
 /// Smallest and largest accepted slice sizes.
@@ -62,12 +62,12 @@ pub(super) async fn slice_init(
     }
     let insert_only = form.insert_only()?;
     if insert_only && let Some(existing) = inner.storage.get(&ctx.bucket_full, key.as_str()) {
-        let e = if sha.as_deref() == Some(existing.sha1.as_str()) {
-            StoreError::SameContent
+        let found = if sha.as_deref() == Some(existing.sha1.as_str()) {
+            Existing::SameContent
         } else {
-            StoreError::Exists
+            Existing::OtherContent
         };
-        return Err(conflict(inner, req, ctx, key.as_str(), e));
+        return Err(conflict(inner, req, ctx, key.as_str(), found));
     }
     let _guard = inner.uploads_lock.lock().await;
     let wanted = uploads::SliceSession {
@@ -193,13 +193,10 @@ pub(super) async fn slice_finish(
     })
     .await
     .map_err(|e| fail(500, codes::INTERNAL, e.to_string()))?;
-    let meta = result.map_err(|e| match e {
-        UploadError::Store(s @ (StoreError::SameContent | StoreError::Exists)) => {
-            conflict(inner, req, ctx, &key, s)
-        }
-        other => other.into(),
-    })?;
-    Ok(ctx.ok(upload_data(inner, req, ctx, &key, &meta)))
+    match result? {
+        Commit::Written(meta) => Ok(ctx.ok(upload_data(inner, req, ctx, &key, &meta))),
+        Commit::Refused(existing) => Err(conflict(inner, req, ctx, &key, existing)),
+    }
 }
 
 pub(super) async fn slice_list(

@@ -1,8 +1,11 @@
 //! COS `<Error>` replies, and how store and upload errors map onto them.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 
 use crate::error::StoreError;
+use crate::storage::{Commit, Meta};
 use crate::uploads::UploadError;
 
 /// A COS XML error.
@@ -36,9 +39,6 @@ impl From<StoreError> for V5Error {
                 "IncompleteBody",
                 format!("The request body was cut short: {m}"),
             ),
-            StoreError::SameContent | StoreError::Exists => {
-                err(409, "ObjectAlreadyExists", "The object already exists.")
-            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 err(
@@ -81,4 +81,17 @@ pub(super) fn not_implemented() -> V5Error {
         "NotImplemented",
         "The local store does not implement this operation.",
     )
+}
+
+/// The object a write stored; a write refused because its key was taken
+/// answers 409 `ObjectAlreadyExists`.
+pub(super) fn written(commit: Commit) -> Result<Arc<Meta>, V5Error> {
+    match commit {
+        Commit::Written(meta) => Ok(meta),
+        Commit::Refused(_) => Err(err(
+            409,
+            "ObjectAlreadyExists",
+            "The object already exists.",
+        )),
+    }
 }

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::error::{V5Error, err};
+use super::error::{V5Error, err, written};
 use super::object::{receive, user_meta};
 use super::{Ctx, quoted};
 use crate::error::StoreError;
@@ -142,11 +142,12 @@ pub(super) async fn complete(
     let i = Arc::clone(inner);
     let now = shared::clock::unix_now();
     let (min, max) = (inner.config.min_part_size, inner.config.max_object_size);
-    let meta = tokio::task::spawn_blocking(move || {
+    let commit = tokio::task::spawn_blocking(move || {
         uploads::v5_complete(&i.storage, &upload, &requested, min, max, now)
     })
     .await
     .map_err(|e| err(500, "InternalError", e.to_string()))??;
+    let meta = written(commit)?;
     let base = http::public_base(inner, req, inner.bucket_short(&ctx.bucket));
     let mut x = Xml::new();
     x.open("CompleteMultipartUploadResult")

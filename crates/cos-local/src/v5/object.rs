@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
-use super::error::{V5Error, err, not_implemented};
+use super::error::{V5Error, err, not_implemented, written};
 use super::{Ctx, quoted};
 use crate::error::StoreError;
 use crate::http::{self, param};
@@ -105,7 +105,7 @@ pub(super) async fn put_object(
     }
     let blob = receive(inner, req, payload, inner.config.max_object_size).await?;
     let now = shared::clock::unix_now();
-    let meta = if key.ends_with('/') {
+    let commit = if key.ends_with('/') {
         if blob.size != 0 {
             return Err(err(
                 400,
@@ -125,6 +125,7 @@ pub(super) async fn put_object(
         let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.to_owned());
         http::blocking(move || i.storage.commit(&b, &k, blob, new, Mode::Overwrite, now)).await?
     };
+    let meta = written(commit)?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", quoted(&meta.etag)))
         .insert_header(("x-cos-request-id", ctx.rid.as_str()))

@@ -17,7 +17,7 @@ use futures_util::StreamExt as _;
 use shared::ObjectKey;
 
 use super::auth::{authorize, verify_error, verify_form_signature};
-use super::error::{V5Error, err};
+use super::error::{V5Error, err, written};
 use super::{Ctx, quoted};
 use crate::http;
 use crate::inner::Inner;
@@ -158,9 +158,9 @@ async fn store_file(
         ctx.bucket.clone(),
         key.as_str().to_owned(),
     );
-    let meta =
+    let commit =
         http::blocking(move || i.storage.commit(&b, &k, blob, new, Mode::Overwrite, now)).await?;
-    Ok((key, meta))
+    Ok((key, written(commit)?))
 }
 
 /// Checks the form's authorisation: a `policy` field (verified with its
