@@ -5,6 +5,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header::HeaderMap;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
+use shared::ObjectKey;
 
 use crate::error::StoreError;
 use crate::inner::Inner;
@@ -127,16 +128,15 @@ pub(crate) fn content_length(req: &HttpRequest) -> Option<u64> {
 /// The content type to store when the client named none (or only
 /// `application/octet-stream`): guessed from the key's extension for common
 /// media and text types. HTML and scripts are never guessed.
-pub(crate) fn content_type_for(key: &str, given: Option<&str>) -> String {
+pub(crate) fn content_type_for(key: &ObjectKey, given: Option<&str>) -> String {
     if let Some(t) = given.map(str::trim).filter(|t| !t.is_empty())
         && !t.eq_ignore_ascii_case("application/octet-stream")
     {
         return t.to_owned();
     }
     let ext = key
-        .rsplit('/')
-        .next()
-        .and_then(|name| name.rsplit_once('.'))
+        .file_name()
+        .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
     let guessed = match ext.as_str() {
@@ -290,6 +290,8 @@ mod tests {
 
     #[test]
     fn guesses_media_types_but_never_html() {
+        let content_type_for =
+            |key: &str, given| content_type_for(&ObjectKey::parse(key).unwrap(), given);
         assert_eq!(content_type_for("a/b.JPG", None), "image/jpeg");
         assert_eq!(
             content_type_for("a/b.png", Some("application/octet-stream")),

@@ -136,6 +136,7 @@ mod error;
 mod faults;
 mod http;
 mod inner;
+mod key;
 mod locks;
 mod storage;
 #[cfg(test)]

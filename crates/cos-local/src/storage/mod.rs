@@ -32,10 +32,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
 use sha1::Sha1;
+use shared::{DirPath, ObjectKey};
 
 pub(crate) use self::body::{Blob, BlobWriter, Staged, TempBody};
 pub(crate) use self::files::{read_dir, remove_any, replace_file, sync_dir, write_file};
 use crate::error::StoreError;
+use crate::key::AsStoreKey;
 
 /// Metadata of one stored object or directory marker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,8 +266,11 @@ impl Storage {
     }
 
     /// Looks a key up.
-    pub(crate) fn get(&self, bucket: &str, key: &str) -> Option<Arc<Meta>> {
-        self.lock().get(bucket).and_then(|m| m.get(key)).cloned()
+    pub(crate) fn get(&self, bucket: &str, key: &impl AsStoreKey) -> Option<Arc<Meta>> {
+        self.lock()
+            .get(bucket)
+            .and_then(|m| m.get(key.store_key()))
+            .cloned()
     }
 
     /// Looks a key up and opens its body under the index lock, so a concurrent
@@ -273,10 +278,14 @@ impl Storage {
     pub(crate) fn open_object(
         &self,
         bucket: &str,
-        key: &str,
+        key: &impl AsStoreKey,
     ) -> Result<Option<Opened>, StoreError> {
         let index = self.lock();
-        let Some(meta) = index.get(bucket).and_then(|m| m.get(key)).cloned() else {
+        let Some(meta) = index
+            .get(bucket)
+            .and_then(|m| m.get(key.store_key()))
+            .cloned()
+        else {
             return Ok(None);
         };
         let file = match &meta.blob {
@@ -309,8 +318,18 @@ impl Storage {
         }
     }
 
+    /// True when `dir` has a marker or anything lies below it.
+    pub(crate) fn any_at_or_below(&self, bucket: &str, dir: &DirPath) -> bool {
+        self.has_prefix(bucket, dir.store_key(), "")
+    }
+
+    /// True when anything lies below `dir` (its own marker aside).
+    pub(crate) fn any_below(&self, bucket: &str, dir: &DirPath) -> bool {
+        self.has_prefix(bucket, dir.store_key(), dir.store_key())
+    }
+
     /// True when any key starts with `prefix` (other than `except`).
-    pub(crate) fn has_prefix(&self, bucket: &str, prefix: &str, except: &str) -> bool {
+    fn has_prefix(&self, bucket: &str, prefix: &str, except: &str) -> bool {
         let mut found = false;
         self.scan(bucket, Bound::Included(prefix), |m| {
             if !m.key.starts_with(prefix) {
@@ -329,7 +348,7 @@ impl Storage {
     pub(crate) fn commit(
         &self,
         bucket: &str,
-        key: &str,
+        key: &ObjectKey,
         mut blob: Blob,
         new: NewMeta,
         mode: Mode,
@@ -338,7 +357,7 @@ impl Storage {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let md5 = hex::encode(blob.md5);
         let meta = Meta {
-            key: key.to_owned(),
+            key: key.as_str().to_owned(),
             blob: Some(id.clone()),
             size: blob.size,
             etag: new.etag.unwrap_or_else(|| md5.clone()),
@@ -383,18 +402,18 @@ impl Storage {
         result
     }
 
-    /// Writes an explicit directory marker (`key` ends with `/`).
+    /// Writes an explicit directory marker (`a/b/` for `/a/b/`).
     pub(crate) fn put_dir(
         &self,
         bucket: &str,
-        key: &str,
+        dir: &DirPath,
         biz_attr: &str,
         mode: Mode,
         now: u64,
     ) -> Result<Commit, StoreError> {
         let empty_md5 = hex::encode(Md5::digest(b""));
         let meta = Meta {
-            key: key.to_owned(),
+            key: dir.store_key().to_owned(),
             blob: None,
             size: 0,
             etag: empty_md5.clone(),
@@ -459,9 +478,10 @@ impl Storage {
     pub(crate) fn update_biz_attr(
         &self,
         bucket: &str,
-        key: &str,
+        key: &impl AsStoreKey,
         biz_attr: Option<String>,
     ) -> Result<bool, StoreError> {
+        let key = key.store_key();
         let dir = self.meta_dir(bucket);
         let name = hex_name(key);
         let final_path = dir.join(format!("{name}.json"));
@@ -498,7 +518,12 @@ impl Storage {
     }
 
     /// Removes a key. Returns what was removed.
-    pub(crate) fn delete(&self, bucket: &str, key: &str) -> Result<Option<Arc<Meta>>, StoreError> {
+    pub(crate) fn delete(
+        &self,
+        bucket: &str,
+        key: &impl AsStoreKey,
+    ) -> Result<Option<Arc<Meta>>, StoreError> {
+        let key = key.store_key();
         let dir = self.meta_dir(bucket);
         let path = dir.join(format!("{}.json", hex_name(key)));
         let old = {

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
 use sha1::Sha1;
+use shared::ObjectKey;
 
 use super::{UploadError, load_json, valid_id};
 use crate::error::StoreError;
+use crate::key::StoreKey;
 use crate::storage::{self, Blob, Commit, Mode, NewMeta, Storage};
 
 /// Where multipart uploads live.
@@ -24,7 +26,8 @@ pub(super) fn root(storage: &Storage) -> PathBuf {
 pub(crate) struct V5Upload {
     pub id: String,
     pub bucket: String,
-    pub key: String,
+    #[serde(with = "crate::key::object_key")]
+    pub key: ObjectKey,
     pub content_type: String,
     #[serde(default)]
     pub user_meta: Vec<(String, String)>,
@@ -45,7 +48,7 @@ pub(crate) struct PartInfo {
 pub(crate) fn v5_create(
     storage: &Storage,
     bucket: &str,
-    key: &str,
+    key: &ObjectKey,
     content_type: &str,
     user_meta: Vec<(String, String)>,
     now: u64,
@@ -53,7 +56,7 @@ pub(crate) fn v5_create(
     let upload = V5Upload {
         id: uuid::Uuid::new_v4().simple().to_string(),
         bucket: bucket.to_owned(),
-        key: key.to_owned(),
+        key: key.clone(),
         content_type: content_type.to_owned(),
         user_meta,
         initiated: now,
@@ -73,20 +76,21 @@ pub(crate) fn v5_load(
     storage: &Storage,
     id: &str,
     bucket: &str,
-    key: &str,
+    key: &StoreKey,
 ) -> Result<V5Upload, UploadError> {
     if !valid_id(id) {
         return Err(UploadError::NoSuchUpload);
     }
     let upload: V5Upload =
         load_json(&root(storage).join(id).join("upload.json"))?.ok_or(UploadError::NoSuchUpload)?;
-    if upload.bucket != bucket || upload.key != key {
+    let same_key = matches!(key, StoreKey::Object(k) if *k == upload.key);
+    if upload.bucket != bucket || !same_key {
         return Err(UploadError::NoSuchUpload);
     }
     Ok(upload)
 }
 
-/// Every upload of `bucket`, oldest first.
+/// Every upload of `bucket`, by key, the oldest first.
 pub(crate) fn v5_list(storage: &Storage, bucket: &str) -> Result<Vec<V5Upload>, StoreError> {
     let mut out = Vec::new();
     for dir in storage::read_dir(&root(storage))? {

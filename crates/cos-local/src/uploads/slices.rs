@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
 use sha1::Sha1;
+use shared::ObjectKey;
 
 use super::{UploadError, load_json, valid_id};
 use crate::error::StoreError;
@@ -25,7 +26,8 @@ pub(super) fn root(storage: &Storage) -> PathBuf {
 pub(crate) struct SliceSession {
     pub session: String,
     pub bucket: String,
-    pub key: String,
+    #[serde(with = "crate::key::object_key")]
+    pub key: ObjectKey,
     pub filesize: u64,
     pub slice_size: u64,
     pub sha: Option<String>,
@@ -38,12 +40,12 @@ pub(crate) struct SliceSession {
 pub(crate) fn v4_find(
     storage: &Storage,
     bucket: &str,
-    key: &str,
+    key: &ObjectKey,
 ) -> Result<Option<SliceSession>, StoreError> {
     for dir in storage::read_dir(&root(storage))? {
         if let Some(s) = load_json::<SliceSession>(&dir.join("session.json"))?
             && s.bucket == bucket
-            && s.key == key
+            && s.key == *key
         {
             return Ok(Some(s));
         }

@@ -24,6 +24,7 @@ use crate::Store;
 use crate::faults::InjectedError;
 use crate::http;
 use crate::inner::Inner;
+use crate::key::StoreKey;
 
 use self::auth::{require_multi, require_single, verify};
 use self::error::{V4Error, fail, params_error};
@@ -47,6 +48,16 @@ impl Ctx {
     fn file_key(&self) -> Result<shared::ObjectKey, V4Error> {
         shared::ObjectKey::from_v4_path(&self.path)
             .map_err(|e| params_error(format!("ERROR_CMD_COS_PATH_INVALID: {e}")))
+    }
+
+    /// The path as a stored entry's name: a directory marker when it ends
+    /// with `/`, else an object key.
+    fn store_key(&self) -> Result<StoreKey, V4Error> {
+        if self.path.ends_with('/') {
+            Ok(StoreKey::Dir(self.dir_path()?))
+        } else {
+            Ok(StoreKey::Object(self.file_key()?))
+        }
     }
 
     /// The path as a directory (it must end with `/` and be canonical).

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use shared::v4::{ListData, StatData, UploadData, codes};
+use shared::{DirPath, ObjectKey};
 
 use super::Ctx;
 use super::error::{V4Error, fail, params_error};
 use super::form::Form;
 use crate::http;
 use crate::inner::Inner;
+use crate::key::StoreKey;
 use crate::storage::{Blob, Commit, Existing, Meta, Mode, NewMeta};
 use crate::uploads::UploadError;
 
@@ -20,12 +22,12 @@ pub(super) fn upload_data(
     inner: &Inner,
     req: &HttpRequest,
     ctx: &Ctx,
-    key: &str,
+    key: &ObjectKey,
     meta: &Meta,
 ) -> UploadData {
     let base = http::public_base(inner, req, &ctx.bucket);
-    let source_url = http::object_url(&base, key);
-    let encoded = cos_sign::encode_path(key);
+    let source_url = http::object_url(&base, key.as_str());
+    let encoded = cos_sign::encode_path(key.as_str());
     UploadData {
         access_url: source_url.clone(),
         resource_path: format!("/{}/{}/{key}", ctx.appid, ctx.bucket),
@@ -69,15 +71,14 @@ pub(super) fn stat(inner: &Inner, req: &HttpRequest, ctx: &Ctx) -> Result<HttpRe
     };
     if ctx.path.ends_with('/') {
         let dir = ctx.dir_path()?;
-        let key = dir.key_prefix().to_owned();
-        if let Some(meta) = inner.storage.get(&ctx.bucket_full, &key) {
-            let name = dir_name(&key);
+        if let Some(meta) = inner.storage.get(&ctx.bucket_full, &dir) {
+            let name = dir_name(&dir);
             return Ok(ctx.ok(stat_data(inner, req, ctx, &meta, name)));
         }
-        if key.is_empty() || inner.storage.has_prefix(&ctx.bucket_full, &key, "") {
+        if dir == DirPath::root() || inner.storage.any_at_or_below(&ctx.bucket_full, &dir) {
             // An implied directory (objects below it, no marker).
             return Ok(ctx.ok(StatData {
-                name: dir_name(&key),
+                name: dir_name(&dir),
                 biz_attr: String::new(),
                 filesize: None,
                 filelen: None,
@@ -93,7 +94,7 @@ pub(super) fn stat(inner: &Inner, req: &HttpRequest, ctx: &Ctx) -> Result<HttpRe
     let key = ctx.file_key()?;
     let meta = inner
         .storage
-        .get(&ctx.bucket_full, key.as_str())
+        .get(&ctx.bucket_full, &key)
         .ok_or_else(not_found)?;
     Ok(ctx.ok(stat_data(
         inner,
@@ -104,9 +105,9 @@ pub(super) fn stat(inner: &Inner, req: &HttpRequest, ctx: &Ctx) -> Result<HttpRe
     )))
 }
 
-/// `a/b/` → `b`; root → empty.
-fn dir_name(key: &str) -> String {
-    key.trim_end_matches('/')
+/// `/a/b/` → `b`; root → empty.
+fn dir_name(dir: &DirPath) -> String {
+    dir.without_trailing_slash()
         .rsplit('/')
         .next()
         .unwrap_or_default()
@@ -240,7 +241,7 @@ pub(super) fn conflict(
     inner: &Inner,
     req: &HttpRequest,
     ctx: &Ctx,
-    key: &str,
+    key: &ObjectKey,
     existing: Existing,
 ) -> V4Error {
     match existing {
@@ -281,20 +282,16 @@ pub(super) async fn upload(
         Mode::Overwrite
     };
     let new = NewMeta {
-        content_type: http::content_type_for(key.as_str(), form.file_type.as_deref()),
+        content_type: http::content_type_for(&key, form.file_type.as_deref()),
         biz_attr: form.get("biz_attr").unwrap_or("").to_owned(),
         user_meta: Vec::new(),
         etag: None,
     };
-    let (i, b, k) = (
-        Arc::clone(inner),
-        ctx.bucket_full.clone(),
-        key.as_str().to_owned(),
-    );
+    let (i, b, k) = (Arc::clone(inner), ctx.bucket_full.clone(), key.clone());
     let now = shared::clock::unix_now();
     match http::blocking(move || i.storage.commit(&b, &k, blob, new, mode, now)).await? {
-        Commit::Written(meta) => Ok(ctx.ok(upload_data(inner, req, ctx, key.as_str(), &meta))),
-        Commit::Refused(existing) => Err(conflict(inner, req, ctx, key.as_str(), existing)),
+        Commit::Written(meta) => Ok(ctx.ok(upload_data(inner, req, ctx, &key, &meta))),
+        Commit::Refused(existing) => Err(conflict(inner, req, ctx, &key, existing)),
     }
 }
 
@@ -310,20 +307,16 @@ pub(super) async fn create(
     form: &Form,
 ) -> Result<HttpResponse, V4Error> {
     let dir = ctx.dir_path()?;
-    if dir.as_str() == "/" {
+    if dir == DirPath::root() {
         return Err(params_error(
             "ERROR_CMD_COS_PATH_INVALID: the bucket root always exists",
         ));
     }
     let biz = form.get("biz_attr").unwrap_or("").to_owned();
-    let (i, b, k) = (
-        Arc::clone(inner),
-        ctx.bucket_full.clone(),
-        dir.key_prefix().to_owned(),
-    );
+    let (i, b, d) = (Arc::clone(inner), ctx.bucket_full.clone(), dir.clone());
     let now = shared::clock::unix_now();
     let commit =
-        http::blocking(move || i.storage.put_dir(&b, &k, &biz, Mode::InsertOnly, now)).await?;
+        http::blocking(move || i.storage.put_dir(&b, &d, &biz, Mode::InsertOnly, now)).await?;
     let Commit::Written(meta) = commit else {
         return Err(fail(
             409,
@@ -338,25 +331,21 @@ pub(super) async fn create(
 }
 
 pub(super) async fn delete(inner: &Arc<Inner>, ctx: &Ctx) -> Result<HttpResponse, V4Error> {
-    let key = if ctx.path.ends_with('/') {
-        let dir = ctx.dir_path()?;
-        let key = dir.key_prefix().to_owned();
-        if key.is_empty() {
+    let key = ctx.store_key()?;
+    if let StoreKey::Dir(dir) = &key {
+        if *dir == DirPath::root() {
             return Err(params_error(
                 "ERROR_CMD_COS_PATH_INVALID: the bucket root cannot be deleted",
             ));
         }
-        if inner.storage.has_prefix(&ctx.bucket_full, &key, &key) {
+        if inner.storage.any_below(&ctx.bucket_full, dir) {
             return Err(fail(
                 409,
                 codes::DIR_NOT_EMPTY,
                 "ERROR_CMD_COS_DIR_NOT_EMPTY: the directory is not empty",
             ));
         }
-        key
-    } else {
-        ctx.file_key()?.as_str().to_owned()
-    };
+    }
     let (i, b) = (Arc::clone(inner), ctx.bucket_full.clone());
     let removed = http::blocking(move || i.storage.delete(&b, &key)).await?;
     if removed.is_none() {
@@ -374,11 +363,7 @@ pub(super) async fn update(
     ctx: &Ctx,
     form: &Form,
 ) -> Result<HttpResponse, V4Error> {
-    let key = if ctx.path.ends_with('/') {
-        ctx.dir_path()?.key_prefix().to_owned()
-    } else {
-        ctx.file_key()?.as_str().to_owned()
-    };
+    let key = ctx.store_key()?;
     let biz = form.get("biz_attr").map(str::to_owned);
     let (i, b) = (Arc::clone(inner), ctx.bucket_full.clone());
     let updated = http::blocking(move || i.storage.update_biz_attr(&b, &key, biz)).await?;

@@ -61,19 +61,19 @@ pub(super) async fn slice_init(
         ));
     }
     let insert_only = form.insert_only()?;
-    if insert_only && let Some(existing) = inner.storage.get(&ctx.bucket_full, key.as_str()) {
+    if insert_only && let Some(existing) = inner.storage.get(&ctx.bucket_full, &key) {
         let found = if sha.as_deref() == Some(existing.sha1.as_str()) {
             Existing::SameContent
         } else {
             Existing::OtherContent
         };
-        return Err(conflict(inner, req, ctx, key.as_str(), found));
+        return Err(conflict(inner, req, ctx, &key, found));
     }
     let _guard = inner.uploads_lock.lock().await;
     let wanted = uploads::SliceSession {
         session: uuid::Uuid::new_v4().simple().to_string(),
         bucket: ctx.bucket_full.clone(),
-        key: key.as_str().to_owned(),
+        key: key.clone(),
         filesize,
         slice_size,
         sha,
@@ -119,7 +119,7 @@ async fn load_session(
     let s = http::blocking(move || uploads::v4_load(&i.storage, &id))
         .await?
         .ok_or(UploadError::NoSuchUpload)?;
-    if s.bucket != ctx.bucket_full || s.key != key.as_str() {
+    if s.bucket != ctx.bucket_full || s.key != key {
         return Err(params_error(
             "ERROR_CGI_PARAM: the session belongs to another file",
         ));
@@ -207,7 +207,7 @@ pub(super) async fn slice_list(
     let s = if form.get("session").is_some_and(|v| !v.is_empty()) {
         load_session(inner, ctx, form).await?
     } else {
-        let key = ctx.file_key()?.as_str().to_owned();
+        let key = ctx.file_key()?;
         let (i, b) = (Arc::clone(inner), ctx.bucket_full.clone());
         http::blocking(move || uploads::v4_find(&i.storage, &b, &key))
             .await?

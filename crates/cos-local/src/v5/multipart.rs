@@ -14,6 +14,7 @@ use super::{Ctx, quoted};
 use crate::error::StoreError;
 use crate::http::{self, param};
 use crate::inner::Inner;
+use crate::key::{AsStoreKey as _, StoreKey};
 use crate::uploads::{self, UploadError};
 use crate::xml::{Xml, iso8601};
 
@@ -21,20 +22,20 @@ pub(super) async fn initiate(
     inner: &Arc<Inner>,
     req: &HttpRequest,
     ctx: &Ctx,
-    key: &str,
+    key: &StoreKey,
 ) -> Result<HttpResponse, V5Error> {
-    if key.ends_with('/') {
+    let StoreKey::Object(key) = key else {
         return Err(err(
             400,
             "InvalidArgument",
             "A directory marker cannot be uploaded in parts.",
         ));
-    }
+    };
     let content_type = http::content_type_for(key, http::header(req, "content-type"));
     let (i, b, k, meta) = (
         Arc::clone(inner),
         ctx.bucket.clone(),
-        key.to_owned(),
+        key.clone(),
         user_meta(req),
     );
     let now = shared::clock::unix_now();
@@ -44,7 +45,7 @@ pub(super) async fn initiate(
     let mut x = Xml::new();
     x.open("InitiateMultipartUploadResult")
         .elem("Bucket", &ctx.bucket)
-        .elem("Key", key)
+        .elem("Key", key.as_str())
         .elem("UploadId", &upload.id)
         .close("InitiateMultipartUploadResult");
     Ok(ctx.xml(StatusCode::OK, x.finish()))
@@ -67,7 +68,7 @@ pub(super) async fn upload_part(
     inner: &Arc<Inner>,
     req: &HttpRequest,
     ctx: &Ctx,
-    key: &str,
+    key: &StoreKey,
     payload: web::Payload,
 ) -> Result<HttpResponse, V5Error> {
     let number = part_number(ctx)?;
@@ -111,7 +112,7 @@ pub(super) async fn complete(
     inner: &Arc<Inner>,
     req: &HttpRequest,
     ctx: &Ctx,
-    key: &str,
+    key: &StoreKey,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, V5Error> {
     let body = http::read_small(&mut payload, 4 * 1024 * 1024).await?;
@@ -151,9 +152,9 @@ pub(super) async fn complete(
     let base = http::public_base(inner, req, inner.bucket_short(&ctx.bucket));
     let mut x = Xml::new();
     x.open("CompleteMultipartUploadResult")
-        .elem("Location", http::object_url(&base, key))
+        .elem("Location", http::object_url(&base, key.store_key()))
         .elem("Bucket", &ctx.bucket)
-        .elem("Key", key)
+        .elem("Key", key.store_key())
         .elem("ETag", quoted(&meta.etag))
         .close("CompleteMultipartUploadResult");
     Ok(ctx.xml(StatusCode::OK, x.finish()))
@@ -167,17 +168,17 @@ fn upload_id(ctx: &Ctx) -> &str {
 async fn load_upload(
     inner: &Arc<Inner>,
     ctx: &Ctx,
-    key: &str,
+    key: &StoreKey,
 ) -> Result<uploads::V5Upload, V5Error> {
     let id = upload_id(ctx).to_owned();
-    let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.to_owned());
+    let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.clone());
     http::blocking(move || uploads::v5_load(&i.storage, &id, &b, &k).map_err(V5Error::from)).await
 }
 
 pub(super) async fn abort(
     inner: &Arc<Inner>,
     ctx: &Ctx,
-    key: &str,
+    key: &StoreKey,
 ) -> Result<HttpResponse, V5Error> {
     let _guard = inner.upload_locks.lock(upload_id(ctx)).await;
     let upload = load_upload(inner, ctx, key).await?;
@@ -191,7 +192,7 @@ pub(super) async fn abort(
 pub(super) async fn list_parts(
     inner: &Arc<Inner>,
     ctx: &Ctx,
-    key: &str,
+    key: &StoreKey,
 ) -> Result<HttpResponse, V5Error> {
     let upload = load_upload(inner, ctx, key).await?;
     let (i, u) = (Arc::clone(inner), upload.clone());
@@ -210,7 +211,7 @@ pub(super) async fn list_parts(
     x.open("ListPartsResult")
         .elem("Bucket", &ctx.bucket)
         .elem("Encoding-type", "")
-        .elem("Key", key)
+        .elem("Key", key.store_key())
         .elem("UploadId", &upload.id)
         .open("Initiator")
         .elem("ID", &inner.config.appid)
@@ -256,9 +257,9 @@ pub(super) async fn list_uploads(inner: &Arc<Inner>, ctx: &Ctx) -> Result<HttpRe
         .elem("IsTruncated", "false")
         .elem("Prefix", prefix)
         .elem("Delimiter", "");
-    for u in all.iter().filter(|u| u.key.starts_with(prefix)) {
+    for u in all.iter().filter(|u| u.key.as_str().starts_with(prefix)) {
         x.open("Upload")
-            .elem("Key", &u.key)
+            .elem("Key", u.key.as_str())
             .elem("UploadId", &u.id)
             .elem("StorageClass", "STANDARD")
             .open("Initiator")

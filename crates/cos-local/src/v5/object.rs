@@ -15,6 +15,7 @@ use super::{Ctx, quoted};
 use crate::error::StoreError;
 use crate::http::{self, param};
 use crate::inner::Inner;
+use crate::key::StoreKey;
 use crate::storage::{Blob, Mode, NewMeta};
 use crate::xml::http_date;
 
@@ -97,7 +98,7 @@ pub(super) async fn put_object(
     inner: &Arc<Inner>,
     req: &HttpRequest,
     ctx: &Ctx,
-    key: &str,
+    key: &StoreKey,
     payload: web::Payload,
 ) -> Result<HttpResponse, V5Error> {
     if req.headers().contains_key("x-cos-copy-source") {
@@ -105,25 +106,29 @@ pub(super) async fn put_object(
     }
     let blob = receive(inner, req, payload, inner.config.max_object_size).await?;
     let now = shared::clock::unix_now();
-    let commit = if key.ends_with('/') {
-        if blob.size != 0 {
-            return Err(err(
-                400,
-                "InvalidArgument",
-                "A key ending in '/' is a directory marker and must be empty.",
-            ));
+    let commit = match key {
+        StoreKey::Dir(dir) => {
+            if blob.size != 0 {
+                return Err(err(
+                    400,
+                    "InvalidArgument",
+                    "A key ending in '/' is a directory marker and must be empty.",
+                ));
+            }
+            let (i, b, d) = (Arc::clone(inner), ctx.bucket.clone(), dir.clone());
+            http::blocking(move || i.storage.put_dir(&b, &d, "", Mode::Overwrite, now)).await?
         }
-        let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.to_owned());
-        http::blocking(move || i.storage.put_dir(&b, &k, "", Mode::Overwrite, now)).await?
-    } else {
-        let new = NewMeta {
-            content_type: http::content_type_for(key, http::header(req, "content-type")),
-            biz_attr: String::new(),
-            user_meta: user_meta(req),
-            etag: None,
-        };
-        let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.to_owned());
-        http::blocking(move || i.storage.commit(&b, &k, blob, new, Mode::Overwrite, now)).await?
+        StoreKey::Object(key) => {
+            let new = NewMeta {
+                content_type: http::content_type_for(key, http::header(req, "content-type")),
+                biz_attr: String::new(),
+                user_meta: user_meta(req),
+                etag: None,
+            };
+            let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.clone());
+            http::blocking(move || i.storage.commit(&b, &k, blob, new, Mode::Overwrite, now))
+                .await?
+        }
     };
     let meta = written(commit)?;
     Ok(HttpResponse::Ok()
@@ -174,10 +179,10 @@ pub(super) async fn get_object(
     inner: &Arc<Inner>,
     req: &HttpRequest,
     ctx: &Ctx,
-    key: &str,
+    key: &StoreKey,
     head: bool,
 ) -> Result<HttpResponse, V5Error> {
-    let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.to_owned());
+    let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.clone());
     let found = http::blocking(move || i.storage.open_object(&b, &k)).await?;
     let Some((meta, file)) = found else {
         return Err(err(404, "NoSuchKey", "The specified key does not exist."));
@@ -280,10 +285,10 @@ pub(super) async fn get_object(
 pub(super) async fn delete_object(
     inner: &Arc<Inner>,
     ctx: &Ctx,
-    key: &str,
+    key: &StoreKey,
 ) -> Result<HttpResponse, V5Error> {
     let storage_inner = Arc::clone(inner);
-    let (bucket, k) = (ctx.bucket.clone(), key.to_owned());
+    let (bucket, k) = (ctx.bucket.clone(), key.clone());
     http::blocking(move || storage_inner.storage.delete(&bucket, &k)).await?;
     Ok(HttpResponse::NoContent()
         .insert_header(("x-cos-request-id", ctx.rid.as_str()))

@@ -133,7 +133,7 @@ async fn store_file(
         .map(str::to_owned);
     let key = form_key(&raw_key, filename.as_deref())?;
     let content_type = http::content_type_for(
-        key.as_str(),
+        &key,
         fields
             .get("Content-Type")
             .filter(|v| !v.is_empty())
@@ -153,11 +153,7 @@ async fn store_file(
         user_meta: fields.user_meta(),
         etag: None,
     };
-    let (i, b, k) = (
-        Arc::clone(inner),
-        ctx.bucket.clone(),
-        key.as_str().to_owned(),
-    );
+    let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.clone());
     let commit =
         http::blocking(move || i.storage.commit(&b, &k, blob, new, Mode::Overwrite, now)).await?;
     Ok((key, written(commit)?))

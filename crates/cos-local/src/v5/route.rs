@@ -14,6 +14,7 @@ use super::multipart::{abort, complete, initiate, list_parts, list_uploads, uplo
 use super::object::{delete_object, get_object, put_object};
 use super::post_object::post_object;
 use crate::inner::Inner;
+use crate::key::StoreKey;
 use crate::xml::Xml;
 
 pub(super) async fn route(
@@ -131,29 +132,30 @@ pub(super) async fn route(
 }
 
 /// `/a/b.jpg` → `a/b.jpg`; `/a/b/` → the directory marker `a/b/`. Never normalised.
-fn parse_key(path: &str) -> Result<String, V5Error> {
+fn parse_key(path: &str) -> Result<StoreKey, V5Error> {
     let bad = |e: shared::KeyError| err(400, "InvalidArgument", format!("invalid object key: {e}"));
     if path.ends_with('/') {
         let dir = shared::DirPath::parse(path).map_err(bad)?;
         if dir.as_str() != path {
             return Err(err(400, "InvalidArgument", "invalid object key"));
         }
-        return Ok(dir.key_prefix().to_owned());
+        return Ok(StoreKey::Dir(dir));
     }
     let rest = path.strip_prefix('/').unwrap_or(path);
     shared::ObjectKey::parse(rest)
-        .map(|k| k.as_str().to_owned())
+        .map(StoreKey::Object)
         .map_err(bad)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::AsStoreKey as _;
 
     #[test]
     fn keys_are_validated_not_normalised() {
-        assert_eq!(parse_key("/a/b.jpg").unwrap(), "a/b.jpg");
-        assert_eq!(parse_key("/a/b/").unwrap(), "a/b/");
+        assert_eq!(parse_key("/a/b.jpg").unwrap().store_key(), "a/b.jpg");
+        assert_eq!(parse_key("/a/b/").unwrap().store_key(), "a/b/");
         assert!(parse_key("/a//b").is_err());
         assert!(parse_key("/a/../b").is_err());
         assert!(parse_key("//").is_err());
