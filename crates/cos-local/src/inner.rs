@@ -1,5 +1,7 @@
 //! The state every clone of a [`crate::Store`] shares.
 
+use shared::ObjectKey;
+
 use crate::config::StoreConfig;
 use crate::error::StoreError;
 use crate::faults::Faults;
@@ -17,15 +19,17 @@ pub(crate) struct Inner {
     pub(crate) faults: Faults,
     /// Single-effect v4 signatures already used.
     pub(crate) used_signs: UsedSigns,
-    /// Serialises creating/replacing v4 slice sessions (`upload_slice_init`).
-    pub(crate) uploads_lock: tokio::sync::Mutex<()>,
-    /// One lock per v4 slice session: its slices are written one at a time and
-    /// never while it finishes; different sessions proceed in parallel.
-    pub(crate) session_locks: KeyedLocks,
+    /// One lock per target (bucket, key) of a v4 slice upload, held while
+    /// `upload_slice_init` finds, resumes, replaces or creates its session, so
+    /// a key never has two sessions; inits for other keys proceed in parallel.
+    pub(crate) slice_target_locks: KeyedLocks<(String, ObjectKey)>,
+    /// One lock per v4 slice session id: its slices are written one at a time
+    /// and never while it finishes; different sessions proceed in parallel.
+    pub(crate) slice_session_locks: KeyedLocks<String>,
     /// One lock per v5 multipart upload id: a part is stored, the upload
     /// completed (the whole copy of its parts) or aborted one at a time, while
     /// other uploads proceed in parallel.
-    pub(crate) upload_locks: KeyedLocks,
+    pub(crate) multipart_upload_locks: KeyedLocks<String>,
 }
 
 impl Inner {
@@ -46,9 +50,9 @@ impl Inner {
             config,
             storage,
             used_signs,
-            uploads_lock: tokio::sync::Mutex::new(()),
-            session_locks: KeyedLocks::default(),
-            upload_locks: KeyedLocks::default(),
+            slice_target_locks: KeyedLocks::default(),
+            slice_session_locks: KeyedLocks::default(),
+            multipart_upload_locks: KeyedLocks::default(),
         })
     }
 

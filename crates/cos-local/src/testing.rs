@@ -1,5 +1,10 @@
 //! A store served on a local port for the unit tests of the HTTP front ends.
 
+/// The store's APPID.
+pub(crate) const APPID: &str = "1250000000";
+/// The default bucket's short name.
+pub(crate) const BUCKET: &str = "metis";
+
 /// A store running on 127.0.0.1:0 in its own temp directory, and a client for it.
 pub(crate) struct Running {
     pub(crate) store: crate::Store,
@@ -15,8 +20,7 @@ impl Running {
     pub(crate) async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let creds = cos_sign::Credentials::new("AKIDunit", "unit-test-secret-key");
-        let mut config =
-            crate::StoreConfig::new(dir.path(), "1250000000", "metis", vec![creds.clone()]);
+        let mut config = crate::StoreConfig::new(dir.path(), APPID, BUCKET, vec![creds.clone()]);
         config.min_part_size = 1;
         let store = crate::Store::open(config).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -76,5 +80,31 @@ impl Running {
         let start = text.find("<UploadId>").unwrap() + "<UploadId>".len();
         let end = text.find("</UploadId>").unwrap();
         text[start..end].to_owned()
+    }
+
+    /// Sends a v4 POST with a JSON body of `fields` to `path` in the default
+    /// bucket, signed with a multi-effect signature: the reply.
+    pub(crate) async fn post_v4(&self, path: &str, fields: serde_json::Value) -> serde_json::Value {
+        let now = shared::clock::unix_now();
+        let signer = cos_sign::v4::Signer {
+            appid: APPID,
+            bucket: BUCKET,
+            credentials: &self.creds,
+        };
+        let sign = signer.multi_effect(None, now + 600, now, 1).unwrap();
+        self.client
+            .post(format!(
+                "http://{}/files/v2/{APPID}/{BUCKET}{}",
+                self.host,
+                cos_sign::encode_path(path)
+            ))
+            .header("Authorization", sign)
+            .json(&fields)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 }

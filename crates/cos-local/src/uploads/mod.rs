@@ -2,8 +2,9 @@
 //! (`multipart.rs`, in `uploads/v5/<id>/`) and v4 slice sessions
 //! (`slices.rs`, in `uploads/v4/<id>/`). Both live entirely on disk so they
 //! survive a restart; callers serialise state changes per upload with
-//! `Inner::upload_locks` (v5, by upload id) and `Inner::session_locks` (v4, by
-//! session id), and the creation of v4 sessions with `Inner::uploads_lock`.
+//! `Inner::multipart_upload_locks` (v5, by upload id) and
+//! `Inner::slice_session_locks` (v4, by session id), and the creation of a v4
+//! session with `Inner::slice_target_locks` (by target bucket and key).
 
 mod multipart;
 mod slices;

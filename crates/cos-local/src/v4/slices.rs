@@ -69,7 +69,10 @@ pub(super) async fn slice_init(
         };
         return Err(conflict(inner, req, ctx, &key, found));
     }
-    let _guard = inner.uploads_lock.lock().await;
+    let _guard = inner
+        .slice_target_locks
+        .lock((ctx.bucket_full.clone(), key.clone()))
+        .await;
     let wanted = uploads::SliceSession {
         session: uuid::Uuid::new_v4().simple().to_string(),
         bucket: ctx.bucket_full.clone(),
@@ -142,7 +145,7 @@ pub(super) async fn slice_data(
         .take()
         .or_else(|| form.file.take().map(Blob::into_staged))
         .ok_or_else(|| params_error("ERROR_CGI_PARAM: missing filecontent"))?;
-    let _guard = inner.session_locks.lock(&s.session).await;
+    let _guard = inner.slice_session_locks.lock(s.session.clone()).await;
     let i = Arc::clone(inner);
     let s2 = s.clone();
     tokio::task::spawn_blocking(move || uploads::v4_write_slice(&i.storage, &s2, offset, &blob))
@@ -184,7 +187,7 @@ pub(super) async fn slice_finish(
         )
         .with_code(-29094));
     }
-    let _guard = inner.session_locks.lock(&s.session).await;
+    let _guard = inner.slice_session_locks.lock(s.session.clone()).await;
     let i = Arc::clone(inner);
     let now = shared::clock::unix_now();
     let key = s.key.clone();
@@ -224,4 +227,48 @@ pub(super) async fn slice_list(
             .map(|(offset, datalen)| SlicePart { offset, datalen })
             .collect(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::testing::{APPID, BUCKET, Running};
+
+    /// While one key's session is being created (its target lock is held),
+    /// sessions for other keys are created, and an init for that key waits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_slice_init_holds_up_only_its_own_key() {
+        let run = Running::start().await;
+        let init = json!({"op": "upload_slice_init", "filesize": 100_000, "slice_size": 65_536});
+        let held_key = (
+            format!("{BUCKET}-{APPID}"),
+            shared::ObjectKey::parse("a.bin").unwrap(),
+        );
+        // The timeout is a hang guard only: with one lock for every key the
+        // init of `b.bin` would wait forever.
+        tokio::time::timeout(std::time::Duration::from_secs(120), async {
+            let held = run.store.inner.slice_target_locks.lock(held_key).await;
+            let mut init_a = std::pin::pin!(run.post_v4("/a.bin", init.clone()));
+            tokio::select! {
+                biased;
+                r = &mut init_a => panic!("an init of a locked key went through: {r}"),
+                r = run.post_v4("/b.bin", init.clone()) => assert_eq!(r["code"], 0, "{r}"),
+            }
+            drop(held);
+            let r = init_a.await;
+            assert_eq!(
+                r["code"], 0,
+                "the waiting init goes on once the lock is free: {r}"
+            );
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            run.store.inner.slice_target_locks.len(),
+            0,
+            "no lock outlives its init"
+        );
+        run.handle.stop(true).await;
+    }
 }

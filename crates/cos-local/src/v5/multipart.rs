@@ -75,7 +75,7 @@ pub(super) async fn upload_part(
     let upload = load_upload(inner, ctx, key).await?;
     let limit = inner.config.max_part_size.min(inner.config.max_object_size);
     let blob = receive(inner, req, payload, limit).await?;
-    let _guard = inner.upload_locks.lock(&upload.id).await;
+    let _guard = inner.multipart_upload_locks.lock(upload.id.clone()).await;
     let i = Arc::clone(inner);
     let md5 = http::blocking(move || {
         uploads::v5_put_part(&i.storage, &upload, number, blob).map_err(|e| match e {
@@ -138,7 +138,10 @@ pub(super) async fn complete(
     // Only this upload waits while its parts are copied: part uploads, completes
     // and aborts of other uploads go on. An abort or a part of this upload that
     // arrives meanwhile runs after the copy and finds the upload gone.
-    let _guard = inner.upload_locks.lock(upload_id(ctx)).await;
+    let _guard = inner
+        .multipart_upload_locks
+        .lock(upload_id(ctx).to_owned())
+        .await;
     let upload = load_upload(inner, ctx, key).await?;
     let i = Arc::clone(inner);
     let now = shared::clock::unix_now();
@@ -180,7 +183,10 @@ pub(super) async fn abort(
     ctx: &Ctx,
     key: &StoreKey,
 ) -> Result<HttpResponse, V5Error> {
-    let _guard = inner.upload_locks.lock(upload_id(ctx)).await;
+    let _guard = inner
+        .multipart_upload_locks
+        .lock(upload_id(ctx).to_owned())
+        .await;
     let upload = load_upload(inner, ctx, key).await?;
     let i = Arc::clone(inner);
     http::blocking(move || uploads::v5_abort(&i.storage, &upload)).await?;
@@ -304,7 +310,7 @@ mod tests {
         // The timeout is a hang guard only: with one lock for every upload the
         // requests for `b` would wait forever.
         tokio::time::timeout(std::time::Duration::from_secs(120), async {
-            let held = run.store.inner.upload_locks.lock(&a).await;
+            let held = run.store.inner.multipart_upload_locks.lock(a.clone()).await;
             let mut part_of_a = std::pin::pin!(run.send("put", "a.bin", &pa, b"part a".to_vec()));
             let other_upload = async {
                 let (status, text) = run.send("put", "b.bin", &pb, b"part b".to_vec()).await;
@@ -337,7 +343,7 @@ mod tests {
         .unwrap();
         assert_eq!(run.store.keys("metis"), ["a.bin", "b.bin"]);
         assert_eq!(
-            run.store.inner.upload_locks.len(),
+            run.store.inner.multipart_upload_locks.len(),
             0,
             "no lock outlives its upload"
         );
