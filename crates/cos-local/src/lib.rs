@@ -127,6 +127,50 @@
 //! # Mounting
 //! [`configure`] mounts the store on any actix `App` (after the app's own
 //! routes); [`serve`] runs it alone on a listener.
+//!
+//! ```
+//! use actix_web::{App, test, web};
+//! use cos_local::{Store, StoreConfig};
+//! use cos_sign::Credentials;
+//!
+//! # #[actix_web::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let credentials = vec![Credentials::new("AKIDexample", "example-secret-key")];
+//! let store = Store::open(StoreConfig::new(dir.path(), "1250000000", "photos", credentials))?;
+//!
+//! let app = test::init_service(
+//!     App::new()
+//!         .route("/healthz", web::get().to(|| async { "ok" }))
+//!         .configure(cos_local::configure(store.clone())),
+//! )
+//! .await;
+//! // The app's own routes answer first; everything else is the store's.
+//! let get = |uri| test::TestRequest::get().uri(uri).to_request();
+//! assert!(test::call_service(&app, get("/healthz")).await.status().is_success());
+//! // A public-read GET of a key nobody uploaded: 404 NoSuchKey.
+//! assert_eq!(test::call_service(&app, get("/u/1/a.jpg")).await.status(), 404);
+//! assert!(store.keys("photos").is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Alone, on a port of its own (this serves until the process is stopped):
+//!
+//! ```no_run
+//! use cos_local::{Store, StoreConfig};
+//! use cos_sign::Credentials;
+//!
+//! #[actix_web::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let credentials = vec![Credentials::new("AKIDexample", "example-secret-key")];
+//!     let config = StoreConfig::new("./cos-data", "1250000000", "photos", credentials);
+//!     let store = Store::open(config)?;
+//!     let listener = std::net::TcpListener::bind("127.0.0.1:9000")?;
+//!     cos_local::serve(listener, store)?.await?;
+//!     Ok(())
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
