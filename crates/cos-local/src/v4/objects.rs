@@ -61,6 +61,22 @@ fn stat_data(inner: &Inner, req: &HttpRequest, ctx: &Ctx, meta: &Meta, name: Str
     }
 }
 
+/// A directory that exists only because keys lie below it: no marker, so
+/// nothing but its name.
+fn implied_dir(name: String) -> StatData {
+    StatData {
+        name,
+        biz_attr: String::new(),
+        filesize: None,
+        filelen: None,
+        sha: None,
+        ctime: String::new(),
+        mtime: String::new(),
+        access_url: None,
+        source_url: None,
+    }
+}
+
 pub(super) fn stat(inner: &Inner, req: &HttpRequest, ctx: &Ctx) -> Result<HttpResponse, V4Error> {
     let not_found = || {
         fail(
@@ -77,17 +93,7 @@ pub(super) fn stat(inner: &Inner, req: &HttpRequest, ctx: &Ctx) -> Result<HttpRe
         }
         if dir == DirPath::root() || inner.storage.any_at_or_below(&ctx.bucket_full, &dir) {
             // An implied directory (objects below it, no marker).
-            return Ok(ctx.ok(StatData {
-                name: dir_name(&dir),
-                biz_attr: String::new(),
-                filesize: None,
-                filelen: None,
-                sha: None,
-                ctime: String::new(),
-                mtime: String::new(),
-                access_url: None,
-                source_url: None,
-            }));
+            return Ok(ctx.ok(implied_dir(dir_name(&dir))));
         }
         return Err(not_found());
     }
@@ -202,17 +208,7 @@ pub(super) fn list(
         let (key, name, meta) = entry;
         let info = match meta {
             Some(meta) => stat_data(inner, req, ctx, &meta, name),
-            None => StatData {
-                name,
-                biz_attr: String::new(),
-                filesize: None,
-                filelen: None,
-                sha: None,
-                ctime: String::new(),
-                mtime: String::new(),
-                access_url: None,
-                source_url: None,
-            },
+            None => implied_dir(name),
         };
         infos.push(info);
         cursor = key;

@@ -109,10 +109,7 @@ pub(super) fn list_objects(inner: &Inner, ctx: &Ctx) -> Result<HttpResponse, V5E
             .elem("LastModified", iso8601(m.mtime))
             .elem("ETag", quoted(&m.etag))
             .elem("Size", m.size.to_string())
-            .open("Owner")
-            .elem("ID", &inner.config.appid)
-            .elem("DisplayName", &inner.config.appid)
-            .close("Owner")
+            .principal("Owner", &inner.config.appid)
             .elem("StorageClass", "STANDARD")
             .close("Contents");
     }

@@ -15,6 +15,7 @@ use crate::error::StoreError;
 use crate::http::{self, param};
 use crate::inner::Inner;
 use crate::key::{AsStoreKey as _, StoreKey};
+use crate::locks::KeyedGuard;
 use crate::uploads::{self, UploadError};
 use crate::xml::{Xml, iso8601};
 
@@ -138,11 +139,7 @@ pub(super) async fn complete(
     // Only this upload waits while its parts are copied: part uploads, completes
     // and aborts of other uploads go on. An abort or a part of this upload that
     // arrives meanwhile runs after the copy and finds the upload gone.
-    let _guard = inner
-        .multipart_upload_locks
-        .lock(upload_id(ctx).to_owned())
-        .await;
-    let upload = load_upload(inner, ctx, key).await?;
+    let (_guard, upload) = lock_upload(inner, ctx, key).await?;
     let i = Arc::clone(inner);
     let now = shared::clock::unix_now();
     let (min, max) = (inner.config.min_part_size, inner.config.max_object_size);
@@ -178,16 +175,26 @@ async fn load_upload(
     http::blocking(move || uploads::v5_load(&i.storage, &id, &b, &k).map_err(V5Error::from)).await
 }
 
+/// Waits for the upload's lock, then loads it: how complete and abort start.
+async fn lock_upload<'a>(
+    inner: &'a Arc<Inner>,
+    ctx: &Ctx,
+    key: &StoreKey,
+) -> Result<(KeyedGuard<'a, String>, uploads::V5Upload), V5Error> {
+    let guard = inner
+        .multipart_upload_locks
+        .lock(upload_id(ctx).to_owned())
+        .await;
+    let upload = load_upload(inner, ctx, key).await?;
+    Ok((guard, upload))
+}
+
 pub(super) async fn abort(
     inner: &Arc<Inner>,
     ctx: &Ctx,
     key: &StoreKey,
 ) -> Result<HttpResponse, V5Error> {
-    let _guard = inner
-        .multipart_upload_locks
-        .lock(upload_id(ctx).to_owned())
-        .await;
-    let upload = load_upload(inner, ctx, key).await?;
+    let (_guard, upload) = lock_upload(inner, ctx, key).await?;
     let i = Arc::clone(inner);
     http::blocking(move || uploads::v5_abort(&i.storage, &upload)).await?;
     Ok(HttpResponse::NoContent()
@@ -219,14 +226,8 @@ pub(super) async fn list_parts(
         .elem("Encoding-type", "")
         .elem("Key", key.store_key())
         .elem("UploadId", &upload.id)
-        .open("Initiator")
-        .elem("ID", &inner.config.appid)
-        .elem("DisplayName", &inner.config.appid)
-        .close("Initiator")
-        .open("Owner")
-        .elem("ID", &inner.config.appid)
-        .elem("DisplayName", &inner.config.appid)
-        .close("Owner")
+        .principal("Initiator", &inner.config.appid)
+        .principal("Owner", &inner.config.appid)
         .elem("StorageClass", "STANDARD")
         .elem("PartNumberMarker", marker.to_string())
         .elem(
@@ -268,14 +269,8 @@ pub(super) async fn list_uploads(inner: &Arc<Inner>, ctx: &Ctx) -> Result<HttpRe
             .elem("Key", u.key.as_str())
             .elem("UploadId", &u.id)
             .elem("StorageClass", "STANDARD")
-            .open("Initiator")
-            .elem("ID", &inner.config.appid)
-            .elem("DisplayName", &inner.config.appid)
-            .close("Initiator")
-            .open("Owner")
-            .elem("ID", &inner.config.appid)
-            .elem("DisplayName", &inner.config.appid)
-            .close("Owner")
+            .principal("Initiator", &inner.config.appid)
+            .principal("Owner", &inner.config.appid)
             .elem("Initiated", iso8601(u.initiated))
             .close("Upload");
     }
