@@ -43,6 +43,11 @@
 //! [`crate::Store::fault_stats`]), logged at debug
 //! level under the target `cos_local::faults`, and the totals are logged at info
 //! level when the store is dropped.
+//!
+//! # Where it happens
+//! Both front ends (v4 and v5) hand every request to [`Faults::inject`] once
+//! its target has parsed: it draws, waits, refuses, drops or serves, and
+//! loses the reply, the same way for both.
 
 use std::future::Future;
 use std::sync::Mutex;
