@@ -11,12 +11,11 @@ use serde::Deserialize;
 use super::error::{V5Error, err, written};
 use super::object::{receive, user_meta};
 use super::{Ctx, quoted};
-use crate::error::StoreError;
 use crate::http::{self, param};
 use crate::inner::Inner;
 use crate::key::{AsStoreKey as _, StoreKey};
 use crate::locks::KeyedGuard;
-use crate::uploads::{self, UploadError};
+use crate::uploads;
 use crate::xml::{Xml, iso8601};
 
 pub(super) async fn initiate(
@@ -78,17 +77,8 @@ pub(super) async fn upload_part(
     let blob = receive(inner, req, payload, limit).await?;
     let _guard = inner.multipart_upload_locks.lock(upload.id.clone()).await;
     let i = Arc::clone(inner);
-    let md5 = http::blocking(move || {
-        uploads::v5_put_part(&i.storage, &upload, number, blob).map_err(|e| match e {
-            UploadError::Store(s) => s,
-            other => StoreError::BodyAborted(other.to_string()),
-        })
-    })
-    .await
-    .map_err(|e| match e {
-        StoreError::BodyAborted(_) => V5Error::from(UploadError::NoSuchUpload),
-        other => other.into(),
-    })?;
+    let md5 =
+        http::blocking(move || uploads::v5_put_part(&i.storage, &upload, number, blob)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", quoted(&md5)))
         .insert_header(("x-cos-request-id", ctx.rid.as_str()))
