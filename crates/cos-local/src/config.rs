@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use cos_sign::Credentials;
 
+use crate::error::StoreError;
+use crate::http;
+
 /// Everything the store needs to know. Build one with [`StoreConfig::new`] and
 /// adjust the public fields; every field but the four constructor arguments has
 /// a default.
@@ -73,6 +76,35 @@ impl StoreConfig {
     pub fn default_bucket_full(&self) -> String {
         format!("{}-{}", self.default_bucket, self.appid)
     }
+
+    /// Refuses a configuration the store cannot work with.
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        if self.appid.is_empty() || !self.appid.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(StoreError::Config(format!(
+                "appid {:?} must be the numeric COS APPID",
+                self.appid
+            )));
+        }
+        if !http::valid_bucket_name(&self.default_bucket) {
+            return Err(StoreError::Config(format!(
+                "default bucket {:?} must be a short bucket name (a-z, 0-9, '-'), without the appid",
+                self.default_bucket
+            )));
+        }
+        if self.credentials.is_empty() {
+            return Err(StoreError::Config(
+                "at least one SecretId/SecretKey pair is required".to_owned(),
+            ));
+        }
+        if self
+            .credentials
+            .iter()
+            .any(|c| c.secret_id.is_empty() || c.secret_key.expose_secret().is_empty())
+        {
+            return Err(StoreError::Config("empty SecretId or SecretKey".to_owned()));
+        }
+        self.faults.check()
+    }
 }
 
 /// Fault injection: which faults, how often, for which requests. Every request
@@ -126,6 +158,33 @@ impl FaultConfig {
     /// Fraction of requests in scope that fail (errors, drops and lost replies).
     pub fn failure_rate(&self) -> f64 {
         self.error_rate + self.drop_rate + self.lost_reply_rate
+    }
+
+    /// Refuses rates outside `[0, 1]` and failure shares that add up to more than 1.
+    fn check(&self) -> Result<(), StoreError> {
+        for rate in [
+            self.error_rate,
+            self.drop_rate,
+            self.lost_reply_rate,
+            self.latency_rate,
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(StoreError::Config(format!(
+                    "fault rate {rate} is not between 0 and 1"
+                )));
+            }
+        }
+        if self.failure_rate() > 1.0 {
+            return Err(StoreError::Config(format!(
+                "fault rates add up to more than 1: error {} + drop {} + lost reply {} = {} \
+                 (they are exclusive shares of the requests)",
+                self.error_rate,
+                self.drop_rate,
+                self.lost_reply_rate,
+                self.failure_rate()
+            )));
+        }
+        Ok(())
     }
 }
 

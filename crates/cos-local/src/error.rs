@@ -31,12 +31,6 @@ pub enum StoreError {
         /// The limit in bytes.
         limit: u64,
     },
-    /// `insertOnly`: the key holds the same content already.
-    #[error("the same content is already stored under this key")]
-    SameContent,
-    /// `insertOnly`: the key holds different content.
-    #[error("the key already exists")]
-    Exists,
     /// The client's request body stream failed (dropped connection).
     #[error("the request body was cut short: {0}")]
     BodyAborted(String),

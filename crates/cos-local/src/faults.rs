@@ -43,15 +43,25 @@
 //! [`crate::Store::fault_stats`]), logged at debug
 //! level under the target `cos_local::faults`, and the totals are logged at info
 //! level when the store is dropped.
+//!
+//! # Where it happens
+//! Both front ends (v4 and v5) hand every request to [`Faults::inject`] once
+//! its target has parsed: it draws, waits, refuses, drops or serves, and
+//! loses the reply, the same way for both.
 
+use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use futures_util::StreamExt as _;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 
 use crate::config::FaultConfig;
+use crate::http;
 
 /// What to do to one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,6 +81,15 @@ pub(crate) enum Fault {
     /// Serve the request completely, then drop the connection instead of
     /// sending the response.
     LostReply,
+}
+
+/// An injected error reply; each front end words it in its own format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InjectedError {
+    /// 500 InternalError.
+    Internal,
+    /// 503 SlowDown.
+    SlowDown,
 }
 
 /// How many injected faults of each kind a store has served since it was opened.
@@ -182,6 +201,42 @@ impl Faults {
         (latency, fault)
     }
 
+    /// Runs one request under fault injection, the same way for both front
+    /// ends: draws its faults (`write` says whether it is a write; a `HEAD`
+    /// never draws), waits out any latency, then answers an injected error in
+    /// the front end's own words (`refuse`), or drops the connection part-way
+    /// through the body, or serves the request (`serve`) and, for a lost
+    /// reply, drops the connection instead of sending what it answered.
+    pub(crate) async fn inject<Serve, Served>(
+        &self,
+        req: &HttpRequest,
+        mut payload: web::Payload,
+        write: bool,
+        refuse: impl FnOnce(InjectedError) -> HttpResponse,
+        serve: Serve,
+    ) -> HttpResponse
+    where
+        Serve: FnOnce(web::Payload) -> Served,
+        Served: Future<Output = HttpResponse>,
+    {
+        let head = req.method().as_str().eq_ignore_ascii_case("HEAD");
+        let (latency, fault) = self.draw(write, head);
+        if let Some(d) = latency {
+            tokio::time::sleep(d).await;
+        }
+        match fault {
+            Fault::None | Fault::LostReply => {}
+            Fault::Internal => return refuse(InjectedError::Internal),
+            Fault::SlowDown => return refuse(InjectedError::SlowDown),
+            Fault::Drop { cut } => return drop_mid_body(req, &mut payload, cut).await,
+        }
+        let resp = serve(payload).await;
+        if matches!(fault, Fault::LostReply) {
+            return lose_reply(&resp);
+        }
+        resp
+    }
+
     /// What has been injected so far.
     pub(crate) fn stats(&self) -> FaultStats {
         self.counters.snapshot()
@@ -225,6 +280,80 @@ fn outcome(c: &FaultConfig, u: f64, k: f64, cut: f64) -> Fault {
     } else {
         Fault::None
     }
+}
+
+/// How many bytes of a body an injected drop reads: the fraction `cut` (in
+/// `[0, 1)`) of the declared length, so at least one byte short of a
+/// non-empty body; without a declared length, that fraction of 64 KiB.
+fn drop_point(declared: Option<u64>, cut: f64) -> u64 {
+    let cut = cut.clamp(0.0, 1.0);
+    match declared {
+        // f64 → u64 saturates; the min keeps the cut inside the body.
+        Some(len) => ((len as f64 * cut) as u64).min(len.saturating_sub(1)),
+        None => (64.0 * 1024.0 * cut) as u64,
+    }
+}
+
+/// Reads a body until at least `limit` bytes arrived (fault injection: the
+/// connection is then dropped) and returns how many did. Stops without
+/// reading anything when `limit` is 0, and never asks for more once `limit`
+/// is reached, so the end of the body is only seen when the chunk that
+/// crosses `limit` also ends it.
+async fn read_some<S, E>(stream: &mut S, limit: u64) -> u64
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let mut seen = 0u64;
+    while seen < limit {
+        match stream.next().await {
+            Some(Ok(chunk)) => seen += chunk.len() as u64,
+            _ => break,
+        }
+    }
+    seen
+}
+
+/// Reads part of the body as [`drop_point`] says, then answers with a
+/// connection that closes without a response (fault injection: "drop").
+async fn drop_mid_body<S, E>(req: &HttpRequest, stream: &mut S, cut: f64) -> HttpResponse
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    let declared = http::content_length(req);
+    let limit = drop_point(declared, cut);
+    let read = read_some(stream, limit).await;
+    tracing::debug!(
+        target: "cos_local::faults",
+        declared,
+        read,
+        "dropping the connection mid-body"
+    );
+    dropped_connection()
+}
+
+/// A response that never completes: its body fails before the head is
+/// written, so actix closes the connection and the client gets no status
+/// (fault injection: "drop" and "lost reply").
+fn dropped_connection() -> HttpResponse {
+    let body = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("injected connection drop"))
+    });
+    HttpResponse::InternalServerError()
+        .no_chunking(1 << 20)
+        .force_close()
+        .streaming(body)
+}
+
+/// Fault injection "lost reply": the request has been served (`served` is its
+/// real response, already complete on the store's side); the client gets a
+/// closed connection instead.
+fn lose_reply(served: &HttpResponse) -> HttpResponse {
+    tracing::debug!(
+        target: "cos_local::faults",
+        status = served.status().as_u16(),
+        "served; dropping the reply"
+    );
+    dropped_connection()
 }
 
 #[cfg(test)]
@@ -298,5 +427,37 @@ mod tests {
             Fault::Internal | Fault::SlowDown
         ));
         assert_eq!(faults.stats().failures(), 1);
+    }
+
+    #[test]
+    fn a_drop_cuts_inside_the_body() {
+        for cut in [0.0, 0.3, 0.5, 0.999_999, 0.999_999_999_999_9] {
+            for len in [1u64, 2, 10, 65_536, 300_000, u64::MAX] {
+                let at = drop_point(Some(len), cut);
+                assert!(at < len, "cut {cut} of {len} at {at}");
+            }
+            assert_eq!(drop_point(Some(0), cut), 0);
+            assert!(drop_point(None, cut) < 64 * 1024);
+        }
+        assert_eq!(drop_point(Some(1000), 0.5), 500);
+    }
+
+    #[tokio::test]
+    async fn read_some_stops_at_the_limit_without_reaching_the_end() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let polled = AtomicUsize::new(0);
+        // 100 chunks of 10 bytes; count how many the reader asks for.
+        let mut stream = futures_util::stream::iter(0..100)
+            .map(|_| {
+                polled.fetch_add(1, Ordering::Relaxed);
+                Ok::<_, std::io::Error>(Bytes::from_static(&[7u8; 10]))
+            })
+            .boxed();
+        let read = read_some(&mut stream, drop_point(Some(1000), 0.25)).await;
+        assert_eq!(read, 250);
+        assert_eq!(polled.load(Ordering::Relaxed), 25);
+        // Nothing at all for a cut at 0.
+        assert_eq!(read_some(&mut stream, 0).await, 0);
+        assert_eq!(polled.load(Ordering::Relaxed), 25);
     }
 }

@@ -5,9 +5,10 @@ use actix_web::HttpRequest;
 use actix_web::http::header::HeaderMap;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
+use shared::ObjectKey;
 
-use crate::Inner;
 use crate::error::StoreError;
+use crate::inner::Inner;
 use crate::storage::{Blob, BlobWriter, TempBody};
 
 /// A new request id (also returned as `x-cos-request-id` / `request_id`).
@@ -127,16 +128,15 @@ pub(crate) fn content_length(req: &HttpRequest) -> Option<u64> {
 /// The content type to store when the client named none (or only
 /// `application/octet-stream`): guessed from the key's extension for common
 /// media and text types. HTML and scripts are never guessed.
-pub(crate) fn content_type_for(key: &str, given: Option<&str>) -> String {
+pub(crate) fn content_type_for(key: &ObjectKey, given: Option<&str>) -> String {
     if let Some(t) = given.map(str::trim).filter(|t| !t.is_empty())
         && !t.eq_ignore_ascii_case("application/octet-stream")
     {
         return t.to_owned();
     }
     let ext = key
-        .rsplit('/')
-        .next()
-        .and_then(|name| name.rsplit_once('.'))
+        .file_name()
+        .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
     let guessed = match ext.as_str() {
@@ -241,84 +241,6 @@ where
     Ok(out)
 }
 
-/// How many bytes of a body an injected drop reads: the fraction `cut` (in
-/// `[0, 1)`) of the declared length, so at least one byte short of a
-/// non-empty body; without a declared length, that fraction of 64 KiB.
-pub(crate) fn drop_point(declared: Option<u64>, cut: f64) -> u64 {
-    let cut = cut.clamp(0.0, 1.0);
-    match declared {
-        // f64 → u64 saturates; the min keeps the cut inside the body.
-        Some(len) => ((len as f64 * cut) as u64).min(len.saturating_sub(1)),
-        None => (64.0 * 1024.0 * cut) as u64,
-    }
-}
-
-/// Reads a body until at least `limit` bytes arrived (fault injection: the
-/// connection is then dropped) and returns how many did. Stops without
-/// reading anything when `limit` is 0, and never asks for more once `limit`
-/// is reached, so the end of the body is only seen when the chunk that
-/// crosses `limit` also ends it.
-pub(crate) async fn read_some<S, E>(stream: &mut S, limit: u64) -> u64
-where
-    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    let mut seen = 0u64;
-    while seen < limit {
-        match stream.next().await {
-            Some(Ok(chunk)) => seen += chunk.len() as u64,
-            _ => break,
-        }
-    }
-    seen
-}
-
-/// Reads part of the body as [`drop_point`] says, then answers with a
-/// connection that closes without a response (fault injection: "drop").
-pub(crate) async fn drop_mid_body<S, E>(
-    req: &HttpRequest,
-    stream: &mut S,
-    cut: f64,
-) -> actix_web::HttpResponse
-where
-    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
-{
-    let declared = content_length(req);
-    let limit = drop_point(declared, cut);
-    let read = read_some(stream, limit).await;
-    tracing::debug!(
-        target: "cos_local::faults",
-        declared,
-        read,
-        "dropping the connection mid-body"
-    );
-    dropped_connection()
-}
-
-/// A response that never completes: its body fails before the head is
-/// written, so actix closes the connection and the client gets no status
-/// (fault injection: "drop" and "lost reply").
-pub(crate) fn dropped_connection() -> actix_web::HttpResponse {
-    let body = futures_util::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::other("injected connection drop"))
-    });
-    actix_web::HttpResponse::InternalServerError()
-        .no_chunking(1 << 20)
-        .force_close()
-        .streaming(body)
-}
-
-/// Fault injection "lost reply": the request has been served (`served` is its
-/// real response, already complete on the store's side); the client gets a
-/// closed connection instead.
-pub(crate) fn lose_reply(served: &actix_web::HttpResponse) -> actix_web::HttpResponse {
-    tracing::debug!(
-        target: "cos_local::faults",
-        status = served.status().as_u16(),
-        "served; dropping the reply"
-    );
-    dropped_connection()
-}
-
 /// Runs blocking storage work off the async threads.
 pub(crate) async fn blocking<T, E, F>(f: F) -> Result<T, E>
 where
@@ -368,6 +290,8 @@ mod tests {
 
     #[test]
     fn guesses_media_types_but_never_html() {
+        let content_type_for =
+            |key: &str, given| content_type_for(&ObjectKey::parse(key).unwrap(), given);
         assert_eq!(content_type_for("a/b.JPG", None), "image/jpeg");
         assert_eq!(
             content_type_for("a/b.png", Some("application/octet-stream")),
@@ -389,38 +313,6 @@ mod tests {
             content_type_for("a.d/noext", None),
             "application/octet-stream"
         );
-    }
-
-    #[test]
-    fn a_drop_cuts_inside_the_body() {
-        for cut in [0.0, 0.3, 0.5, 0.999_999, 0.999_999_999_999_9] {
-            for len in [1u64, 2, 10, 65_536, 300_000, u64::MAX] {
-                let at = drop_point(Some(len), cut);
-                assert!(at < len, "cut {cut} of {len} at {at}");
-            }
-            assert_eq!(drop_point(Some(0), cut), 0);
-            assert!(drop_point(None, cut) < 64 * 1024);
-        }
-        assert_eq!(drop_point(Some(1000), 0.5), 500);
-    }
-
-    #[tokio::test]
-    async fn read_some_stops_at_the_limit_without_reaching_the_end() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let polled = AtomicUsize::new(0);
-        // 100 chunks of 10 bytes; count how many the reader asks for.
-        let mut stream = futures_util::stream::iter(0..100)
-            .map(|_| {
-                polled.fetch_add(1, Ordering::Relaxed);
-                Ok::<_, std::io::Error>(Bytes::from_static(&[7u8; 10]))
-            })
-            .boxed();
-        let read = read_some(&mut stream, drop_point(Some(1000), 0.25)).await;
-        assert_eq!(read, 250);
-        assert_eq!(polled.load(Ordering::Relaxed), 25);
-        // Nothing at all for a cut at 0.
-        assert_eq!(read_some(&mut stream, 0).await, 0);
-        assert_eq!(polled.load(Ordering::Relaxed), 25);
     }
 
     #[test]

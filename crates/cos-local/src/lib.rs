@@ -127,35 +127,81 @@
 //! # Mounting
 //! [`configure`] mounts the store on any actix `App` (after the app's own
 //! routes); [`serve`] runs it alone on a listener.
+//!
+//! ```
+//! use actix_web::{App, test, web};
+//! use cos_local::{Store, StoreConfig};
+//! use cos_sign::Credentials;
+//!
+//! # #[actix_web::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let credentials = vec![Credentials::new("AKIDexample", "example-secret-key")];
+//! let store = Store::open(StoreConfig::new(dir.path(), "1250000000", "photos", credentials))?;
+//!
+//! let app = test::init_service(
+//!     App::new()
+//!         .route("/healthz", web::get().to(|| async { "ok" }))
+//!         .configure(cos_local::configure(store.clone())),
+//! )
+//! .await;
+//! // The app's own routes answer first; everything else is the store's.
+//! let get = |uri| test::TestRequest::get().uri(uri).to_request();
+//! assert!(test::call_service(&app, get("/healthz")).await.status().is_success());
+//! // A public-read GET of a key nobody uploaded: 404 NoSuchKey.
+//! assert_eq!(test::call_service(&app, get("/u/1/a.jpg")).await.status(), 404);
+//! assert!(store.keys("photos").is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Alone, on a port of its own (this serves until the process is stopped):
+//!
+//! ```no_run
+//! use cos_local::{Store, StoreConfig};
+//! use cos_sign::Credentials;
+//!
+//! #[actix_web::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let credentials = vec![Credentials::new("AKIDexample", "example-secret-key")];
+//!     let config = StoreConfig::new("./cos-data", "1250000000", "photos", credentials);
+//!     let store = Store::open(config)?;
+//!     let listener = std::net::TcpListener::bind("127.0.0.1:9000")?;
+//!     cos_local::serve(listener, store)?.await?;
+//!     Ok(())
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access_log;
 mod config;
 mod error;
 mod faults;
 mod http;
+mod inner;
+mod key;
 mod locks;
 mod storage;
+#[cfg(test)]
+mod testing;
 mod uploads;
+mod used_signs;
 mod v4;
 mod v5;
 mod xml;
 
-use std::collections::HashSet;
 use std::fmt;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
-use sha1::{Digest as _, Sha1};
 
 pub use config::{FaultConfig, FaultScope, StoreConfig};
 pub use error::StoreError;
 pub use faults::FaultStats;
 
-use crate::faults::Faults;
-use crate::storage::Storage;
+use crate::inner::Inner;
 
 /// A handle on an open store. Cheap to clone; all clones share one state.
 #[derive(Clone)]
@@ -173,91 +219,12 @@ impl fmt::Debug for Store {
     }
 }
 
-#[derive(Debug)]
-pub(crate) struct Inner {
-    pub(crate) config: StoreConfig,
-    pub(crate) storage: Storage,
-    pub(crate) faults: Faults,
-    used_signs: Mutex<HashSet<[u8; 20]>>,
-    used_signs_path: PathBuf,
-    /// Serialises creating/replacing v4 slice sessions (`upload_slice_init`).
-    pub(crate) uploads_lock: tokio::sync::Mutex<()>,
-    /// One lock per v4 slice session: its slices are written one at a time and
-    /// never while it finishes; different sessions proceed in parallel.
-    pub(crate) session_locks: locks::KeyedLocks,
-    /// One lock per v5 multipart upload id: a part is stored, the upload
-    /// completed (the whole copy of its parts) or aborted one at a time, while
-    /// other uploads proceed in parallel.
-    pub(crate) upload_locks: locks::KeyedLocks,
-}
-
-const USED_SIGNS: &str = "used-v4-signatures";
-
 impl Store {
     /// Opens (or creates) a store in `config.data_dir`: removes stale temp
     /// files and orphaned bodies and rebuilds the index.
     pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
-        if config.appid.is_empty() || !config.appid.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(StoreError::Config(format!(
-                "appid {:?} must be the numeric COS APPID",
-                config.appid
-            )));
-        }
-        if !http::valid_bucket_name(&config.default_bucket) {
-            return Err(StoreError::Config(format!(
-                "default bucket {:?} must be a short bucket name (a-z, 0-9, '-'), without the appid",
-                config.default_bucket
-            )));
-        }
-        if config.credentials.is_empty() {
-            return Err(StoreError::Config(
-                "at least one SecretId/SecretKey pair is required".to_owned(),
-            ));
-        }
-        if config
-            .credentials
-            .iter()
-            .any(|c| c.secret_id.is_empty() || c.secret_key.expose_secret().is_empty())
-        {
-            return Err(StoreError::Config("empty SecretId or SecretKey".to_owned()));
-        }
-        let f = &config.faults;
-        for rate in [f.error_rate, f.drop_rate, f.lost_reply_rate, f.latency_rate] {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(StoreError::Config(format!(
-                    "fault rate {rate} is not between 0 and 1"
-                )));
-            }
-        }
-        if f.failure_rate() > 1.0 {
-            return Err(StoreError::Config(format!(
-                "fault rates add up to more than 1: error {} + drop {} + lost reply {} = {} \
-                 (they are exclusive shares of the requests)",
-                f.error_rate,
-                f.drop_rate,
-                f.lost_reply_rate,
-                f.failure_rate()
-            )));
-        }
-        std::fs::create_dir_all(&config.data_dir).map_err(StoreError::io(format!(
-            "create {}",
-            config.data_dir.display()
-        )))?;
-        let storage = Storage::open(&config.data_dir, config.fsync)?;
-        uploads::cleanup_at_open(&storage)?;
-        let used_signs_path = config.data_dir.join(USED_SIGNS);
-        let used_signs = load_used_signs(&used_signs_path)?;
         Ok(Store {
-            inner: Arc::new(Inner {
-                faults: Faults::new(config.faults.clone()),
-                config,
-                storage,
-                used_signs: Mutex::new(used_signs),
-                used_signs_path,
-                uploads_lock: tokio::sync::Mutex::new(()),
-                session_locks: locks::KeyedLocks::default(),
-                upload_locks: locks::KeyedLocks::default(),
-            }),
+            inner: Arc::new(Inner::open(config)?),
         })
     }
 
@@ -285,7 +252,7 @@ impl Store {
 
     /// Keys stored in a bucket (short name), in order, directory markers included.
     pub fn keys(&self, bucket: &str) -> Vec<String> {
-        let full = format!("{bucket}-{}", self.inner.config.appid);
+        let full = self.inner.bucket_full(bucket);
         let mut out = Vec::new();
         self.inner
             .storage
@@ -295,92 +262,6 @@ impl Store {
             });
         out
     }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.faults.log_totals();
-    }
-}
-
-impl Inner {
-    pub(crate) fn bucket_full(&self, short: &str) -> String {
-        format!("{short}-{}", self.config.appid)
-    }
-
-    /// Records a single-effect v4 signature as used. False when it was used before.
-    pub(crate) fn consume_sign(&self, sign: &str) -> Result<bool, StoreError> {
-        let digest: [u8; 20] = Sha1::digest(sign.trim().as_bytes()).into();
-        let mut used = self
-            .used_signs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if used.contains(&digest) {
-            return Ok(false);
-        }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.used_signs_path)
-            .map_err(StoreError::io("open the used-signature log"))?;
-        file.write_all(format!("{}\n", hex::encode(digest)).as_bytes())
-            .map_err(StoreError::io("append to the used-signature log"))?;
-        if self.config.fsync {
-            file.sync_all()
-                .map_err(StoreError::io("fsync the used-signature log"))?;
-        }
-        used.insert(digest);
-        Ok(true)
-    }
-}
-
-fn load_used_signs(path: &Path) -> Result<HashSet<[u8; 20]>, StoreError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
-        Err(e) => return Err(StoreError::io("read the used-signature log")(e)),
-    };
-    let mut set = HashSet::new();
-    for line in text.lines() {
-        let mut d = [0u8; 20];
-        // A torn last line (crash mid-append) is skipped.
-        if hex::decode_to_slice(line.trim(), &mut d).is_ok() {
-            set.insert(d);
-        }
-    }
-    Ok(set)
-}
-
-/// Runs a handler and writes one access-log line for it, at debug level under the
-/// target `cos_local::access` (a host app usually logs requests itself). Only the path
-/// is logged: a presigned query carries a signature.
-pub(crate) async fn logged<F, Fut>(
-    req: actix_web::HttpRequest,
-    handler: F,
-) -> actix_web::HttpResponse
-where
-    F: FnOnce(actix_web::HttpRequest) -> Fut,
-    Fut: std::future::Future<Output = actix_web::HttpResponse>,
-{
-    let started = std::time::Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let resp = handler(req).await;
-    let rid = resp
-        .headers()
-        .get("x-cos-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    tracing::debug!(
-        target: "cos_local::access",
-        request_id = rid,
-        %method,
-        path,
-        status = resp.status().as_u16(),
-        elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
-    resp
 }
 
 /// Mounts the store's routes on an actix `App`: `/files/v2/...` (v4 JSON API)

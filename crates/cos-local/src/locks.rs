@@ -1,21 +1,32 @@
-//! Async locks by name (one per v5 multipart upload, one per v4 slice session),
-//! so operations on one upload are serialised while different uploads proceed
-//! in parallel.
+//! Async locks by name, so operations on one upload are serialised while
+//! different uploads proceed in parallel. The store keeps three maps of them
+//! (see `Inner`): one lock per v5 multipart upload id, one per v4 slice
+//! session id, and one per target key of a v4 slice upload while its session
+//! is created or replaced. None is store-wide.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
 type Entry = Arc<tokio::sync::Mutex<()>>;
 
 /// A map of named async mutexes. An entry lives only while someone holds or
 /// waits for its lock, so abandoned uploads leave nothing behind.
-#[derive(Debug, Default)]
-pub(crate) struct KeyedLocks {
-    map: Mutex<HashMap<String, Entry>>,
+#[derive(Debug)]
+pub(crate) struct KeyedLocks<K> {
+    map: Mutex<HashMap<K, Entry>>,
 }
 
-impl KeyedLocks {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+impl<K> Default for KeyedLocks<K> {
+    fn default() -> Self {
+        Self {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone> KeyedLocks<K> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry>> {
         // Every critical section is a single map operation: a panic cannot
         // leave the map half-updated.
         self.map
@@ -24,12 +35,12 @@ impl KeyedLocks {
     }
 
     /// Waits for the lock named `name`.
-    pub(crate) async fn lock(&self, name: &str) -> KeyedGuard<'_> {
-        let entry = Arc::clone(self.map().entry(name.to_owned()).or_default());
+    pub(crate) async fn lock(&self, name: K) -> KeyedGuard<'_, K> {
+        let entry = Arc::clone(self.map().entry(name.clone()).or_default());
         let guard = entry.lock_owned().await;
         KeyedGuard {
             locks: self,
-            name: name.to_owned(),
+            name,
             guard: Some(guard),
         }
     }
@@ -43,13 +54,13 @@ impl KeyedLocks {
 
 /// A held lock; releasing it forgets the name unless someone else waits for it.
 #[derive(Debug)]
-pub(crate) struct KeyedGuard<'a> {
-    locks: &'a KeyedLocks,
-    name: String,
+pub(crate) struct KeyedGuard<'a, K: Eq + Hash + Clone> {
+    locks: &'a KeyedLocks<K>,
+    name: K,
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-impl Drop for KeyedGuard<'_> {
+impl<K: Eq + Hash + Clone> Drop for KeyedGuard<'_, K> {
     fn drop(&mut self) {
         // Release first: the guard holds a reference to the entry.
         drop(self.guard.take());
@@ -67,6 +78,8 @@ impl Drop for KeyedGuard<'_> {
 
 #[cfg(test)]
 mod tests {
+    use tokio::sync::oneshot::error::TryRecvError;
+
     use super::*;
 
     #[tokio::test]
@@ -86,10 +99,10 @@ mod tests {
             let _ = tx.send(());
         });
         tokio::task::yield_now().await;
-        assert!(rx.try_recv().is_err(), "took a held lock");
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty), "took a held lock");
         drop(a);
         waiter.await.unwrap();
-        assert!(rx.try_recv().is_ok());
+        assert_eq!(rx.try_recv(), Ok(()));
         assert_eq!(locks.len(), 0, "released names are forgotten");
     }
 }

@@ -32,6 +32,15 @@ impl Xml {
         self
     }
 
+    /// `<tag><ID>id</ID><DisplayName>id</DisplayName></tag>`: an owner or an
+    /// initiator, always the APPID in this store.
+    pub(crate) fn principal(&mut self, tag: &str, id: &str) -> &mut Self {
+        self.open(tag)
+            .elem("ID", id)
+            .elem("DisplayName", id)
+            .close(tag)
+    }
+
     pub(crate) fn finish(&mut self) -> String {
         std::mem::take(&mut self.out)
     }

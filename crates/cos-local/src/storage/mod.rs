@@ -8,6 +8,7 @@
 //!   itself, its size, hashes, content type and the blob id. Renaming the sidecar
 //!   into place is the commit point of every write; blobs no sidecar names are
 //!   removed at open.
+//! * `uploads/`: v4 slice sessions and v5 multipart uploads (see `crate::uploads`).
 //!
 //! Durability (with `fsync` on): a commit makes the body durable (file fsync,
 //! rename into `blobs/`, fsync of `blobs/`) before it writes the sidecar (file
@@ -15,11 +16,15 @@
 //! body. With `fsync` off, a crash of the machine can still leave a sidecar
 //! whose body is missing or short: opening the store logs a warning and removes
 //! such a sidecar, so the broken object is neither listed nor served.
-//! * `uploads/`: v4 slice sessions and v5 multipart uploads (see `uploads.rs`).
+//!
+//! This file holds the index and the commit; `body.rs` the temp files bodies
+//! stream into; `files.rs` small file-system helpers.
+
+mod body;
+mod files;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
-use std::io::Write as _;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,9 +32,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
 use sha1::Sha1;
-use tokio::io::AsyncWriteExt as _;
+use shared::{DirPath, ObjectKey};
 
+pub(crate) use self::body::{Blob, BlobWriter, Staged, TempBody};
+pub(crate) use self::files::{read_dir, remove_any, replace_file, sync_dir, write_file};
 use crate::error::StoreError;
+use crate::key::AsStoreKey;
 
 /// Metadata of one stored object or directory marker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +87,38 @@ pub(crate) enum Mode {
     InsertOnly,
 }
 
+/// What a write did: an insert-only write finding its key taken is an
+/// outcome, not an error.
+#[derive(Debug)]
+#[must_use]
+pub(crate) enum Commit {
+    /// Stored: the commit point has passed.
+    Written(Arc<Meta>),
+    /// [`Mode::InsertOnly`] and the key was taken: nothing was written.
+    Refused(Existing),
+}
+
+/// What an insert-only write found under its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Existing {
+    /// An object with the same content (the same SHA-1).
+    SameContent,
+    /// Another object, or a directory marker.
+    OtherContent,
+}
+
+impl Existing {
+    /// What `new` would find in `old`: the same content only when both are
+    /// objects with the same SHA-1.
+    fn of(old: &Meta, new: &Meta) -> Self {
+        if old.sha1 == new.sha1 && !old.is_dir() && !new.is_dir() {
+            Existing::SameContent
+        } else {
+            Existing::OtherContent
+        }
+    }
+}
+
 type Index = HashMap<String, BTreeMap<String, Arc<Meta>>>;
 
 /// A key's metadata and its opened body (`None` for a directory marker).
@@ -93,12 +133,6 @@ pub(crate) struct Storage {
 
 fn hex_name(key: &str) -> String {
     hex::encode(Sha1::digest(key.as_bytes()))
-}
-
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(StoreError::io(format!("fsync {}", dir.display())))
 }
 
 impl Storage {
@@ -232,8 +266,11 @@ impl Storage {
     }
 
     /// Looks a key up.
-    pub(crate) fn get(&self, bucket: &str, key: &str) -> Option<Arc<Meta>> {
-        self.lock().get(bucket).and_then(|m| m.get(key)).cloned()
+    pub(crate) fn get(&self, bucket: &str, key: &impl AsStoreKey) -> Option<Arc<Meta>> {
+        self.lock()
+            .get(bucket)
+            .and_then(|m| m.get(key.store_key()))
+            .cloned()
     }
 
     /// Looks a key up and opens its body under the index lock, so a concurrent
@@ -241,10 +278,14 @@ impl Storage {
     pub(crate) fn open_object(
         &self,
         bucket: &str,
-        key: &str,
+        key: &impl AsStoreKey,
     ) -> Result<Option<Opened>, StoreError> {
         let index = self.lock();
-        let Some(meta) = index.get(bucket).and_then(|m| m.get(key)).cloned() else {
+        let Some(meta) = index
+            .get(bucket)
+            .and_then(|m| m.get(key.store_key()))
+            .cloned()
+        else {
             return Ok(None);
         };
         let file = match &meta.blob {
@@ -277,8 +318,18 @@ impl Storage {
         }
     }
 
+    /// True when `dir` has a marker or anything lies below it.
+    pub(crate) fn any_at_or_below(&self, bucket: &str, dir: &DirPath) -> bool {
+        self.has_prefix(bucket, dir.store_key(), "")
+    }
+
+    /// True when anything lies below `dir` (its own marker aside).
+    pub(crate) fn any_below(&self, bucket: &str, dir: &DirPath) -> bool {
+        self.has_prefix(bucket, dir.store_key(), dir.store_key())
+    }
+
     /// True when any key starts with `prefix` (other than `except`).
-    pub(crate) fn has_prefix(&self, bucket: &str, prefix: &str, except: &str) -> bool {
+    fn has_prefix(&self, bucket: &str, prefix: &str, except: &str) -> bool {
         let mut found = false;
         self.scan(bucket, Bound::Included(prefix), |m| {
             if !m.key.starts_with(prefix) {
@@ -297,16 +348,16 @@ impl Storage {
     pub(crate) fn commit(
         &self,
         bucket: &str,
-        key: &str,
+        key: &ObjectKey,
         mut blob: Blob,
         new: NewMeta,
         mode: Mode,
         now: u64,
-    ) -> Result<Arc<Meta>, StoreError> {
+    ) -> Result<Commit, StoreError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let md5 = hex::encode(blob.md5);
         let meta = Meta {
-            key: key.to_owned(),
+            key: key.as_str().to_owned(),
             blob: Some(id.clone()),
             size: blob.size,
             etag: new.etag.unwrap_or_else(|| md5.clone()),
@@ -318,9 +369,11 @@ impl Storage {
             mtime: now,
             user_meta: new.user_meta,
         };
-        if mode == Mode::InsertOnly {
-            // Fail early without touching the disk; checked again under the lock.
-            self.check_insert_only(bucket, key, &meta.sha1)?;
+        if mode == Mode::InsertOnly
+            && let Some(old) = self.get(bucket, key)
+        {
+            // Refuse early without touching the disk; checked again under the lock.
+            return Ok(Commit::Refused(Existing::of(&old, &meta)));
         }
         // Durability order (each step is durable before the next starts, when
         // `fsync` is on): the body's data (fsynced by whoever produced the
@@ -343,24 +396,24 @@ impl Storage {
             return Err(e);
         }
         let result = self.install(bucket, meta, mode);
-        if result.is_err() {
+        if !matches!(result, Ok(Commit::Written(_))) {
             let _ = fs::remove_file(&blob_path);
         }
         result
     }
 
-    /// Writes an explicit directory marker (`key` ends with `/`).
+    /// Writes an explicit directory marker (`a/b/` for `/a/b/`).
     pub(crate) fn put_dir(
         &self,
         bucket: &str,
-        key: &str,
+        dir: &DirPath,
         biz_attr: &str,
         mode: Mode,
         now: u64,
-    ) -> Result<Arc<Meta>, StoreError> {
+    ) -> Result<Commit, StoreError> {
         let empty_md5 = hex::encode(Md5::digest(b""));
         let meta = Meta {
-            key: key.to_owned(),
+            key: dir.store_key().to_owned(),
             blob: None,
             size: 0,
             etag: empty_md5.clone(),
@@ -375,16 +428,8 @@ impl Storage {
         self.install(bucket, meta, mode)
     }
 
-    fn check_insert_only(&self, bucket: &str, key: &str, sha1: &str) -> Result<(), StoreError> {
-        match self.get(bucket, key) {
-            Some(old) if old.sha1 == sha1 && !old.is_dir() => Err(StoreError::SameContent),
-            Some(_) => Err(StoreError::Exists),
-            None => Ok(()),
-        }
-    }
-
     /// Writes the sidecar and swaps it in: the commit point.
-    fn install(&self, bucket: &str, meta: Meta, mode: Mode) -> Result<Arc<Meta>, StoreError> {
+    fn install(&self, bucket: &str, meta: Meta, mode: Mode) -> Result<Commit, StoreError> {
         let dir = self.meta_dir(bucket);
         fs::create_dir_all(&dir).map_err(StoreError::io(format!("create {}", dir.display())))?;
         let name = hex_name(&meta.key);
@@ -402,14 +447,10 @@ impl Storage {
             if mode == Mode::InsertOnly
                 && let Some(old) = map.get(&meta.key)
             {
-                let err = if old.sha1 == meta.sha1 && !old.is_dir() && !meta.is_dir() {
-                    StoreError::SameContent
-                } else {
-                    StoreError::Exists
-                };
+                let existing = Existing::of(old, &meta);
                 drop(index);
                 let _ = fs::remove_file(&tmp_path);
-                return Err(err);
+                return Ok(Commit::Refused(existing));
             }
             if let Err(e) = fs::rename(&tmp_path, &final_path) {
                 drop(index);
@@ -429,7 +470,7 @@ impl Storage {
         {
             let _ = fs::remove_file(self.blob_path(&old_blob));
         }
-        Ok(meta)
+        Ok(Commit::Written(meta))
     }
 
     /// Replaces the `biz_attr` of a stored key (v4 `update`). False when absent.
@@ -437,9 +478,10 @@ impl Storage {
     pub(crate) fn update_biz_attr(
         &self,
         bucket: &str,
-        key: &str,
+        key: &impl AsStoreKey,
         biz_attr: Option<String>,
     ) -> Result<bool, StoreError> {
+        let key = key.store_key();
         let dir = self.meta_dir(bucket);
         let name = hex_name(key);
         let final_path = dir.join(format!("{name}.json"));
@@ -476,7 +518,12 @@ impl Storage {
     }
 
     /// Removes a key. Returns what was removed.
-    pub(crate) fn delete(&self, bucket: &str, key: &str) -> Result<Option<Arc<Meta>>, StoreError> {
+    pub(crate) fn delete(
+        &self,
+        bucket: &str,
+        key: &impl AsStoreKey,
+    ) -> Result<Option<Arc<Meta>>, StoreError> {
+        let key = key.store_key();
         let dir = self.meta_dir(bucket);
         let path = dir.join(format!("{}.json", hex_name(key)));
         let old = {
@@ -531,241 +578,4 @@ fn bucket_name(bucket_dir: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-pub(crate) fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
-    let mut out = Vec::new();
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(StoreError::io(format!("list {}", dir.display()))(e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(StoreError::io(format!("list {}", dir.display())))?;
-        out.push(entry.path());
-    }
-    out.sort();
-    Ok(out)
-}
-
-pub(crate) fn remove_any(path: &Path) -> Result<(), StoreError> {
-    let result = if path.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    };
-    match result {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(StoreError::io(format!("remove {}", path.display()))(e)),
-    }
-}
-
-/// Writes a small file completely (and fsyncs it when asked).
-pub(crate) fn write_file(path: &Path, bytes: &[u8], fsync: bool) -> Result<(), StoreError> {
-    let mut f =
-        fs::File::create(path).map_err(StoreError::io(format!("create {}", path.display())))?;
-    f.write_all(bytes)
-        .map_err(StoreError::io(format!("write {}", path.display())))?;
-    if fsync {
-        f.sync_all()
-            .map_err(StoreError::io(format!("fsync {}", path.display())))?;
-    }
-    Ok(())
-}
-
-/// Writes a small file atomically: temp file beside it, fsync, rename.
-pub(crate) fn replace_file(path: &Path, bytes: &[u8], fsync: bool) -> Result<(), StoreError> {
-    let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
-    write_file(&tmp, bytes, fsync)?;
-    fs::rename(&tmp, path).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        StoreError::io(format!("rename into {}", path.display()))(e)
-    })?;
-    if fsync && let Some(dir) = path.parent() {
-        sync_dir(dir)?;
-    }
-    Ok(())
-}
-
-/// Streams a body into a temp file, refusing more than `limit` bytes.
-/// Dropping it before [`TempBody::finish`] removes the file.
-#[derive(Debug)]
-pub(crate) struct TempBody {
-    file: Option<tokio::io::BufWriter<tokio::fs::File>>,
-    path: PathBuf,
-    size: u64,
-    limit: u64,
-    fsync: bool,
-}
-
-impl TempBody {
-    pub(crate) async fn create(path: PathBuf, limit: u64, fsync: bool) -> Result<Self, StoreError> {
-        let file = tokio::fs::File::create(&path)
-            .await
-            .map_err(StoreError::io(format!("create {}", path.display())))?;
-        Ok(Self {
-            file: Some(tokio::io::BufWriter::with_capacity(256 * 1024, file)),
-            path,
-            size: 0,
-            limit,
-            fsync,
-        })
-    }
-
-    pub(crate) fn size(&self) -> u64 {
-        self.size
-    }
-
-    pub(crate) async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
-        let new_size = self.size.saturating_add(chunk.len() as u64);
-        if new_size > self.limit {
-            return Err(StoreError::TooLarge { limit: self.limit });
-        }
-        let Some(file) = self.file.as_mut() else {
-            return Err(StoreError::BodyAborted(
-                "writer already finished".to_owned(),
-            ));
-        };
-        file.write_all(chunk)
-            .await
-            .map_err(StoreError::io(format!("write {}", self.path.display())))?;
-        self.size = new_size;
-        Ok(())
-    }
-
-    /// Flushes (and fsyncs, if configured) the file and hands it over.
-    pub(crate) async fn finish(mut self) -> Result<Staged, StoreError> {
-        let Some(mut file) = self.file.take() else {
-            return Err(StoreError::BodyAborted(
-                "writer already finished".to_owned(),
-            ));
-        };
-        file.flush()
-            .await
-            .map_err(StoreError::io(format!("write {}", self.path.display())))?;
-        if self.fsync {
-            file.get_mut()
-                .sync_all()
-                .await
-                .map_err(StoreError::io(format!("fsync {}", self.path.display())))?;
-        }
-        drop(file);
-        Ok(Staged {
-            path: Some(std::mem::take(&mut self.path)),
-            size: self.size,
-        })
-    }
-}
-
-impl Drop for TempBody {
-    fn drop(&mut self) {
-        if !self.path.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// A complete body in a temp file whose content nobody hashed (a staging
-/// copy). Dropping it removes the file.
-#[derive(Debug)]
-pub(crate) struct Staged {
-    path: Option<PathBuf>,
-    pub size: u64,
-}
-
-impl Staged {
-    pub(crate) fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-/// Streams a body into a temp file, hashing MD5 and SHA-1 on the way.
-/// Dropping it before [`BlobWriter::finish`] removes the file.
-#[derive(Debug)]
-pub(crate) struct BlobWriter {
-    body: TempBody,
-    md5: Md5,
-    sha1: Sha1,
-}
-
-impl BlobWriter {
-    pub(crate) async fn create(path: PathBuf, limit: u64, fsync: bool) -> Result<Self, StoreError> {
-        Ok(Self {
-            body: TempBody::create(path, limit, fsync).await?,
-            md5: Md5::new(),
-            sha1: Sha1::new(),
-        })
-    }
-
-    pub(crate) fn size(&self) -> u64 {
-        self.body.size()
-    }
-
-    pub(crate) async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
-        self.body.write(chunk).await?;
-        self.md5.update(chunk);
-        self.sha1.update(chunk);
-        Ok(())
-    }
-
-    pub(crate) async fn finish(self) -> Result<Blob, StoreError> {
-        let Self { body, md5, sha1 } = self;
-        let mut staged = body.finish().await?;
-        Ok(Blob {
-            path: staged.path.take(),
-            size: staged.size,
-            md5: md5.finalize().into(),
-            sha1: sha1.finalize().into(),
-        })
-    }
-}
-
-/// A complete body in a temp file. Dropping it removes the file.
-#[derive(Debug)]
-pub(crate) struct Blob {
-    path: Option<PathBuf>,
-    pub size: u64,
-    pub md5: [u8; 16],
-    pub sha1: [u8; 20],
-}
-
-impl Blob {
-    /// The same file, as a body whose hashes are not needed.
-    pub(crate) fn into_staged(mut self) -> Staged {
-        Staged {
-            path: self.path.take(),
-            size: self.size,
-        }
-    }
-
-    pub(crate) fn take_path(&mut self) -> PathBuf {
-        self.path.take().unwrap_or_default()
-    }
-
-    /// Wraps a finished file whose hashes the caller computed.
-    pub(crate) fn from_parts(path: PathBuf, size: u64, md5: [u8; 16], sha1: [u8; 20]) -> Self {
-        Self {
-            path: Some(path),
-            size,
-            md5,
-            sha1,
-        }
-    }
-}
-
-impl Drop for Blob {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = fs::remove_file(path);
-        }
-    }
 }

@@ -1,0 +1,88 @@
+//! Upload sessions that outlive one request: v5 multipart uploads
+//! (`multipart.rs`, in `uploads/v5/<id>/`) and v4 slice sessions
+//! (`slices.rs`, in `uploads/v4/<id>/`). Both live entirely on disk so they
+//! survive a restart; callers serialise state changes per upload with
+//! `Inner::multipart_upload_locks` (v5, by upload id) and
+//! `Inner::slice_session_locks` (v4, by session id), and the creation of a v4
+//! session with `Inner::slice_target_locks` (by target bucket and key).
+
+mod multipart;
+mod slices;
+
+use std::fs;
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub(crate) use self::multipart::{
+    V5Upload, v5_abort, v5_complete, v5_create, v5_list, v5_load, v5_parts, v5_put_part,
+};
+pub(crate) use self::slices::{
+    SliceSession, v4_create, v4_find, v4_finish, v4_load, v4_remove, v4_slices, v4_write_slice,
+};
+use crate::error::StoreError;
+use crate::storage::{self, Storage};
+
+/// Why an upload-session operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum UploadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the upload does not exist (finished, aborted or never started)")]
+    NoSuchUpload,
+    #[error("{0}")]
+    InvalidPart(String),
+    #[error("parts must be listed in ascending order without repeats")]
+    InvalidPartOrder,
+    #[error("{0}")]
+    TooSmall(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not every slice has been uploaded yet")]
+    Incomplete,
+    #[error("the content's SHA-1 does not match the declared sha")]
+    ShaMismatch,
+}
+
+/// Whether `id` can be an upload or session id: letters and digits only (this
+/// store hands out UUIDs in hex), so it never names a path outside `uploads/`.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Removes half-created sessions and temp files left by a crash.
+pub(crate) fn cleanup_at_open(storage: &Storage) -> Result<(), StoreError> {
+    for (root, marker) in [
+        (multipart::root(storage), "upload.json"),
+        (slices::root(storage), "session.json"),
+    ] {
+        fs::create_dir_all(&root).map_err(StoreError::io(format!("create {}", root.display())))?;
+        for dir in storage::read_dir(&root)? {
+            if !dir.join(marker).is_file() {
+                storage::remove_any(&dir)?;
+                continue;
+            }
+            for file in storage::read_dir(&dir)? {
+                if file.extension().is_some_and(|e| e == "tmp") {
+                    storage::remove_any(&file)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a JSON file; `None` when it does not exist.
+fn load_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StoreError> {
+    let text = match fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(format!("read {}", path.display()))(e)),
+    };
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+}

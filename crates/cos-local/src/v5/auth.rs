@@ -1,0 +1,157 @@
+//! Signature checks of v5 requests: the `Authorization` header or presigned
+//! `q-*` query parameters (and POST Object's `Signature` field), with the
+//! host-without-port fallback the SDKs need, and how a failed check is
+//! answered.
+
+use actix_web::HttpRequest;
+
+use super::Ctx;
+use super::error::{V5Error, err};
+use crate::http;
+use crate::inner::Inner;
+
+/// Checks the request's signature (header or presigned query). `required`:
+/// anonymous requests are refused; a request that carries a signature is
+/// always checked.
+pub(super) fn authorize(
+    inner: &Inner,
+    req: &HttpRequest,
+    ctx: &Ctx,
+    required: bool,
+) -> Result<(), V5Error> {
+    let parsed = match http::header(req, "authorization").filter(|v| !v.trim().is_empty()) {
+        Some(value) => Some(cos_sign::v5::ParsedAuthorization::from_header(value)),
+        None => {
+            let pairs: Vec<(&str, &str)> = ctx
+                .params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            cos_sign::v5::ParsedAuthorization::from_query(&pairs).transpose()
+        }
+    };
+    let auth = match parsed {
+        None if required => {
+            return Err(err(
+                403,
+                "AccessDenied",
+                "Access Denied: the request is not signed and this operation needs a signature.",
+            ));
+        }
+        None => return Ok(()),
+        Some(Err(e)) => return Err(verify_error(&e)),
+        Some(Ok(a)) => a,
+    };
+    let headers = http::header_pairs(req.headers());
+    let params: Vec<(&str, &str)> = ctx
+        .params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    verify_with_host_fallback(
+        inner,
+        &auth,
+        req.method().as_str(),
+        &ctx.path,
+        &params,
+        &headers,
+    )
+}
+
+/// Verifies against the request's headers. The SDKs sign `host` as the URL's
+/// host name without the port (Python: `urlparse(url).hostname`) while the
+/// `Host` header carries `host:port`; on a mismatch the check is repeated
+/// once with the port removed from `host`, which names the same server.
+fn verify_with_host_fallback(
+    inner: &Inner,
+    auth: &cos_sign::v5::ParsedAuthorization,
+    method: &str,
+    path: &str,
+    params: &[(&str, &str)],
+    headers: &[(String, String)],
+) -> Result<(), V5Error> {
+    let now = shared::clock::unix_now();
+    let check = |headers: &[(String, String)]| {
+        let refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let request = cos_sign::v5::Request {
+            method,
+            path,
+            params,
+            headers: &refs,
+        };
+        cos_sign::v5::verify(
+            auth,
+            &inner.config.credentials,
+            &request,
+            now,
+            inner.config.max_skew_secs,
+        )
+    };
+    match check(headers) {
+        Err(cos_sign::VerifyError::SignatureMismatch)
+            if auth.header_list.iter().any(|h| h == "host") =>
+        {
+            let stripped: Vec<(String, String)> = headers
+                .iter()
+                .map(|(k, v)| {
+                    if k.eq_ignore_ascii_case("host") {
+                        (k.clone(), http::host_without_port(v).to_owned())
+                    } else {
+                        (k.clone(), v.clone())
+                    }
+                })
+                .collect();
+            if stripped == headers {
+                return Err(verify_error(&cos_sign::VerifyError::SignatureMismatch));
+            }
+            check(&stripped).map_err(|e| verify_error(&e))
+        }
+        other => other.map_err(|e| verify_error(&e)),
+    }
+}
+
+pub(super) fn verify_error(e: &cos_sign::VerifyError) -> V5Error {
+    use cos_sign::VerifyError as E;
+    match e {
+        E::Expired { .. } => err(403, "AccessDenied", format!("Request has expired: {e}")),
+        E::NotYetValid { .. } => err(
+            403,
+            "RequestTimeTooSkewed",
+            format!(
+                "The difference between the request time and the server's time is too large: {e}"
+            ),
+        ),
+        E::SignatureMismatch | E::SignedHeaderMissing(_) | E::SignedParamMissing(_) => err(
+            403,
+            "SignatureDoesNotMatch",
+            format!(
+                "The request signature we calculated does not match the signature you provided: {e}"
+            ),
+        ),
+        E::UnknownSecretId => err(
+            403,
+            "InvalidAccessKeyId",
+            "The SecretId you provided does not exist in our records.",
+        ),
+        E::PolicyCondition(m) => err(
+            403,
+            "AccessDenied",
+            format!("Invalid according to Policy: {m}"),
+        ),
+        other => err(403, "AccessDenied", format!("Access Denied: {other}")),
+    }
+}
+
+/// The `Signature` form field: a whole v5 Authorization computed for `POST /`.
+pub(super) fn verify_form_signature(
+    inner: &Inner,
+    req: &HttpRequest,
+    sig: &str,
+) -> Result<(), V5Error> {
+    let auth = cos_sign::v5::ParsedAuthorization::from_header(sig).map_err(|e| verify_error(&e))?;
+    let headers = http::header_pairs(req.headers());
+    verify_with_host_fallback(inner, &auth, "post", "/", &[], &headers)
+}

@@ -1,0 +1,97 @@
+//! COS `<Error>` replies, and how store and upload errors map onto them.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+
+use crate::error::StoreError;
+use crate::storage::{Commit, Meta};
+use crate::uploads::UploadError;
+
+/// A COS XML error.
+#[derive(Debug)]
+pub(super) struct V5Error {
+    pub(super) status: StatusCode,
+    pub(super) code: &'static str,
+    pub(super) message: String,
+}
+
+pub(super) fn err(status: u16, code: &'static str, message: impl Into<String>) -> V5Error {
+    V5Error {
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        code,
+        message: message.into(),
+    }
+}
+
+impl From<StoreError> for V5Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::TooLarge { limit } => err(
+                400,
+                "EntityTooLarge",
+                format!(
+                    "Your proposed upload exceeds the maximum allowed object size ({limit} bytes)."
+                ),
+            ),
+            StoreError::BodyAborted(m) => err(
+                400,
+                "IncompleteBody",
+                format!("The request body was cut short: {m}"),
+            ),
+            other => {
+                tracing::error!(error = %other, "storage failure");
+                err(
+                    500,
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                )
+            }
+        }
+    }
+}
+
+impl From<UploadError> for V5Error {
+    fn from(e: UploadError) -> Self {
+        match e {
+            UploadError::Store(s) => s.into(),
+            UploadError::NoSuchUpload => err(
+                404,
+                "NoSuchUpload",
+                "The specified multipart upload does not exist.",
+            ),
+            UploadError::InvalidPart(m) => err(400, "InvalidPart", m),
+            UploadError::InvalidPartOrder => err(
+                400,
+                "InvalidPartOrder",
+                "The list of parts was not in ascending order.",
+            ),
+            UploadError::TooSmall(m) => err(400, "EntityTooSmall", m),
+            UploadError::BadRequest(m) => err(400, "InvalidArgument", m),
+            UploadError::Incomplete | UploadError::ShaMismatch => {
+                err(400, "InvalidArgument", e.to_string())
+            }
+        }
+    }
+}
+
+pub(super) fn not_implemented() -> V5Error {
+    err(
+        501,
+        "NotImplemented",
+        "The local store does not implement this operation.",
+    )
+}
+
+/// The object a write stored; a write refused because its key was taken
+/// answers 409 `ObjectAlreadyExists`.
+pub(super) fn written(commit: Commit) -> Result<Arc<Meta>, V5Error> {
+    match commit {
+        Commit::Written(meta) => Ok(meta),
+        Commit::Refused(_) => Err(err(
+            409,
+            "ObjectAlreadyExists",
+            "The object already exists.",
+        )),
+    }
+}
