@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
-use system_tests::{bytes, proved, sha1_hex, spawn_app, wx};
+
+use crate::harness::{bytes, proved, sha1_hex, spawn_app, wx};
 
 const CLIENTS: usize = 200;
 const RUN_FOR: Duration = Duration::from_secs(10);

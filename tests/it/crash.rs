@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use cos_sign::{Credentials, v4, v5};
 use futures_util::StreamExt as _;
-use system_tests::procs::StoreProcess;
-use system_tests::{bytes, proved};
+
+use crate::harness::procs::StoreProcess;
+use crate::harness::{bytes, proved};
 
 const APPID: &str = "1250000000";
 const BUCKET: &str = "crash";
@@ -125,7 +126,7 @@ async fn killed_store_shows_no_partial_object_after_restart() {
         .text()
         .await
         .unwrap();
-    let keys = system_tests::xml_values(&listing, "Key");
+    let keys = crate::harness::xml_values(&listing, "Key");
     assert_eq!(
         keys,
         vec!["done.bin".to_owned()],

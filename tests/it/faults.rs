@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cos_local::FaultConfig;
-use system_tests::{TestApp, make_files, procs, proved, sha1_hex, spawn_app_with};
+
+use crate::harness::{TestApp, make_files, procs, proved, sha1_hex, spawn_app_with};
 
 /// Every file of `expected` (name → sha1) is stored exactly once under `prefix`, with the
 /// right content, and nothing else is there.

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use system_tests::{bytes, proved, sha1_hex, spawn_app, wx};
+
+use crate::harness::{bytes, proved, sha1_hex, spawn_app, wx};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v4_flow_as_the_mini_program_sends_it() {

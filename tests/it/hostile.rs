@@ -4,7 +4,8 @@
 
 use cos_sign::v4;
 use serde_json::Value;
-use system_tests::{TestApp, bytes, forge, proved, spawn_app, wx};
+
+use crate::harness::{TestApp, bytes, forge, proved, spawn_app, wx};
 
 async fn user_and_sign(
     app: &TestApp,
@@ -334,7 +335,7 @@ async fn refused_v5(app: &TestApp, what: &str, req: reqwest::RequestBuilder) -> 
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     let text = res.text().await.unwrap_or_default();
-    let code = system_tests::xml_values(&text, "Code")
+    let code = crate::harness::xml_values(&text, "Code")
         .into_iter()
         .next()
         .unwrap_or_default();
@@ -345,9 +346,9 @@ async fn refused_v5(app: &TestApp, what: &str, req: reqwest::RequestBuilder) -> 
     assert!(!code.is_empty(), "{what}: no COS <Code> in {text}");
     assert_eq!(before, app.list_keys("").await, "{what}: the store changed");
     assert!(
-        system_tests::temp_files(app).is_empty(),
+        crate::harness::temp_files(app).is_empty(),
         "{what}: temp files left behind: {:?}",
-        system_tests::temp_files(app)
+        crate::harness::temp_files(app)
     );
     (status, code)
 }

@@ -12,6 +12,8 @@
     clippy::disallowed_methods
 )]
 
+mod harness;
+
 mod concurrency;
 mod crash;
 mod faults;

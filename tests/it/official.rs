@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use system_tests::{TestApp, proved, spawn_app};
+use crate::harness::{TestApp, proved, spawn_app};
 
 fn tool(var: &str) -> PathBuf {
     match std::env::var_os(var) {

@@ -1,15 +1,6 @@
 //! Harness for the workspace-level suites: the real servers started in-process on port 0
 //! (zero2prod's `spawn_app()`), a client that mimics the mini-program, hostile-input
 //! generators, and helpers to look at what the store really holds.
-#![forbid(unsafe_code)]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    missing_debug_implementations
-)]
-
 pub mod forge;
 pub mod procs;
 pub mod wx;
@@ -79,11 +70,6 @@ impl TestApp {
     /// The store's data directory.
     pub fn store_dir(&self) -> PathBuf {
         self.dir.path().join("store")
-    }
-
-    /// Stops the server (graceful).
-    pub async fn stop(&self) {
-        self.handle.stop(true).await;
     }
 
     /// Dev login; panics unless it succeeds.
