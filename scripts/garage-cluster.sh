@@ -34,7 +34,7 @@ set -euo pipefail
 
 SCRIPT_NAME=garage-cluster
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=scripts/lib/local-services.sh
+# shellcheck source=lib/local-services.sh source-path=SCRIPTDIR
 . "$here/lib/local-services.sh"
 
 NODES=(1 2 3)

@@ -20,7 +20,7 @@ GARAGE_VERSION=2.5.0
 GARAGE_FEATURES=bundled-libs,lmdb
 
 SCRIPT_NAME=install-garage
-# shellcheck source=scripts/lib/local-services.sh
+# shellcheck source=lib/local-services.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/lib/local-services.sh"
 
 # Succeeds when BIN runs and reports the pinned version, e.g. "garage cargo:2.5.0 [...]".

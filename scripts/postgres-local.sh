@@ -24,7 +24,7 @@ set -euo pipefail
 
 SCRIPT_NAME=postgres-local
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=scripts/lib/local-services.sh
+# shellcheck source=lib/local-services.sh source-path=SCRIPTDIR
 . "$here/lib/local-services.sh"
 
 DB_NAME=cos_upload_kit
