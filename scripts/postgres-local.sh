@@ -210,13 +210,7 @@ case "${1:-}:$#" in
     start:2 | stop:2 | status:2) ;;
     *) usage ;;
 esac
-[ -n "$2" ] || usage
-if [ "$1" = start ]; then
-    mkdir -p "$2"
-else
-    [ -d "$2" ] || die "no such directory: $2"
-fi
-dir="$(cd "$2" && pwd)"
+dir=$(service_dir "$1" "$2")
 # The server's user may not be allowed into the caller's working directory.
 cd "$dir"
 pg_bin=""

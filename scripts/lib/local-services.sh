@@ -62,6 +62,19 @@ pid_alive() {
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$needle"
 }
 
+# Prints the service directory PATH as an absolute path. The start command makes it;
+# every other command needs it to exist.
+service_dir() {
+    local command=$1 path=$2
+    [ -n "$path" ] || die "the directory argument is empty"
+    if [ "$command" = start ]; then
+        mkdir -p "$path"
+    else
+        [ -d "$path" ] || die "no such directory: $path"
+    fi
+    (cd "$path" && pwd)
+}
+
 # Runs COMMAND... every 0.2 s until it succeeds or SECONDS_MAX seconds have passed.
 # Returns 1 when it never succeeded.
 wait_for() {
