@@ -24,6 +24,7 @@
 #                      path-style requests), S3_ENDPOINTS (all three, comma-separated),
 #                      S3_REGION (garage), S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY,
 #                      S3_ROOT_DOMAIN (virtual-host style: <bucket>.<S3_ROOT_DOMAIN>:<port>),
+#                      GARAGE_CLUSTER_DIR (<dir>, for kill-node and restart-node),
 #                      GARAGE_NODE<n>_PID (empty while node n is down). Mode 600.
 #   node<n>/garage.toml, node<n>/meta, node<n>/data, node<n>/garage.log, node<n>/pid
 #
@@ -243,6 +244,7 @@ write_env() {
             echo "S3_ACCESS_KEY_ID=$key_id"
             echo "S3_SECRET_ACCESS_KEY=$secret_key"
             echo "S3_ROOT_DOMAIN=$ROOT_DOMAIN"
+            echo "GARAGE_CLUSTER_DIR=$dir"
             pid_lines
         } >"$dir/cluster.env.tmp"
         mv "$dir/cluster.env.tmp" "$dir/cluster.env"
