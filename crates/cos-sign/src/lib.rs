@@ -72,6 +72,7 @@ mod encode;
 mod error;
 pub mod policy;
 mod secret;
+pub mod sts;
 pub mod tc3;
 pub mod v4;
 pub mod v5;
