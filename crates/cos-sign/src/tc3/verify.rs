@@ -217,10 +217,11 @@ pub fn verify<K: KeyStore + ?Sized>(
     for name in &auth.signed_headers {
         let value = single_header(req.headers, name)?
             .ok_or_else(|| VerifyError::SignedHeaderMissing(name.clone()))?;
-        headers.push(
-            canonical_header(name, value)
-                .map_err(|_| VerifyError::Malformed("signed header has a control character"))?,
-        );
+        headers.push(canonical_header(name, value).map_err(|_| {
+            VerifyError::Malformed(
+                "a signed header cannot be canonicalised (bad name or control character)",
+            )
+        })?);
     }
     let expected = compute(
         secret,

@@ -220,7 +220,7 @@ fn refuses_malformed_headers() {
         (
             "control character in a signed header",
             Case::valid().set_header("X-TC-Action", Some("GetFederationToken\nhost:evil")),
-            m("signed header has a control character"),
+            m("a signed header cannot be canonicalised (bad name or control character)"),
         ),
     ];
     for (name, case, expected) in cases {

@@ -168,197 +168,139 @@ fn with_condition(effect: &str, condition: &str) -> String {
     )
 }
 
+/// `{"<operator>":{"<key>":<value>}}`.
+fn cond(operator: &str, key: &str, value: &str) -> String {
+    format!(r#"{{"{operator}":{{"{key}":{value}}}}}"#)
+}
+
+const LENGTH: &str = "cos:content-length";
+const TYPE: &str = "cos:content-type";
+
 #[test]
 fn numeric_conditions_compare_u64() {
     let sized = |n| put("a.jpg").with_content_length(n);
-    let le = r#"{"numeric_less_than_equal":{"cos:content-length":100}}"#;
-    for (condition, req, expected) in [
-        (le, sized(100), Allow),
-        (le, sized(0), Allow),
-        (le, sized(101), NotAllowed),
-        (le, sized(u64::MAX), NotAllowed),
-        // A request without the key fails the condition.
-        (le, put("a.jpg"), NotAllowed),
+    let le = "numeric_less_than_equal";
+    for (operator, key, value, req, expected) in [
+        (le, LENGTH, "100", sized(100), Allow),
+        (le, LENGTH, "100", sized(0), Allow),
+        (le, LENGTH, "100", sized(101), NotAllowed),
+        (le, LENGTH, "100", sized(u64::MAX), NotAllowed),
+        // A request without the key fails the condition, unless `_if_exist`.
+        (le, LENGTH, "100", put("a.jpg"), NotAllowed),
         (
-            r#"{"numeric_less_than_equal_if_exist":{"cos:content-length":100}}"#,
+            "numeric_less_than_equal_if_exist",
+            LENGTH,
+            "100",
             put("a.jpg"),
             Allow,
         ),
         (
-            r#"{"numeric_less_than_equal_if_exist":{"cos:content-length":100}}"#,
+            "numeric_less_than_equal_if_exist",
+            LENGTH,
+            "100",
             sized(101),
             NotAllowed,
         ),
         // Digits in a string are a number.
+        (le, LENGTH, r#""100""#, sized(100), Allow),
+        (le, LENGTH, "18446744073709551615", sized(u64::MAX), Allow),
+        ("numeric_less_than", LENGTH, "100", sized(100), NotAllowed),
+        ("numeric_less_than", LENGTH, "100", sized(99), Allow),
+        ("numeric_greater_than", LENGTH, "100", sized(101), Allow),
         (
-            r#"{"numeric_less_than_equal":{"cos:content-length":"100"}}"#,
-            sized(100),
-            Allow,
-        ),
-        (
-            r#"{"numeric_less_than":{"cos:content-length":100}}"#,
-            sized(100),
-            NotAllowed,
-        ),
-        (
-            r#"{"numeric_less_than":{"cos:content-length":100}}"#,
-            sized(99),
-            Allow,
-        ),
-        (
-            r#"{"numeric_greater_than":{"cos:content-length":100}}"#,
-            sized(101),
-            Allow,
-        ),
-        (
-            r#"{"numeric_greater_than":{"cos:content-length":100}}"#,
+            "numeric_greater_than",
+            LENGTH,
+            "100",
             sized(100),
             NotAllowed,
         ),
         (
-            r#"{"numeric_greater_than_equal":{"cos:content-length":100}}"#,
+            "numeric_greater_than_equal",
+            LENGTH,
+            "100",
             sized(100),
             Allow,
         ),
-        (
-            r#"{"numeric_equal":{"cos:content-length":[1,100]}}"#,
-            sized(100),
-            Allow,
-        ),
-        (
-            r#"{"numeric_equal":{"cos:content-length":[1,100]}}"#,
-            sized(2),
-            NotAllowed,
-        ),
-        (
-            r#"{"numeric_not_equal":{"cos:content-length":[1,100]}}"#,
-            sized(2),
-            Allow,
-        ),
-        (
-            r#"{"numeric_not_equal":{"cos:content-length":[1,100]}}"#,
-            sized(1),
-            NotAllowed,
-        ),
-        (
-            r#"{"numeric_less_than_equal":{"cos:content-length":18446744073709551615}}"#,
-            sized(u64::MAX),
-            Allow,
-        ),
+        ("numeric_equal", LENGTH, "[1,100]", sized(100), Allow),
+        ("numeric_equal", LENGTH, "[1,100]", sized(2), NotAllowed),
+        ("numeric_not_equal", LENGTH, "[1,100]", sized(2), Allow),
+        ("numeric_not_equal", LENGTH, "[1,100]", sized(1), NotAllowed),
         // Values that are no u64 are not understood: the allow does not apply.
-        (
-            r#"{"numeric_less_than_equal":{"cos:content-length":-1}}"#,
-            sized(0),
-            NotAllowed,
-        ),
-        (
-            r#"{"numeric_less_than_equal":{"cos:content-length":1.5}}"#,
-            sized(1),
-            NotAllowed,
-        ),
-        (
-            r#"{"numeric_less_than_equal":{"cos:content-length":"1e3"}}"#,
-            sized(1),
-            NotAllowed,
-        ),
-        (
-            r#"{"numeric_less_than_equal":{"cos:content-length":[]}}"#,
-            sized(1),
-            NotAllowed,
-        ),
-        (
-            r#"{"numeric_less_than_equal":{"cos:content-length":true}}"#,
-            sized(1),
-            NotAllowed,
-        ),
+        (le, LENGTH, "-1", sized(0), NotAllowed),
+        (le, LENGTH, "1.5", sized(1), NotAllowed),
+        (le, LENGTH, r#""1e3""#, sized(1), NotAllowed),
+        (le, LENGTH, "[]", sized(1), NotAllowed),
+        (le, LENGTH, "true", sized(1), NotAllowed),
         // A string comparison on a number key, and the other way round.
+        ("string_equal", LENGTH, r#""1""#, sized(1), NotAllowed),
         (
-            r#"{"string_equal":{"cos:content-length":"1"}}"#,
-            sized(1),
-            NotAllowed,
-        ),
-        (
-            r#"{"numeric_equal":{"cos:content-type":1}}"#,
+            "numeric_equal",
+            TYPE,
+            "1",
             put("a.jpg").with_content_type("1"),
             NotAllowed,
         ),
     ] {
-        check(&with_condition("allow", condition), &req, expected);
+        let condition = cond(operator, key, value);
+        check(&with_condition("allow", &condition), &req, expected);
     }
 }
 
 #[test]
 fn string_conditions_compare_exactly_or_by_glob() {
     let typed = |t: &str| put("a.jpg").with_content_type(t);
-    let like = r#"{"string_like":{"cos:content-type":["image/*","video/mp4"]}}"#;
-    for (condition, req, expected) in [
-        (like, typed("image/jpeg"), Allow),
-        (like, typed("video/mp4"), Allow),
-        (like, typed("video/mp4x"), NotAllowed),
-        (like, typed("Image/jpeg"), NotAllowed),
-        (like, typed("text/html"), NotAllowed),
-        (like, typed(""), NotAllowed),
-        (like, put("a.jpg"), NotAllowed),
+    let like = "string_like";
+    let media = r#"["image/*","video/mp4"]"#;
+    for (operator, value, req, expected) in [
+        (like, media, typed("image/jpeg"), Allow),
+        (like, media, typed("video/mp4"), Allow),
+        (like, media, typed("video/mp4x"), NotAllowed),
+        (like, media, typed("Image/jpeg"), NotAllowed),
+        (like, media, typed("text/html"), NotAllowed),
+        (like, media, typed(""), NotAllowed),
+        (like, media, put("a.jpg"), NotAllowed),
+        ("string_like_if_exist", r#""image/*""#, put("a.jpg"), Allow),
+        (like, r#""image/jp?g""#, typed("image/jpeg"), Allow),
         (
-            r#"{"string_like_if_exist":{"cos:content-type":"image/*"}}"#,
-            put("a.jpg"),
-            Allow,
-        ),
-        (
-            r#"{"string_like":{"cos:content-type":"image/jp?g"}}"#,
-            typed("image/jpeg"),
-            Allow,
-        ),
-        (
-            r#"{"string_equal":{"cos:content-type":"image/*"}}"#,
+            "string_equal",
+            r#""image/*""#,
             typed("image/jpeg"),
             NotAllowed,
         ),
+        ("string_equal", r#""image/*""#, typed("image/*"), Allow),
+        ("string_not_equal", r#"["a/b","c/d"]"#, typed("e/f"), Allow),
         (
-            r#"{"string_equal":{"cos:content-type":"image/*"}}"#,
-            typed("image/*"),
-            Allow,
-        ),
-        (
-            r#"{"string_not_equal":{"cos:content-type":["a/b","c/d"]}}"#,
-            typed("e/f"),
-            Allow,
-        ),
-        (
-            r#"{"string_not_equal":{"cos:content-type":["a/b","c/d"]}}"#,
+            "string_not_equal",
+            r#"["a/b","c/d"]"#,
             typed("c/d"),
             NotAllowed,
         ),
         (
-            r#"{"string_not_like":{"cos:content-type":"text/*"}}"#,
+            "string_not_like",
+            r#""text/*""#,
             typed("text/html"),
             NotAllowed,
         ),
-        (
-            r#"{"string_not_like":{"cos:content-type":"text/*"}}"#,
-            typed("image/png"),
-            Allow,
-        ),
-        // Every condition must hold.
-        (
-            r#"{"string_like":{"cos:content-type":"image/*"},"numeric_less_than_equal":{"cos:content-length":5}}"#,
-            typed("image/png").with_content_length(6),
-            NotAllowed,
-        ),
-        (
-            r#"{"string_like":{"cos:content-type":"image/*"},"numeric_less_than_equal":{"cos:content-length":5}}"#,
-            typed("image/png").with_content_length(5),
-            Allow,
-        ),
+        ("string_not_like", r#""text/*""#, typed("image/png"), Allow),
         // A number where a string belongs is not understood.
-        (
-            r#"{"string_equal":{"cos:content-type":1}}"#,
-            typed("1"),
-            NotAllowed,
-        ),
+        ("string_equal", "1", typed("1"), NotAllowed),
     ] {
-        check(&with_condition("allow", condition), &req, expected);
+        let condition = cond(operator, TYPE, value);
+        check(&with_condition("allow", &condition), &req, expected);
     }
+    // Every condition must hold.
+    let both = r#"{"string_like":{"cos:content-type":"image/*"},"numeric_less_than_equal":{"cos:content-length":5}}"#;
+    let png = typed("image/png");
+    check(
+        &with_condition("allow", both),
+        &png.clone().with_content_length(6),
+        NotAllowed,
+    );
+    check(
+        &with_condition("allow", both),
+        &png.with_content_length(5),
+        Allow,
+    );
 }
 
 #[test]
