@@ -1,15 +1,16 @@
 //! Signatures per second for every signing and verification path.
 //!
 //! Run with `cargo bench -p cos-sign`; criterion prints `thrpt: … elem/s`, one
-//! element being one signature made or checked. Inputs are the vectors of
-//! `tests/vectors.rs`.
+//! element being one signature made or checked, or one security token minted
+//! or opened. Inputs are the vectors of `tests/vectors.rs`, an STS call and a
+//! token carrying a policy of typical size.
 
 use std::hint::black_box;
 
-use cos_sign::Credentials;
 use cos_sign::policy::{self, Condition, PostPolicy};
-use cos_sign::v4;
+use cos_sign::sts::{self, TmpSecretId, TokenClaims, TokenKey};
 use cos_sign::v5::{self, KeyTime, ParsedAuthorization, Request};
+use cos_sign::{Credentials, SecretKey, tc3, v4};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const APPID: &str = "1250000000";
@@ -108,5 +109,64 @@ fn v5_group(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, v4_group, v5_group);
+fn tc3_group(c: &mut Criterion) {
+    let creds = creds();
+    let body = br#"{"Name": "cos-upload-kit", "Policy": "%7B%22version%22%3A%222.0%22%7D", "DurationSeconds": 1800}"#;
+    let req = tc3::Request {
+        service: "sts",
+        host: "sts.tencentcloudapi.com",
+        method: tc3::Method::Post { payload: body },
+        content_type: "application/json",
+        extra_headers: &[("X-TC-Action", "GetFederationToken")],
+        timestamp: NOW,
+    };
+    let mut g = c.benchmark_group("tc3");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("sign", |b| {
+        b.iter(|| tc3::sign(&creds, black_box(&req)).map(|s| s.authorization()));
+    });
+    g.finish();
+}
+
+const STATEMENT: &str = concat!(
+    r#"{"effect":"allow","action":["name/cos:PutObject","name/cos:PostObject"],"#,
+    r#""resource":["qcs::cos:ap-guangzhou:uid/1250000000:metis-1250000000/u/12/*"],"#,
+    r#""condition":{"numeric_less_than_equal":{"cos:content-length":[10485760]}}}"#,
+);
+
+/// What the store does for every request that carries a security token:
+/// open it and derive the TmpSecretKey the request is verified with.
+fn sts_group(c: &mut Criterion) {
+    let Ok(key) = TokenKey::new(SecretKey::new("bench-token-key-0123456789abcdef-0123")) else {
+        return;
+    };
+    let Ok(id) = TmpSecretId::parse("AKIDabcdefghijklmnopqrstuvwxyz012345") else {
+        return;
+    };
+    let claims = TokenClaims {
+        id,
+        start_time: NOW,
+        expired_time: NOW + 1800,
+        // About the size of a prefix-scope upload policy (1.5 KiB).
+        policy: format!(
+            r#"{{"version":"2.0","statement":[{}]}}"#,
+            [STATEMENT; 5].join(",")
+        ),
+    };
+    let Ok(minted) = sts::mint(&key, &claims) else {
+        return;
+    };
+    let mut g = c.benchmark_group("sts");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("open_and_derive", |b| {
+        b.iter(|| {
+            sts::open(&key, black_box(&minted.security_token))
+                .map(|claims| sts::derive_tmp_secret_key(&key, &claims.id))
+        });
+    });
+    g.bench_function("mint", |b| b.iter(|| sts::mint(&key, black_box(&claims))));
+    g.finish();
+}
+
+criterion_group!(benches, v4_group, v5_group, tc3_group, sts_group);
 criterion_main!(benches);

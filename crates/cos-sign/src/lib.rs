@@ -8,8 +8,16 @@
 //! * [`v4`]: the JSON API's multi-effect and single-effect signatures.
 //! * [`v5`]: the XML API's `q-sign-algorithm=sha1&…` Authorization and presigned URLs.
 //! * [`policy`]: POST Object form policies.
+//! * [`tc3`]: TC3-HMAC-SHA256, the signature of Tencent Cloud API 3.0 calls
+//!   such as STS `GetFederationToken`, and its verification (for a local STS
+//!   stand-in); the timestamp is an argument.
+//! * [`sts`]: the embedded security token of locally minted temporary
+//!   credentials (mint, open, derive the TmpSecretKey); StartTime,
+//!   ExpiredTime and the random TmpSecretId are arguments.
 //!
-//! Secrets live in [`SecretKey`], whose `Debug` and `Display` print `<redacted>`.
+//! Secrets live in [`SecretKey`], whose `Debug` and `Display` print
+//! `<redacted>`; so do [`sts::TokenKey`] and [`sts::TmpSecretKey`] (which the
+//! client is given, through the one method that exposes it).
 //!
 //! A v4 multi-effect signature for one directory, made at a fixed time with a
 //! fixed nonce, then checked as the store checks an upload:
@@ -72,6 +80,8 @@ mod encode;
 mod error;
 pub mod policy;
 mod secret;
+pub mod sts;
+pub mod tc3;
 pub mod v4;
 pub mod v5;
 

@@ -1,6 +1,7 @@
 //! Types shared by the auth server, the local store and the uploader: the JSON
-//! wire shapes of every endpoint, object-key validation, and the wall clock.
-//! Nothing here does I/O.
+//! wire shapes of every endpoint, object-key validation, the CAM policies
+//! temporary credentials carry ([`cam`]: built by the auth server, evaluated
+//! by the store), and the wall clock. Nothing here does I/O.
 //!
 //! Object keys are validated, never normalised: a key is accepted exactly as
 //! given or refused with the reason.
@@ -24,6 +25,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cam;
 pub mod clock;
 pub mod key;
 pub mod routes;
