@@ -35,6 +35,11 @@ records where its files went (server, store, user) and is locked while a run use
 a journal of another destination, or one in use, is refused. --dry-run reads the
 journal but never creates or changes it.
 
+Report: --report FILE.json holds a summary and one entry per file: path, key, status
+(uploaded, already_present, skipped, dry_run, failed, cancelled), url, size, sha1,
+bytes_sent, bytes_resumed, requests (HTTP requests sent to the store for the file,
+retries included), duration_ms, verified, error_kind and error.
+
 Exit codes:
   0    every file uploaded, already present, or skipped (and verified with --verify)
   1    some files failed (see the messages or --report)

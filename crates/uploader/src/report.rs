@@ -58,8 +58,12 @@ pub struct FileReport {
     /// Bytes of this file an earlier run stored (resumed slices or parts).
     #[serde(default)]
     pub bytes_resumed: u64,
-    /// HTTP requests made to the store for this file, retries included.
-    pub attempts: u32,
+    /// HTTP requests sent to the store for this file, retries included (a
+    /// file of 9 v4 slices takes 11: init, 9 slices, finish). Requests to the
+    /// auth server for signatures are not counted. Older reports call it
+    /// `attempts`.
+    #[serde(alias = "attempts")]
+    pub requests: u32,
     /// Wall time spent on the file, in milliseconds.
     pub duration_ms: u64,
     /// `Some(true)` when `--verify` downloaded the object and it matched.
@@ -86,7 +90,7 @@ impl FileReport {
             sha1: None,
             bytes_sent: 0,
             bytes_resumed: 0,
-            attempts: 0,
+            requests: 0,
             duration_ms: 0,
             verified: None,
             error_kind: None,
@@ -267,7 +271,7 @@ mod tests {
         FileReport {
             status,
             bytes_sent: if status == Status::Uploaded { size } else { 0 },
-            attempts: 1,
+            requests: 1,
             duration_ms: 1,
             ..FileReport::new("p".into(), "k".into(), size)
         }
@@ -334,8 +338,16 @@ mod tests {
             .unwrap()
             .remove("bytes_resumed");
         v["files"][0].as_object_mut().unwrap().remove("bytes_sent");
+        // `requests` was called `attempts`.
+        let requests = v["files"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("requests")
+            .unwrap();
+        v["files"][0]["attempts"] = requests;
         let back: Report = serde_json::from_value(v).unwrap();
         assert_eq!(back.files[0].bytes_sent, 0);
+        assert_eq!(back.files[0].requests, r.files[0].requests);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Retrying: how often and how patiently ([`RetryPolicy`]: exponential
 //! backoff with jitter, honouring `Retry-After`), the one retry loop every
-//! retried request goes through, and where its attempts are counted.
+//! retried request goes through, and where its requests are counted.
 
 use std::future::Future;
 use std::time::Duration;
@@ -58,21 +58,21 @@ impl RetryPolicy {
     }
 }
 
-/// Where the attempts of a retried request are counted: a file's
-/// [`crate::FileCtx`] counts the store requests made for it.
-pub(crate) trait Attempts {
-    /// Adds `n` attempts.
+/// Where the requests a retried call sends are counted (one per attempt):
+/// a file's [`crate::FileCtx`] counts the store requests made for it.
+pub(crate) trait Requests {
+    /// Adds `n` requests.
     fn add(&self, n: u32);
 }
 
 /// Attempts nobody counts (requests to the auth server, verification downloads).
 pub(crate) struct Uncounted;
 
-impl Attempts for Uncounted {
+impl Requests for Uncounted {
     fn add(&self, _n: u32) {}
 }
 
-impl Attempts for std::sync::atomic::AtomicU32 {
+impl Requests for std::sync::atomic::AtomicU32 {
     fn add(&self, n: u32) {
         self.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
@@ -82,15 +82,15 @@ impl Attempts for std::sync::atomic::AtomicU32 {
 /// is not [`Error::is_retryable`], or `policy.max_attempts` are used up,
 /// waiting [`RetryPolicy::delay`] (which honours the error's `Retry-After`)
 /// between attempts. `on_retry` is called with the error and the delay before
-/// each wait (for logging). The attempts made are added to `attempts` once
-/// the request is over (a request abandoned mid-way, by cancellation, adds
-/// none).
+/// each wait (for logging). The attempts made (one request each) are added
+/// to `requests` once the call is over (a call abandoned mid-way, by
+/// cancellation, adds none).
 ///
 /// Each attempt is a whole new request: `op` builds its body and meter again,
 /// and asks for a signature again where one may have expired.
 pub(crate) async fn retry<T, F, Fut>(
     policy: &RetryPolicy,
-    attempts: &impl Attempts,
+    requests: &impl Requests,
     mut op: F,
     mut on_retry: impl FnMut(&Error, Duration),
 ) -> Result<T, Error>
@@ -111,7 +111,7 @@ where
             Err(e) => break Err(e),
         }
     };
-    attempts.add(made);
+    requests.add(made);
     result
 }
 

@@ -202,7 +202,7 @@ fn cancelled(job: &FileJob, ctx: &FileCtx, t0: Instant) -> FileReport {
         status: Status::Cancelled,
         bytes_sent: ctx.bytes_sent(),
         bytes_resumed: ctx.bytes_resumed(),
-        attempts: ctx.attempts(),
+        requests: ctx.requests(),
         duration_ms: ms(t0.elapsed()),
         error_kind: Some("cancelled".into()),
         error: Some("the run stopped before this file finished".into()),
@@ -220,7 +220,7 @@ async fn process(
 ) -> FileReport {
     let mut report = FileReport::new(job.path.clone(), job.key.as_str().to_owned(), job.size);
     let result = upload_one(up, opts, job, ctx, state, &mut report).await;
-    report.attempts = ctx.attempts();
+    report.requests = ctx.requests();
     report.bytes_sent = ctx.bytes_sent();
     report.bytes_resumed = ctx.bytes_resumed();
     if let Err(e) = result {

@@ -106,7 +106,7 @@ async fn uploads_a_tree_writes_a_report_and_prints_plain_progress() {
     assert!(
         r.files
             .iter()
-            .all(|f| f.url.is_some() && f.sha1.is_some() && f.attempts >= 1)
+            .all(|f| f.url.is_some() && f.sha1.is_some() && f.requests >= 1)
     );
 
     // Run again without a journal: everything is already there.
@@ -355,4 +355,37 @@ async fn a_killed_run_resumes_without_uploading_anything_twice() {
             "{f:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_report_counts_requests_under_that_name() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    // 9 slices of 512 KiB: init, 9 slices and finish are 11 requests.
+    let file = write(dir.path(), "nine.bin", 9 * 512 * 1024 - 100, 3);
+    let report = work.path().join("r.json");
+    let mut cmd = cos_upload();
+    cmd.args([
+        "--server",
+        &app.base_url,
+        "--dev-user",
+        "requests",
+        "--quiet",
+    ])
+    .args(["--large-threshold", "1MiB", "--slice-size", "512KiB"])
+    .arg("--report")
+    .arg(&report)
+    .arg(&file);
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let entry = &json["files"][0];
+    assert_eq!(entry["requests"], 11, "{entry}");
+    assert_eq!(entry.get("attempts"), None, "{entry}");
+
+    let mut cmd = cos_upload();
+    cmd.arg("--help");
+    let help = String::from_utf8(output(cmd).await.stdout).unwrap();
+    assert!(help.contains("requests"), "{help}");
 }

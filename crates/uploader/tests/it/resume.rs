@@ -64,7 +64,7 @@ async fn a_cancelled_run_resumes_with_only_the_missing_files() {
     for f in &second.files {
         let was_done = done_before.contains(&f.key);
         assert_eq!(f.status == Status::Skipped, was_done, "{f:?}");
-        assert_eq!(f.attempts == 0, was_done, "{f:?}");
+        assert_eq!(f.requests == 0, was_done, "{f:?}");
     }
     // The store holds each file once, with the right content.
     let listed = list_store(&client, &home).await;
@@ -77,7 +77,7 @@ async fn a_cancelled_run_resumes_with_only_the_missing_files() {
     // A third run has nothing left to do.
     let third = run(&client, &opts).await;
     assert_eq!(third.summary.skipped, n as u64);
-    assert_eq!(third.files.iter().map(|f| f.attempts).sum::<u32>(), 0);
+    assert_eq!(third.files.iter().map(|f| f.requests).sum::<u32>(), 0);
 }
 
 async fn interrupted_large_upload_resumes(protocol: Protocol) {
@@ -135,11 +135,11 @@ async fn interrupted_large_upload_resumes(protocol: Protocol) {
     // list + the missing pieces + finish; a fresh upload would need init + 7 + finish.
     // The store's list may hold one more piece than the journal (stored, then
     // cancelled before its record was written): it is not sent again either.
-    let attempts = f.attempts as usize;
+    let requests = f.requests as usize;
     let missing = 7 - stored;
     assert!(
-        attempts == missing + 2 || attempts == missing + 1,
-        "{attempts} attempts for {missing} missing pieces: {f:?}"
+        requests == missing + 2 || requests == missing + 1,
+        "{requests} requests for {missing} missing pieces: {f:?}"
     );
 }
 

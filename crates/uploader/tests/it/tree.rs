@@ -49,7 +49,7 @@ async fn a_directory_of_mixed_sizes_including_slices_uploads_and_verifies() {
     for f in &report.files {
         assert_eq!(f.status, Status::Uploaded);
         assert_eq!(f.verified, Some(true));
-        assert!(f.attempts >= 1);
+        assert!(f.requests >= 1);
         assert!(f.url.as_deref().unwrap().contains("photos"));
     }
 }
