@@ -49,7 +49,11 @@ Exit codes:
        another destination or in use by another run)
   130  interrupted (Ctrl-C); the journal allows resuming
 
-Environment: COS_UPLOAD_SERVER, COS_UPLOAD_DEV_USER, COS_UPLOAD_CODE; RUST_LOG for logs.";
+Output: progress bars only when stdout is a terminal (plain lines otherwise); log lines
+on stderr are coloured only when stderr is a terminal and NO_COLOR is not set.
+
+Environment: COS_UPLOAD_SERVER, COS_UPLOAD_DEV_USER, COS_UPLOAD_CODE; RUST_LOG for logs;
+NO_COLOR.";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ProtocolArg {
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color())
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -186,6 +191,13 @@ fn main() -> ExitCode {
             ExitCode::from(exit::FATAL)
         }
     }
+}
+
+/// True when `NO_COLOR` is set to anything but the empty string
+/// (<https://no-color.org>).
+#[allow(clippy::disallowed_methods)] // The binary reads its environment here, once.
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 fn stderr_line(msg: &str) {

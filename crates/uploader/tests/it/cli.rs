@@ -389,3 +389,25 @@ async fn the_report_counts_requests_under_that_name() {
     let help = String::from_utf8(output(cmd).await.stdout).unwrap();
     assert!(help.contains("requests"), "{help}");
 }
+
+#[tokio::test]
+async fn warnings_on_a_pipe_carry_no_colour_codes() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "clash.jpg", 1000, 1);
+    let upload = || {
+        let mut cmd = cos_upload();
+        cmd.args(["--server", &app.base_url, "--dev-user", "colour", "--quiet"])
+            .arg(&file);
+        cmd
+    };
+    let o = output(upload()).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // Other content under the same key: refused, and logged as a warning.
+    write(dir.path(), "clash.jpg", 1000, 2);
+    let o = output(upload()).await;
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("WARN"), "{}", show(&o));
+    assert!(!stderr.contains("\u{1b}["), "{}", show(&o));
+}
