@@ -37,6 +37,15 @@ impl std::fmt::Debug for Login {
     }
 }
 
+/// A login the server refused as bad input (400, 403) is an authentication
+/// failure, not a refused signature.
+fn refused_login(e: Error) -> Error {
+    match e {
+        Error::Sign { code, message } => Error::Auth { code, message },
+        e => e,
+    }
+}
+
 /// Who we are logged in as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -120,22 +129,22 @@ impl ServerClient {
     /// Logs in and keeps the token for later calls.
     pub async fn login(&self, how: Login) -> Result<Session, Error> {
         let tr: TokenResponse = match &how {
-            Login::Dev(user) => {
-                self.post_json(
+            Login::Dev(user) => self
+                .post_json(
                     shared::routes::DEV_LOGIN,
                     &DevLoginRequest { user: user.clone() },
                 )
-                .await?
-            }
+                .await
+                .map_err(refused_login)?,
             // A code is single-use: never retried.
-            Login::Code(code) => {
-                self.send_once(
+            Login::Code(code) => self
+                .send_once(
                     self.http
                         .post(format!("{}{}", self.base, shared::routes::LOGIN))
                         .json(&LoginRequest { code: code.clone() }),
                 )
-                .await?
-            }
+                .await
+                .map_err(refused_login)?,
         };
         let upload_prefix = DirPath::parse(&tr.upload_prefix).map_err(|e| Error::Protocol {
             service: SERVICE,

@@ -76,6 +76,17 @@ pub enum Error {
         /// The transport error (its URL redacted).
         error: reqwest::Error,
     },
+    /// An `https://` request was answered in plain HTTP: the server does not
+    /// speak TLS on that port. Sending it again would not help.
+    #[error("{url} answered in plain HTTP, not HTTPS: use {suggestion} instead")]
+    PlainHttp {
+        /// `auth server` or `store`.
+        service: &'static str,
+        /// The `https://` origin that was asked.
+        url: String,
+        /// The same origin with `http://`.
+        suggestion: String,
+    },
     /// A request could not be built (an invalid header or MIME type). Sending
     /// it again would not help.
     #[error("cannot build {what}: {message}")]
@@ -182,6 +193,7 @@ impl Error {
             Error::Exists { .. } => "exists",
             Error::Server { .. } => "server",
             Error::Network { .. } => "network",
+            Error::PlainHttp { .. } => "plain_http",
             Error::Request { .. } => "request",
             Error::Protocol { .. } => "protocol",
             Error::Verify { .. } => "verify",
@@ -202,12 +214,18 @@ impl Error {
         }
     }
 
-    /// A transport error, with secrets in its URL redacted.
+    /// A transport error, with secrets in its URL redacted; an `https://`
+    /// request answered in plain HTTP is [`Error::PlainHttp`].
     pub(crate) fn network(service: &'static str, error: reqwest::Error) -> Self {
-        Error::Network {
-            service,
-            error: redact::redacted(error),
+        let error = redact::redacted(error);
+        if let Some((url, suggestion)) = plain_http(&error) {
+            return Error::PlainHttp {
+                service,
+                url,
+                suggestion,
+            };
         }
+        Error::Network { service, error }
     }
 
     /// A request that could not be built.
@@ -217,6 +235,20 @@ impl Error {
             message: chain(&redact::redacted(error)),
         }
     }
+}
+
+/// When `error` is a TLS handshake that got a plain-HTTP reply (rustls reads
+/// the reply's first bytes as a record of type `InvalidContentType`): the
+/// `https://` origin asked and the `http://` one to use instead.
+fn plain_http(error: &reqwest::Error) -> Option<(String, String)> {
+    if !chain(error).contains("InvalidContentType") {
+        return None;
+    }
+    let url = error.url()?;
+    let host = url.host_str()?;
+    let port = url.port_or_known_default()?;
+    let asked = url.origin().ascii_serialization();
+    Some((asked, format!("http://{host}:{port}")))
 }
 
 /// An error's message followed by its causes (`source()` chain), joined by

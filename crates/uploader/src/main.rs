@@ -43,7 +43,8 @@ retries included), duration_ms, verified, error_kind and error.
 Exit codes:
   0    every file uploaded, already present, or skipped (and verified with --verify)
   1    some files failed (see the messages or --report)
-  2    usage error (bad arguments, glob or prefix)
+  2    usage error (bad arguments, glob or prefix; an https:// --server that answers
+       plain HTTP)
   3    authentication failed (login refused or token rejected)
   4    could not run (server unreachable, journal or report not writable, journal of
        another destination or in use by another run)
@@ -69,15 +70,16 @@ enum ProtocolArg {
 #[derive(Debug, Parser)]
 #[command(name = "cos-upload", version, after_help = AFTER_HELP)]
 struct Cli {
-    /// Auth server base URL.
-    #[arg(long, env = "COS_UPLOAD_SERVER")]
+    /// Auth server base URL, with its scheme: http://127.0.0.1:8080.
+    #[arg(long, env = "COS_UPLOAD_SERVER", value_parser = parse_server)]
     server: String,
     /// Log in with dev login as this user.
     #[arg(
         long,
         env = "COS_UPLOAD_DEV_USER",
         conflicts_with = "code",
-        required_unless_present = "code"
+        required_unless_present = "code",
+        value_parser = parse_dev_user
     )]
     dev_user: Option<String>,
     /// Log in with a wx.login code.
@@ -137,6 +139,32 @@ struct Cli {
     /// Paths to upload (files or directories).
     #[arg(required = true, value_name = "PATHS")]
     paths: Vec<PathBuf>,
+}
+
+/// A `--server` URL: `http://` or `https://`, a host, and no query. The
+/// trailing `/` is dropped.
+fn parse_server(s: &str) -> Result<String, String> {
+    let example = "e.g. http://127.0.0.1:8080";
+    let t = s.trim();
+    let scheme = t
+        .split_once("://")
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("http" | "https")) {
+        return Err(format!("--server needs a scheme, {example}"));
+    }
+    let url = reqwest::Url::parse(t).map_err(|e| format!("not a URL ({e}), {example}"))?;
+    if url.host_str().is_none_or(str::is_empty) || url.query().is_some() {
+        return Err(format!("not a server's base URL, {example}"));
+    }
+    Ok(t.trim_end_matches('/').to_owned())
+}
+
+/// A `--dev-user` name: not empty, not only spaces.
+fn parse_dev_user(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("--dev-user needs a user name, e.g. --dev-user alice".into());
+    }
+    Ok(s.to_owned())
 }
 
 /// Parses `4096`, `64KiB`, `1.5MiB`, `20MB`, `1G` (binary multiples).
@@ -221,9 +249,13 @@ async fn real_main(cli: Cli) -> anyhow::Result<u8> {
     };
     match client.login(login).await {
         Ok(s) => tracing::info!(user = %s.user_id, prefix = %s.upload_prefix, "logged in"),
-        Err(e @ (Error::Auth { .. } | Error::Sign { .. })) => {
+        Err(e @ Error::Auth { .. }) => {
             stderr_line(&format!("login refused by {}: {e}", cli.server));
             return Ok(exit::AUTH);
+        }
+        Err(e @ Error::PlainHttp { .. }) => {
+            stderr_line(&format!("--server {}: {e}", cli.server));
+            return Ok(exit::USAGE);
         }
         Err(e) => {
             stderr_line(&format!("cannot log in at {}: {e}", cli.server));
@@ -359,6 +391,31 @@ mod tests {
         for bad in ["0", "12 parsecs", ""] {
             let r = parse_size(bad);
             assert!(r.is_err(), "{bad:?} parsed as {r:?}");
+        }
+    }
+
+    #[test]
+    fn server_urls_need_a_scheme_and_a_host() {
+        assert_eq!(
+            parse_server("http://127.0.0.1:8080/"),
+            Ok("http://127.0.0.1:8080".to_owned())
+        );
+        assert_eq!(
+            parse_server("HTTPS://cos.example.com"),
+            Ok("HTTPS://cos.example.com".to_owned())
+        );
+        for bad in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "ftp://h",
+            "http://",
+            "http://h/?a=1",
+        ] {
+            let r = parse_server(bad);
+            assert!(
+                matches!(&r, Err(m) if m.ends_with("e.g. http://127.0.0.1:8080")),
+                "{bad:?}: {r:?}"
+            );
         }
     }
 

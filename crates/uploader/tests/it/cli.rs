@@ -166,11 +166,9 @@ async fn exit_codes_distinguish_usage_auth_partial_and_unreachable() {
         .arg(dir.path());
     let o = output(cmd).await;
     assert_eq!(o.status.code(), Some(3), "{}", show(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("login refused"),
-        "{}",
-        show(&o)
-    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("login refused"), "{}", show(&o));
+    assert!(!stderr.contains("signature refused"), "{}", show(&o));
 
     // Partial: one file cannot become a key.
     let mut cmd = cos_upload();
@@ -410,4 +408,58 @@ async fn warnings_on_a_pipe_carry_no_colour_codes() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("WARN"), "{}", show(&o));
     assert!(!stderr.contains("\u{1b}["), "{}", show(&o));
+}
+
+#[tokio::test]
+async fn a_wrong_server_url_or_an_empty_user_says_what_to_do() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "a.jpg", 100, 1);
+    let hostport = app.base_url.trim_start_matches("http://").to_owned();
+    let attempt = |server: &str, user: &str| {
+        let mut cmd = cos_upload();
+        cmd.args(["--server", server, "--dev-user", user, "--quiet"])
+            .arg(&file);
+        cmd
+    };
+
+    // No scheme.
+    let o = output(attempt(&hostport, "alice")).await;
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("--server needs a scheme, e.g. http://127.0.0.1:8080"),
+        "{}",
+        show(&o)
+    );
+
+    // https:// to a server that speaks plain HTTP.
+    let o = output(attempt(&format!("https://{hostport}"), "alice")).await;
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "answered in plain HTTP, not HTTPS: use http://{hostport} instead"
+        )),
+        "{}",
+        show(&o)
+    );
+
+    // An empty or blank dev-login user.
+    for user in ["", "   "] {
+        let o = output(attempt(&app.base_url, user)).await;
+        assert_eq!(o.status.code(), Some(2), "{user:?}: {}", show(&o));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("--dev-user needs a user name, e.g. --dev-user alice"),
+            "{user:?}: {}",
+            show(&o)
+        );
+    }
+    let mut cmd = cos_upload();
+    cmd.env("COS_UPLOAD_DEV_USER", "")
+        .args(["--server", &app.base_url, "--quiet"])
+        .arg(&file);
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
 }
