@@ -13,7 +13,7 @@ use shared::wire::{
 
 use crate::error::{Error, snippet};
 use crate::journal::Destination;
-use crate::retry::{RetryPolicy, Uncounted, retry, retry_after};
+use crate::retry::{Contact, RetryPolicy, Uncounted, retry, retry_after, retryable_status};
 
 const SERVICE: &str = "auth server";
 
@@ -67,6 +67,7 @@ pub struct ServerClient {
     http: reqwest::Client,
     base: String,
     retry: RetryPolicy,
+    contact: Contact,
     login: RwLock<Option<Login>>,
     token: RwLock<Option<Arc<Token>>>,
 }
@@ -87,6 +88,7 @@ impl ServerClient {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
             retry: RetryPolicy::default(),
+            contact: Contact::default(),
             login: RwLock::new(None),
             token: RwLock::new(None),
         }
@@ -106,6 +108,12 @@ impl ServerClient {
     /// The HTTP client.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// When the servers last answered this client's requests (the auth
+    /// server's and the store's alike).
+    pub(crate) fn contact(&self) -> &Contact {
+        &self.contact
     }
 
     /// The current session, once logged in.
@@ -212,6 +220,7 @@ impl ServerClient {
             }
             let r = retry(
                 &self.retry,
+                &self.contact,
                 &Uncounted,
                 || {
                     let rb = build()
@@ -238,6 +247,7 @@ impl ServerClient {
     ) -> Result<T, Error> {
         retry(
             &self.retry,
+            &self.contact,
             &Uncounted,
             || self.send_once(self.http.post(format!("{}{route}", self.base)).json(body)),
             |e, _| tracing::debug!(error = %e, "retrying auth server request"),
@@ -272,7 +282,11 @@ impl ServerClient {
             StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN | StatusCode::PAYLOAD_TOO_LARGE => {
                 Error::Sign { code, message }
             }
-            s if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => Error::Server {
+            StatusCode::INSUFFICIENT_STORAGE => Error::StoreFull {
+                service: SERVICE,
+                message: format!("{code}: {message}"),
+            },
+            s if retryable_status(s) => Error::Server {
                 service: SERVICE,
                 status: s.as_u16(),
                 message: format!("{code}: {message}"),

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use uploader::{
     BarProgress, CancellationToken, Error, Login, NoProgress, PlainProgress, Progress, Protocol,
-    RetryPolicy, RunOptions, ServerClient, UploadConfig, WalkOptions,
+    RetryPolicy, RunOptions, ServerClient, Stop, UploadConfig, WalkOptions,
 };
 
 /// Exit codes (also listed in `--help`).
@@ -35,6 +35,13 @@ records where its files went (server, store, user) and is locked while a run use
 a journal of another destination, or one in use, is refused. --dry-run reads the
 journal but never creates or changes it.
 
+Server down: requests that get no reply are retried. When no request has had any reply
+from the auth server or the store for --give-up-after seconds (counted from the first
+that got none), the run stops with exit 4 and says so; files not finished are
+cancelled and not in the journal, so the same command resumes them. Replies that
+sending again will not change (4xx other than 408 and 429) are not retried, nor is
+507 (the store is full: free space on the server); a full store stops the run.
+
 Report: --report FILE.json holds a summary and one entry per file: path, key, status
 (uploaded, already_present, skipped, dry_run, failed, cancelled), url, size, sha1,
 bytes_sent, bytes_resumed, requests (HTTP requests sent to the store for the file,
@@ -46,15 +53,16 @@ Exit codes:
   2    usage error (bad arguments, glob or prefix; an https:// --server that answers
        plain HTTP)
   3    authentication failed (login refused or token rejected)
-  4    could not run (server unreachable, journal or report not writable, journal of
-       another destination or in use by another run)
+  4    could not run, or stopped: no reply from the server for --give-up-after
+       seconds, the store is full, journal or report not writable, journal of
+       another destination or in use by another run
   130  interrupted (Ctrl-C); the journal allows resuming
 
 Output: progress bars only when stdout is a terminal (plain lines otherwise); log lines
 on stderr are coloured only when stderr is a terminal and NO_COLOR is not set.
 
-Environment: COS_UPLOAD_SERVER, COS_UPLOAD_DEV_USER, COS_UPLOAD_CODE; RUST_LOG for logs;
-NO_COLOR.";
+Environment: COS_UPLOAD_SERVER, COS_UPLOAD_DEV_USER, COS_UPLOAD_CODE,
+COS_UPLOAD_GIVE_UP_AFTER; RUST_LOG for logs; NO_COLOR.";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ProtocolArg {
@@ -130,9 +138,20 @@ struct Cli {
     /// Slices or parts of one large file in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     parallel_parts: u16,
-    /// Attempts per request before giving up (1 = no retries).
+    /// Attempts per request before its file fails (1 = no retries). While no
+    /// server answers anything, requests wait instead, up to --give-up-after.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100))]
     attempts: u32,
+    /// Stop the run (exit 4) when no request has had any reply from the auth
+    /// server or the store for this many seconds.
+    #[arg(
+        long,
+        env = "COS_UPLOAD_GIVE_UP_AFTER",
+        value_name = "SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    give_up_after: u64,
     /// Seconds between progress lines when stdout is not a terminal.
     #[arg(long, default_value_t = 2.0)]
     progress_interval: f64,
@@ -236,6 +255,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<u8> {
     let http = uploader::http_client(usize::from(cli.jobs)).context("building the HTTP client")?;
     let retry = RetryPolicy {
         max_attempts: cli.attempts,
+        give_up_after: Duration::from_secs(cli.give_up_after),
         ..RetryPolicy::default()
     };
     let client = Arc::new(ServerClient::new(http, &cli.server).with_retry(retry));
@@ -360,8 +380,19 @@ async fn real_main(cli: Cli) -> anyhow::Result<u8> {
         let mut out = std::io::stdout();
         let _ = writeln!(out, "{}", report.summary.line());
     }
-    if cancel.is_cancelled() {
-        return Ok(exit::INTERRUPTED);
+    match &report.stopped {
+        Some(Stop::Cancelled) => return Ok(exit::INTERRUPTED),
+        Some(Stop::Unreachable { message }) => {
+            stderr_line(&format!(
+                "stopped: {message}. Nothing is lost: run the same command again to resume (--journal keeps finished files)."
+            ));
+            return Ok(exit::FATAL);
+        }
+        Some(Stop::StoreFull { message }) => {
+            stderr_line(&format!("stopped: {message} to resume."));
+            return Ok(exit::FATAL);
+        }
+        None => {}
     }
     if failed
         .iter()

@@ -194,11 +194,51 @@ impl Summary {
     }
 }
 
+/// Why a run stopped before every file was done. Files cut short are
+/// [`Status::Cancelled`]; nothing about them is in the journal, so the same
+/// run started again resumes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Stop {
+    /// The caller cancelled the run (Ctrl-C).
+    Cancelled,
+    /// No request got any reply for too long ([`crate::Error::Unreachable`]).
+    Unreachable {
+        /// What happened, e.g. `no response from http://127.0.0.1:8080 for 10 s
+        /// (last error: connection refused)`.
+        message: String,
+    },
+    /// The store answered that it is full ([`crate::Error::StoreFull`]).
+    StoreFull {
+        /// What the store said, and what to do.
+        message: String,
+    },
+}
+
+impl Stop {
+    /// The stop an error calls for: one that every other file would meet too
+    /// (no server answers, the store is full) ends the run.
+    pub fn caused_by(e: &crate::Error) -> Option<Stop> {
+        match e {
+            crate::Error::Unreachable { .. } => Some(Stop::Unreachable {
+                message: e.to_string(),
+            }),
+            crate::Error::StoreFull { .. } => Some(Stop::StoreFull {
+                message: e.to_string(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Totals.
     pub summary: Summary,
+    /// Why the run stopped early, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<Stop>,
     /// One entry per file, in walk order.
     pub files: Vec<FileReport>,
 }
@@ -227,7 +267,11 @@ impl Report {
                 s.verified += 1;
             }
         }
-        Self { summary: s, files }
+        Self {
+            summary: s,
+            stopped: None,
+            files,
+        }
     }
 
     /// True when every file ended well.

@@ -4,8 +4,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use uploader::{JournalState, Report, Status};
+use uploader::{JournalState, Report, Status, Stop};
 
+use crate::cable::Cable;
 use crate::helpers::*;
 
 fn cos_upload() -> Command {
@@ -13,6 +14,8 @@ fn cos_upload() -> Command {
     c.env_remove("COS_UPLOAD_SERVER")
         .env_remove("COS_UPLOAD_DEV_USER")
         .env_remove("COS_UPLOAD_CODE")
+        .env_remove("COS_UPLOAD_GIVE_UP_AFTER")
+        .env_remove("NO_COLOR")
         .env("RUST_LOG", "warn");
     c
 }
@@ -182,31 +185,140 @@ async fn exit_codes_distinguish_usage_auth_partial_and_unreachable() {
         show(&o)
     );
 
-    // Unreachable server: a port nobody listens on.
+    // Unreachable server: a port nobody listens on. Nothing answers for the
+    // bound (1 s here): one message, with the cause.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
+    let server = format!("http://127.0.0.1:{port}");
     let mut cmd = cos_upload();
-    cmd.args([
-        "--server",
-        &format!("http://127.0.0.1:{port}"),
-        "--dev-user",
-        "x",
-        "--attempts",
-        "2",
-    ])
-    .arg(dir.path());
+    cmd.env("COS_UPLOAD_GIVE_UP_AFTER", "1")
+        .args(["--server", &server, "--dev-user", "x"])
+        .arg(dir.path());
     let o = output(cmd).await;
     assert_eq!(o.status.code(), Some(4), "{}", show(&o));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("cannot log in"), "{}", show(&o));
-    // The cause, not only reqwest's "error sending request".
+    assert_eq!(stderr.lines().count(), 1, "{}", show(&o));
     assert!(
-        stderr.to_ascii_lowercase().contains("connection refused"),
+        stderr.starts_with(&format!(
+            "cos-upload: cannot log in at {server}: no response from {server} for "
+        )) && stderr
+            .trim_end()
+            .ends_with(" s (last error: connection refused)"),
         "{}",
         show(&o)
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_goes_away_stops_the_run_with_exit_4_and_the_same_command_resumes() {
+    let (cable, listener) = Cable::bind().await;
+    let public_url = cable.url();
+    // The store's URLs lead through the cable too; every store request takes
+    // 50 ms, so the run is still going when the cable is cut.
+    let app = spawn_app_with(move |c| {
+        c.public_url = Some(public_url);
+        c.embedded.faults.latency = Duration::from_millis(50);
+        c.embedded.faults.latency_rate = 1.0;
+    })
+    .await;
+    cable.plug(listener, &app.base_url);
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let n = 60;
+    for i in 0..n {
+        write(dir.path(), &format!("{i:02}.jpg"), 2000, i);
+    }
+    let journal = work.path().join("j.jsonl");
+    let upload = |report: &Path| {
+        let mut cmd = cos_upload();
+        cmd.args(["--server", &cable.url(), "--dev-user", "gone", "-j", "2"])
+            .args(["--give-up-after", "1", "--quiet", "--journal"])
+            .arg(&journal)
+            .arg("--report")
+            .arg(report)
+            .arg(dir.path());
+        cmd
+    };
+    let first = work.path().join("first.json");
+    let child = upload(&first)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let done = || {
+        std::fs::read_to_string(&journal)
+            .map(|t| t.lines().filter(|l| l.contains(r#""t":"done""#)).count())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while done() < 5 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    cable.cut();
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", show(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one message: {}", show(&o));
+    assert!(
+        stderr.starts_with(&format!(
+            "cos-upload: stopped: no response from {} for ",
+            cable.url()
+        )) && stderr.contains(" s (last error: ")
+            && stderr.trim_end().ends_with(
+                "). Nothing is lost: run the same command again to resume (--journal keeps finished files)."
+            ),
+        "{}",
+        show(&o)
+    );
+    let r = read_report(&first);
+    assert!(
+        matches!(r.stopped, Some(Stop::Unreachable { .. })),
+        "{:?}",
+        r.stopped
+    );
+    assert_eq!(r.summary.failed, 0, "{:?}", r.summary);
+    assert!(r.summary.cancelled > 0, "{:?}", r.summary);
+    assert_eq!(
+        r.summary.uploaded + r.summary.cancelled,
+        n,
+        "{:?}",
+        r.summary
+    );
+    // Only finished files are in the journal (a file may be journaled just
+    // before its run stopped, and be reported cancelled).
+    let state = JournalState::parse(std::io::BufReader::new(
+        std::fs::File::open(&journal).unwrap(),
+    ))
+    .unwrap();
+    for f in &r.files {
+        if f.status == Status::Uploaded {
+            assert!(state.done.contains_key(&f.key), "{f:?}");
+        }
+    }
+    assert!(state.done.len() as u64 <= r.summary.uploaded + 2);
+
+    // The server is back: the same command resumes.
+    cable.mend().await;
+    let second = work.path().join("second.json");
+    let o = output(upload(&second)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let r = read_report(&second);
+    assert_eq!(
+        r.summary.skipped as usize,
+        state.done.len(),
+        "{:?}",
+        r.summary
+    );
+    assert_eq!(
+        r.summary.uploaded + r.summary.already_present + r.summary.skipped,
+        n,
+        "{:?}",
+        r.summary
     );
 }
 
