@@ -10,7 +10,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Progress, Totals};
-use crate::report::{FileReport, Summary};
+use crate::report::{FileReport, Status, Summary};
 
 /// Files at least this large get their own line while active.
 const ACTIVE_LINE_MIN_BYTES: u64 = 256 * 1024;
@@ -41,7 +41,11 @@ impl Default for BarProgress {
 impl BarProgress {
     /// Draws on stdout.
     pub fn new() -> Self {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
+        Self::drawing_on(ProgressDrawTarget::stdout())
+    }
+
+    fn drawing_on(target: ProgressDrawTarget) -> Self {
+        let multi = MultiProgress::with_draw_target(target);
         let overall = multi.add(ProgressBar::new(0));
         overall.set_style(
             ProgressStyle::with_template(
@@ -60,17 +64,7 @@ impl BarProgress {
     }
 
     fn files_msg(&self) -> String {
-        let failed = self.totals.failed.load(Ordering::Relaxed);
-        format!(
-            "files {}/{}{}",
-            self.totals.files_done.load(Ordering::Relaxed),
-            self.totals.files.load(Ordering::Relaxed),
-            if failed > 0 {
-                format!(", {failed} failed")
-            } else {
-                String::new()
-            }
-        )
+        self.totals.files()
     }
 }
 
@@ -118,9 +112,8 @@ impl Progress for BarProgress {
     }
 
     fn file_finished(&self, file: usize, report: &FileReport) {
-        self.totals.files_done.fetch_add(1, Ordering::Relaxed);
-        if !report.status.is_ok() {
-            self.totals.failed.fetch_add(1, Ordering::Relaxed);
+        self.totals.file_finished(report.status);
+        if report.status == Status::Failed {
             self.overall.println(format!(
                 "failed: {}: {}",
                 report.path.display(),
@@ -136,17 +129,54 @@ impl Progress for BarProgress {
         self.overall.set_message(self.files_msg());
     }
 
-    fn finish(&self, _summary: &Summary) {
+    /// Clears the active-file lines; the overall bar is full only when every
+    /// file ended well, and otherwise stays where it is.
+    fn finish(&self, summary: &Summary) {
         if let Ok(mut active) = self.active.lock() {
             for (_, bar) in active.drain() {
                 bar.finish_and_clear();
             }
         }
-        self.overall.finish_with_message(self.files_msg());
+        if summary.failed == 0 && summary.cancelled == 0 {
+            self.overall.finish_with_message(self.files_msg());
+        } else {
+            self.overall.abandon_with_message(self.files_msg());
+        }
         // indicatif leaves the cursor at the end of the final bar; what follows
         // (the summary line) starts on a line of its own.
         let mut out = std::io::stdout();
         let _ = writeln!(out);
         let _ = out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_run_leaves_the_bar_where_it_was_and_says_cancelled() {
+        let bar = BarProgress::drawing_on(ProgressDrawTarget::hidden());
+        bar.begin(3, 1000);
+        bar.bytes(0, 300);
+        let done = FileReport {
+            status: Status::Uploaded,
+            ..FileReport::new("a".into(), "k/a".into(), 300)
+        };
+        bar.file_finished(0, &done);
+        for (i, name) in ["b", "c"].into_iter().enumerate() {
+            let cut = FileReport {
+                status: Status::Cancelled,
+                ..FileReport::new(name.into(), format!("k/{name}"), 350)
+            };
+            bar.file_finished(i + 1, &cut);
+        }
+        bar.finish(&Summary {
+            uploaded: 1,
+            cancelled: 2,
+            ..Summary::default()
+        });
+        assert_eq!(bar.overall.position(), 300);
+        assert_eq!(bar.overall.message(), "files 1/3, 2 cancelled");
     }
 }

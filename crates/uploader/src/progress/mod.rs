@@ -9,7 +9,7 @@ mod plain;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use crate::report::{FileReport, Summary};
+use crate::report::{FileReport, Status, Summary};
 
 pub use bar::BarProgress;
 pub(crate) use meter::AttemptMeter;
@@ -43,13 +43,43 @@ impl Progress for NoProgress {}
 struct Totals {
     files: AtomicU64,
     bytes: AtomicU64,
+    /// Files finished (well or failed); cancelled files are not.
     files_done: AtomicU64,
     failed: AtomicU64,
+    cancelled: AtomicU64,
     bytes_done: AtomicI64,
 }
 
 impl Totals {
     fn bytes_done(&self) -> u64 {
         u64::try_from(self.bytes_done.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
+    /// Counts a finished file by its outcome.
+    fn file_finished(&self, status: Status) {
+        if status == Status::Cancelled {
+            self.cancelled.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.files_done.fetch_add(1, Ordering::Relaxed);
+        if status == Status::Failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// `files 30/304, 2 failed, 272 cancelled`.
+    fn files(&self) -> String {
+        let mut s = format!(
+            "files {}/{}",
+            self.files_done.load(Ordering::Relaxed),
+            self.files.load(Ordering::Relaxed)
+        );
+        for (n, what) in [(&self.failed, "failed"), (&self.cancelled, "cancelled")] {
+            let n = n.load(Ordering::Relaxed);
+            if n > 0 {
+                s.push_str(&format!(", {n} {what}"));
+            }
+        }
+        s
     }
 }

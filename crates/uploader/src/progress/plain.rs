@@ -16,6 +16,7 @@ pub struct PlainProgress {
     stop: Arc<AtomicBool>,
     out: Arc<Mutex<Box<dyn Write + Send>>>,
     ticker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    started: Mutex<Option<Instant>>,
     interval: Duration,
 }
 
@@ -35,6 +36,7 @@ impl PlainProgress {
             stop: Arc::default(),
             out: Arc::new(Mutex::new(out)),
             ticker: Mutex::new(None),
+            started: Mutex::new(None),
             interval,
         }
     }
@@ -53,16 +55,9 @@ impl PlainProgress {
         } else {
             "-".into()
         };
-        let failed = totals.failed.load(Ordering::Relaxed);
         format!(
-            "[{elapsed:>6.1}s] files {}/{}{} | {} / {} | {}/s | ETA {eta}",
-            totals.files_done.load(Ordering::Relaxed),
-            totals.files.load(Ordering::Relaxed),
-            if failed > 0 {
-                format!(" ({failed} failed)")
-            } else {
-                String::new()
-            },
+            "[{elapsed:>6.1}s] {} | {} / {} | {}/s | ETA {eta}",
+            totals.files(),
             human_bytes(done),
             human_bytes(total),
             human_bytes(rate as u64),
@@ -79,6 +74,9 @@ impl Progress for PlainProgress {
         let out = self.out.clone();
         let interval = self.interval;
         let started = Instant::now();
+        if let Ok(mut s) = self.started.lock() {
+            *s = Some(started);
+        }
         let handle = std::thread::Builder::new()
             .name("progress".into())
             .spawn(move || {
@@ -104,18 +102,21 @@ impl Progress for PlainProgress {
     }
 
     fn file_finished(&self, _file: usize, report: &FileReport) {
-        self.totals.files_done.fetch_add(1, Ordering::Relaxed);
-        if !report.status.is_ok() {
-            self.totals.failed.fetch_add(1, Ordering::Relaxed);
-        }
+        self.totals.file_finished(report.status);
     }
 
+    /// Stops the ticker and prints the last line, as things stand.
     fn finish(&self, _summary: &Summary) {
         self.stop.store(true, Ordering::Relaxed);
         let handle = self.ticker.lock().ok().and_then(|mut t| t.take());
         if let Some(h) = handle {
             h.thread().unpark();
             let _ = h.join();
+        }
+        let started = self.started.lock().ok().and_then(|s| *s);
+        if let (Some(started), Ok(mut o)) = (started, self.out.lock()) {
+            let _ = writeln!(o, "{}", Self::line(&self.totals, started));
+            let _ = o.flush();
         }
     }
 }

@@ -575,3 +575,79 @@ async fn a_wrong_server_url_or_an_empty_user_says_what_to_do() {
     let o = output(cmd).await;
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
 }
+
+#[tokio::test]
+async fn ctrl_c_cancels_what_is_unfinished_everywhere_and_exits_130() {
+    // Every store request takes 50 ms, so the run is still going at Ctrl-C.
+    let app = spawn_app_with(|c| {
+        c.embedded.faults.latency = Duration::from_millis(50);
+        c.embedded.faults.latency_rate = 1.0;
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let n = 60;
+    for i in 0..n {
+        write(dir.path(), &format!("{i:02}.jpg"), 2048, i);
+    }
+    let journal = work.path().join("j.jsonl");
+    let report = work.path().join("r.json");
+    let mut cmd = cos_upload();
+    cmd.args(["--server", &app.base_url, "--dev-user", "ctrlc", "-j", "2"])
+        .args(["--progress-interval", "0.1", "--journal"])
+        .arg(&journal)
+        .arg("--report")
+        .arg(&report)
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 6
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", show(&o));
+
+    let r = read_report(&report);
+    assert_eq!(r.stopped, Some(Stop::Cancelled), "{:?}", r.summary);
+    let cancelled = r.summary.cancelled;
+    assert!(cancelled > 0, "{:?}", r.summary);
+    assert_eq!(r.summary.failed, 0, "{:?}", r.summary);
+    assert_eq!(r.summary.uploaded + cancelled, n, "{:?}", r.summary);
+    // Nothing calls a cut-short file failed: not the messages, not the
+    // progress lines, not the summary.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("failed"), "{}", show(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('['))
+        .unwrap_or_else(|| panic!("no progress line: {}", show(&o)));
+    assert!(
+        last.contains(&format!(
+            "files {}/{n}, {cancelled} cancelled |",
+            r.summary.uploaded
+        )),
+        "{last}\n{}",
+        show(&o)
+    );
+    // The bytes stop where they were: not all of them.
+    let total = uploader::report::human_bytes(n * 2048);
+    assert!(!last.contains(&format!("{total} / {total}")), "{last}");
+    assert!(
+        stdout.contains(&format!("failed 0, cancelled {cancelled} of {n} files")),
+        "{}",
+        show(&o)
+    );
+}
