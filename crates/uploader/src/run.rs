@@ -284,7 +284,7 @@ async fn upload_one(
     state: &JournalState,
     report: &mut FileReport,
 ) -> Result<(), Error> {
-    let prepared = up.prepare(opts.protocol, job).await?;
+    let prepared = up.prepare(opts.protocol, job, ctx).await?;
     report.sha1 = Some(prepared.id.sha1.clone());
     if let Some((id, url)) = state.done.get(job.key.as_str())
         && *id == prepared.id

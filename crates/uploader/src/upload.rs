@@ -129,12 +129,14 @@ impl Uploader {
         self.client.http()
     }
 
-    /// Reads or hashes the file once, checking it still has the listed size.
-    /// MD5 is computed only where it is sent: a v5 single PUT (`Content-MD5`).
+    /// Reads or hashes the file once, checking it still has the listed size;
+    /// the bytes hashed are reported to the context's progress. MD5 is
+    /// computed only where it is sent: a v5 single PUT (`Content-MD5`).
     pub(crate) async fn prepare(
         &self,
         protocol: Protocol,
         job: &FileJob,
+        ctx: &FileCtx,
     ) -> Result<Prepared, Error> {
         let want_md5 = protocol == Protocol::V5Put && job.size <= self.config.large_threshold;
         if job.size <= self.config.in_memory_limit {
@@ -149,7 +151,11 @@ impl Uploader {
                 source: Source::Memory(data),
             });
         }
-        let h = hash::hash_file(&job.path, job.size, want_md5).await?;
+        let (progress, file) = (ctx.progress.clone(), ctx.id);
+        let h = hash::hash_file(&job.path, job.size, want_md5, move |n| {
+            progress.hashed(file, n);
+        })
+        .await?;
         Ok(Prepared {
             id: FileIdentity {
                 size: job.size,
@@ -167,7 +173,7 @@ impl Uploader {
 
     /// The identity (size, mtime, SHA-1) of a job's file, for journal checks.
     pub async fn identify(&self, job: &FileJob) -> Result<FileIdentity, Error> {
-        let h = hash::hash_file(&job.path, job.size, false).await?;
+        let h = hash::hash_file(&job.path, job.size, false, |_| {}).await?;
         Ok(FileIdentity {
             size: job.size,
             mtime_ns: job.mtime_ns,
@@ -182,7 +188,7 @@ impl Uploader {
         job: &FileJob,
         ctx: &FileCtx,
     ) -> Result<Uploaded, Error> {
-        let prepared = self.prepare(protocol, job).await?;
+        let prepared = self.prepare(protocol, job, ctx).await?;
         self.upload_prepared(protocol, job, ctx, prepared).await
     }
 

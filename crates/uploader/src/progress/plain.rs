@@ -1,5 +1,5 @@
-//! Plain progress lines for logs and pipes: one line every interval with
-//! files and bytes done, rate and ETA.
+//! Plain progress lines for logs and pipes: every interval, one line with
+//! files and bytes done, rate and ETA, and one per file being hashed.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use super::{Progress, Totals};
 use crate::report::{FileReport, Summary, human_bytes};
 
-/// Prints one line every `interval` to a writer (stdout when it is not a
-/// terminal): files and bytes done, rate, ETA.
+/// Prints lines every `interval` to a writer (stdout when it is not a
+/// terminal): files and bytes done, the upload rate and ETA (from the first
+/// byte sent; `-` before), and `hashing <file> <done> / <size> | <rate>/s`
+/// for each file whose hashing pass is under way.
 pub struct PlainProgress {
     totals: Arc<Totals>,
     stop: Arc<AtomicBool>,
@@ -41,27 +43,34 @@ impl PlainProgress {
         }
     }
 
-    fn line(totals: &Totals, started: Instant) -> String {
+    fn write_lines(out: &Mutex<Box<dyn Write + Send>>, totals: &Totals, started: Instant) {
         let elapsed = started.elapsed().as_secs_f64();
         let done = totals.bytes_done();
         let total = totals.bytes.load(Ordering::Relaxed);
-        let rate = if elapsed > 0.0 {
-            done as f64 / elapsed
-        } else {
-            0.0
+        let sending = totals.first_byte.get().map(|t| t.elapsed().as_secs_f64());
+        let rate = match sending {
+            Some(secs) if secs > 0.0 => done as f64 / secs,
+            _ => 0.0,
         };
         let eta = if rate > 0.0 && total > done {
             format!("{:.0}s", (total - done) as f64 / rate)
         } else {
             "-".into()
         };
-        format!(
-            "[{elapsed:>6.1}s] {} | {} / {} | {}/s | ETA {eta}",
+        let mut text = format!(
+            "[{elapsed:>6.1}s] {} | {} / {} | {}/s | ETA {eta}\n",
             totals.files(),
             human_bytes(done),
             human_bytes(total),
             human_bytes(rate as u64),
-        )
+        );
+        for line in totals.hashing_lines() {
+            text.push_str(&format!("[{elapsed:>6.1}s] {line}\n"));
+        }
+        if let Ok(mut o) = out.lock() {
+            let _ = o.write_all(text.as_bytes());
+            let _ = o.flush();
+        }
     }
 }
 
@@ -85,10 +94,7 @@ impl Progress for PlainProgress {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    if let Ok(mut o) = out.lock() {
-                        let _ = writeln!(o, "{}", Self::line(&totals, started));
-                        let _ = o.flush();
-                    }
+                    Self::write_lines(&out, &totals, started);
                 }
             })
             .ok();
@@ -97,12 +103,20 @@ impl Progress for PlainProgress {
         }
     }
 
-    fn bytes(&self, _file: usize, delta: i64) {
-        self.totals.bytes_done.fetch_add(delta, Ordering::Relaxed);
+    fn file_started(&self, file: usize, name: &str, size: u64) {
+        self.totals.file_started(file, name, size);
     }
 
-    fn file_finished(&self, _file: usize, report: &FileReport) {
-        self.totals.file_finished(report.status);
+    fn hashed(&self, file: usize, bytes: u64) {
+        self.totals.hashed(file, bytes);
+    }
+
+    fn bytes(&self, _file: usize, delta: i64) {
+        self.totals.bytes(delta);
+    }
+
+    fn file_finished(&self, file: usize, report: &FileReport) {
+        self.totals.file_finished(file, report.status);
     }
 
     /// Stops the ticker and prints the last line, as things stand.
@@ -113,10 +127,8 @@ impl Progress for PlainProgress {
             h.thread().unpark();
             let _ = h.join();
         }
-        let started = self.started.lock().ok().and_then(|s| *s);
-        if let (Some(started), Ok(mut o)) = (started, self.out.lock()) {
-            let _ = writeln!(o, "{}", Self::line(&self.totals, started));
-            let _ = o.flush();
+        if let Some(started) = self.started.lock().ok().and_then(|s| *s) {
+            Self::write_lines(&self.out, &self.totals, started);
         }
     }
 }
@@ -160,5 +172,47 @@ mod tests {
                 .count(),
             n
         );
+    }
+
+    #[test]
+    fn a_file_is_shown_hashing_first_and_the_eta_waits_for_bytes_sent() {
+        let buf = Buf::default();
+        let text = || String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let p = PlainProgress::new(Box::new(buf.clone()), Duration::from_millis(10));
+        p.begin(1, 1 << 20);
+        p.file_started(0, "u/7/big.bin", 1 << 20);
+        p.hashed(0, 256 * 1024);
+        let wait_for = |what: &dyn Fn(&str) -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !what(&text()) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        wait_for(&|t| t.contains("hashing"));
+        let hashing = text();
+        let line = hashing
+            .lines()
+            .find(|l| l.contains("hashing"))
+            .unwrap_or_else(|| panic!("no hashing line: {hashing}"));
+        assert!(
+            line.contains("] hashing u/7/big.bin 256.0 KiB / 1.0 MiB | ") && line.ends_with("/s"),
+            "{hashing}"
+        );
+        // Nothing sent yet: no rate, no ETA.
+        assert!(
+            hashing.contains("files 0/1 | 0 B / 1.0 MiB | 0 B/s | ETA -"),
+            "{hashing}"
+        );
+
+        // Hashed; the upload starts.
+        p.hashed(0, 768 * 1024);
+        p.bytes(0, 4096);
+        let seen = hashing.len();
+        wait_for(&|t| t[seen..].contains("4.0 KiB / 1.0 MiB"));
+        p.finish(&Summary::default());
+        let after = text()[seen..].to_owned();
+        let last = after.lines().last().unwrap();
+        assert!(!after.contains("hashing"), "{after}");
+        assert!(!last.ends_with("ETA -"), "{after}");
     }
 }

@@ -157,3 +157,45 @@ async fn v5_post_and_multipart_through_a_bulk_run() {
     assert_eq!(report.summary.uploaded, 7);
     assert_eq!(report.summary.verified, 7);
 }
+
+/// Records the order of hashing and sending events.
+#[derive(Default)]
+struct Events(std::sync::Mutex<Vec<(&'static str, u64)>>);
+
+impl uploader::Progress for Events {
+    fn hashed(&self, _file: usize, bytes: u64) {
+        self.0.lock().unwrap().push(("hashed", bytes));
+    }
+    fn bytes(&self, _file: usize, delta: i64) {
+        if delta > 0 {
+            self.0.lock().unwrap().push(("sent", delta.unsigned_abs()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_large_file_reports_its_hashing_pass_before_any_byte_is_sent() {
+    let app = spawn_app().await;
+    let client = app.login("hashing").await;
+    let dir = tempfile::tempdir().unwrap();
+    let size = 1500 * 1024;
+    let file = write(dir.path(), "big.bin", size, 4);
+    for protocol in [Protocol::V4, Protocol::V5Put] {
+        let mut opts = options(vec![file.clone()], protocol);
+        opts.prefix = Some(format!("{protocol:?}"));
+        let events = std::sync::Arc::new(Events::default());
+        let report = uploader::run(client.clone(), &opts, events.clone(), Default::default())
+            .await
+            .unwrap();
+        assert!(report.all_ok(), "{report:#?}");
+        let events = events.0.lock().unwrap();
+        let first_sent = events.iter().position(|(what, _)| *what == "sent");
+        let hashed_before: u64 = events[..first_sent.unwrap_or(events.len())]
+            .iter()
+            .filter(|(what, _)| *what == "hashed")
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(hashed_before, size as u64, "{protocol:?}: {events:?}");
+        assert!(first_sent.is_some(), "{protocol:?}: {events:?}");
+    }
+}
