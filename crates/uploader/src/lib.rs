@@ -87,7 +87,7 @@ pub use file_ctx::FileCtx;
 pub use hash::{FileHashes, hash_file};
 pub use job::FileJob;
 pub use journal::{Destination, FileIdentity, Journal, JournalState, Record};
-pub use plan::target_dir;
+pub use plan::{RunPlan, target_dir};
 pub use progress::{BarProgress, NoProgress, PlainProgress, Progress};
 pub use report::{FileReport, Report, Status, Stop, Summary};
 pub use retry::RetryPolicy;
@@ -99,7 +99,7 @@ pub use upload::{
 };
 pub use v5::{FORBID_OVERWRITE, META_SHA1};
 pub use verify::verify_object;
-pub use walk::{LocalFile, Walk, WalkOptions};
+pub use walk::{LocalFile, Root, Walk, WalkOptions};
 
 /// Builds the HTTP client every request shares: one connection pool with
 /// keep-alive, `TCP_NODELAY`, a connect timeout and a read timeout (no total

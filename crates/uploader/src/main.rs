@@ -24,9 +24,12 @@ mod exit {
 }
 
 const AFTER_HELP: &str = "\
-Keys: a file argument is uploaded as <target>/<file name>; a directory's contents as
-<target>/<path inside the directory> (names in Unicode NFC). The target is your upload
-directory (from login), or --prefix inside it.
+Keys: a directory argument keeps its own name, like cp -r photos dest/: cos-upload
+./photos puts photos/2024/a.jpg at <target>/photos/2024/a.jpg (. and .. are named after
+the directory they are); a file argument goes to <target>/<file name>. The target is
+your upload directory (/u/<id>/, from login), or --prefix inside it. Names are in
+Unicode NFC; --include/--exclude path globs match paths inside the directory argument.
+The destination is printed before anything is sent (not with --quiet).
 
 Resume: with --journal FILE, a run that is killed and started again skips files recorded
 as done (same size, mtime and SHA-1) and resumes unfinished slice/multipart uploads.
@@ -155,7 +158,7 @@ struct Cli {
     /// Seconds between progress lines when stdout is not a terminal.
     #[arg(long, default_value_t = 2.0)]
     progress_interval: f64,
-    /// Paths to upload (files or directories).
+    /// Paths to upload: files, or directories (uploaded under their own name).
     #[arg(required = true, value_name = "PATHS")]
     paths: Vec<PathBuf>,
 }

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::file_ctx::FileCtx;
 use crate::job::FileJob;
 use crate::journal::{Journal, JournalState};
-use crate::plan::{Plan, plan, target_dir};
+use crate::plan::{Plan, RunPlan, plan, target_dir};
 use crate::progress::Progress;
 use crate::report::{FileReport, Report, Status, Stop};
 use crate::upload::{Outcome, Protocol, UploadConfig, Uploader};
@@ -25,8 +25,9 @@ use crate::walk::{WalkOptions, walk};
 /// Everything a bulk run needs besides the logged-in client.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Files and directories to upload. A directory's contents go under the
-    /// target directory (the directory's own name is not part of the key).
+    /// Files and directories to upload. A file goes to `<target>/<file
+    /// name>`; a directory keeps its own name, like `cp -r photos dest/`:
+    /// `photos/a.jpg` goes to `<target>/photos/a.jpg`.
     pub paths: Vec<PathBuf>,
     /// Filtering and symlink policy.
     pub walk: WalkOptions,
@@ -93,7 +94,11 @@ pub async fn run(
             .await
             .map_err(|e| Error::Usage(format!("walk failed: {e}")))??
     };
-    let Plan { mut reports, jobs } = plan(walked, &target);
+    let Plan {
+        mut reports,
+        jobs,
+        to,
+    } = plan(walked, &target);
 
     let (journal, state) = match &opts.journal {
         Some(p) => {
@@ -113,8 +118,14 @@ pub async fn run(
         None => (None, Arc::new(JournalState::default())),
     };
 
-    let total_bytes: u64 = jobs.iter().map(|(_, j)| j.size).sum();
-    progress.begin(reports.len() as u64, total_bytes);
+    progress.begin(&RunPlan {
+        files: reports.len() as u64,
+        bytes: jobs.iter().map(|(_, j)| j.size).sum(),
+        from: opts.paths.clone(),
+        to,
+        server: client.base_url().to_owned(),
+        dry_run: opts.dry_run,
+    });
     for (i, r) in reports.iter().enumerate() {
         if let Some(r) = r {
             progress.file_finished(i, r);

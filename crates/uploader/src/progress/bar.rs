@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Progress, Totals};
+use crate::plan::RunPlan;
 use crate::report::{FileReport, Status, Summary};
 
 /// Files at least this large get their own line while active.
@@ -89,9 +90,10 @@ impl BarProgress {
 }
 
 impl Progress for BarProgress {
-    fn begin(&self, files: u64, bytes: u64) {
-        self.totals.files.store(files, Ordering::Relaxed);
-        self.overall.set_length(bytes);
+    fn begin(&self, plan: &RunPlan) {
+        let _ = self.multi.println(plan.line());
+        self.totals.files.store(plan.files, Ordering::Relaxed);
+        self.overall.set_length(plan.bytes);
         self.overall.set_message(self.files_msg());
     }
 
@@ -206,7 +208,7 @@ mod tests {
     #[test]
     fn a_cancelled_run_leaves_the_bar_where_it_was_and_says_cancelled() {
         let bar = BarProgress::drawing_on(ProgressDrawTarget::hidden());
-        bar.begin(3, 1000);
+        bar.begin(&RunPlan::of(3, 1000));
         bar.bytes(0, 300);
         let done = FileReport {
             status: Status::Uploaded,
@@ -232,7 +234,7 @@ mod tests {
     #[test]
     fn a_large_file_line_shows_its_hashing_pass_then_its_upload() {
         let bar = BarProgress::drawing_on(ProgressDrawTarget::hidden());
-        bar.begin(1, 1 << 20);
+        bar.begin(&RunPlan::of(1, 1 << 20));
         bar.file_started(0, "u/7/big.bin", 1 << 20);
         bar.hashed(0, 512 * 1024);
         let line = |bar: &BarProgress| {

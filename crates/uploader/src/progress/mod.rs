@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
+use crate::plan::RunPlan;
 use crate::report::{FileReport, Status, Summary, human_bytes};
 
 pub use bar::BarProgress;
@@ -27,8 +28,9 @@ pub use plain::PlainProgress;
 /// attempt that failed are taken back, so the total never overstates what the
 /// store holds.
 pub trait Progress: Send + Sync {
-    /// The run starts with this many files and bytes to consider.
-    fn begin(&self, _files: u64, _bytes: u64) {}
+    /// The run starts: what it will do (sinks that show anything print
+    /// [`RunPlan::line`] first).
+    fn begin(&self, _plan: &RunPlan) {}
     /// Work on a file starts.
     fn file_started(&self, _file: usize, _name: &str, _size: u64) {}
     /// Bytes of the file were read to compute its digests, before any of it
@@ -40,6 +42,21 @@ pub trait Progress: Send + Sync {
     fn file_finished(&self, _file: usize, _report: &FileReport) {}
     /// The run is over.
     fn finish(&self, _summary: &Summary) {}
+}
+
+#[cfg(test)]
+impl RunPlan {
+    /// A plan of `files` files and `bytes` bytes from `photos` (for sink tests).
+    pub(crate) fn of(files: u64, bytes: u64) -> Self {
+        RunPlan {
+            files,
+            bytes,
+            from: vec!["photos".into()],
+            to: "/u/7/photos/".into(),
+            server: "http://127.0.0.1:8080".into(),
+            dry_run: false,
+        }
+    }
 }
 
 /// Reports nothing.

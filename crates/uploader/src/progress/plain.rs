@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{Progress, Totals};
+use crate::plan::RunPlan;
 use crate::report::{FileReport, Summary, human_bytes};
 
 /// Prints lines every `interval` to a writer (stdout when it is not a
@@ -75,9 +76,13 @@ impl PlainProgress {
 }
 
 impl Progress for PlainProgress {
-    fn begin(&self, files: u64, bytes: u64) {
-        self.totals.files.store(files, Ordering::Relaxed);
-        self.totals.bytes.store(bytes, Ordering::Relaxed);
+    fn begin(&self, plan: &RunPlan) {
+        self.totals.files.store(plan.files, Ordering::Relaxed);
+        self.totals.bytes.store(plan.bytes, Ordering::Relaxed);
+        if let Ok(mut o) = self.out.lock() {
+            let _ = writeln!(o, "{}", plan.line());
+            let _ = o.flush();
+        }
         let totals = self.totals.clone();
         let stop = self.stop.clone();
         let out = self.out.clone();
@@ -153,7 +158,7 @@ mod tests {
     fn plain_progress_prints_periodic_lines_and_stops() {
         let buf = Buf::default();
         let p = PlainProgress::new(Box::new(buf.clone()), Duration::from_millis(10));
-        p.begin(2, 2048);
+        p.begin(&RunPlan::of(2, 2048));
         p.bytes(0, 1024);
         std::thread::sleep(Duration::from_millis(80));
         p.finish(&Summary::default());
@@ -179,7 +184,7 @@ mod tests {
         let buf = Buf::default();
         let text = || String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         let p = PlainProgress::new(Box::new(buf.clone()), Duration::from_millis(10));
-        p.begin(1, 1 << 20);
+        p.begin(&RunPlan::of(1, 1 << 20));
         p.file_started(0, "u/7/big.bin", 1 << 20);
         p.hashed(0, 256 * 1024);
         let wait_for = |what: &dyn Fn(&str) -> bool| {

@@ -651,3 +651,98 @@ async fn ctrl_c_cancels_what_is_unfinished_everywhere_and_exits_130() {
         show(&o)
     );
 }
+
+#[tokio::test]
+async fn the_destination_is_printed_first_and_a_directory_keeps_its_name() {
+    let app = spawn_app().await;
+    let home = app.login("dest").await.session().unwrap().upload_prefix;
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    write(&photos, "a.jpg", 1000, 1);
+    write(&photos, "2024/b.jpg", 1500, 2);
+    let work = tempfile::tempdir().unwrap();
+    let report = work.path().join("r.json");
+    let upload = |args: &[&std::ffi::OsStr]| {
+        let mut cmd = cos_upload();
+        cmd.args(["--server", &app.base_url, "--dev-user", "dest", "--report"])
+            .arg(&report)
+            .args(args);
+        cmd
+    };
+    let first_line = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let keys = || {
+        let mut k: Vec<String> = read_report(&report)
+            .files
+            .into_iter()
+            .map(|f| f.key)
+            .collect();
+        k.sort();
+        k
+    };
+    let p = home.key_prefix();
+
+    // A directory: like `cp -r photos dest/`.
+    let o = output(upload(&[photos.as_os_str()])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(
+        first_line(&o),
+        format!(
+            "Uploading 2 files (2.4 KiB) from {} to {home}photos/ on {}",
+            photos.display(),
+            app.base_url
+        )
+    );
+    assert_eq!(
+        keys(),
+        [format!("{p}photos/2024/b.jpg"), format!("{p}photos/a.jpg")]
+    );
+
+    // A file, into --prefix.
+    let a = photos.join("a.jpg");
+    let o = output(upload(&[
+        "--prefix".as_ref(),
+        "2024".as_ref(),
+        a.as_os_str(),
+    ]))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(
+        first_line(&o),
+        format!(
+            "Uploading 1 file (1000 B) from {} to {home}2024/a.jpg on {}",
+            a.display(),
+            app.base_url
+        )
+    );
+    assert_eq!(keys(), [format!("{p}2024/a.jpg")]);
+
+    // `.` is named after the directory it is: the same keys as `./photos`.
+    let mut cmd = upload(&[".".as_ref()]);
+    cmd.current_dir(&photos);
+    let o = output(cmd).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        first_line(&o).starts_with(&format!(
+            "Uploading 2 files (2.4 KiB) from . to {home}photos/ on "
+        )),
+        "{}",
+        show(&o)
+    );
+    assert_eq!(read_report(&report).summary.already_present, 2);
+
+    // Not with --quiet.
+    let o = output(upload(&["--quiet".as_ref(), photos.as_os_str()])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(o.stdout.is_empty(), "{}", show(&o));
+
+    let mut cmd = cos_upload();
+    cmd.arg("--help");
+    let help = String::from_utf8(output(cmd).await.stdout).unwrap();
+    assert!(help.contains("keeps its own name, like cp -r"), "{help}");
+}

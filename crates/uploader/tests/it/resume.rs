@@ -177,13 +177,14 @@ async fn a_lost_journal_still_uploads_nothing_twice() {
 async fn a_dry_run_reads_the_journal_but_never_creates_or_changes_it() {
     let app = spawn_app().await;
     let client = app.login("dryrun").await;
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
     let work = tempfile::tempdir().unwrap();
     for i in 0..3 {
-        write(dir.path(), &format!("{i}.jpg"), 1000, i);
+        write(&dir, &format!("{i}.jpg"), 1000, i);
     }
     let journal = work.path().join("j.jsonl");
-    let mut opts = options(vec![dir.path().to_owned()], Protocol::V4);
+    let mut opts = options(vec![dir.clone()], Protocol::V4);
     opts.journal = Some(journal.clone());
 
     // No journal yet: a dry run does not create one.
@@ -192,10 +193,12 @@ async fn a_dry_run_reads_the_journal_but_never_creates_or_changes_it() {
     assert_eq!(r.summary.dry_run, 3, "{r:#?}");
     assert!(!journal.exists(), "the dry run created the journal");
 
-    // A real run for one file, then a dry run over all three.
+    // A real run for one file (to the key it has in the directory), then a
+    // dry run over all three.
     let mut one = opts.clone();
     one.dry_run = false;
-    one.paths = vec![dir.path().join("0.jpg")];
+    one.paths = vec![dir.join("0.jpg")];
+    one.prefix = Some("photos".into());
     assert_eq!(run(&client, &one).await.summary.uploaded, 1);
     let before = std::fs::read(&journal).unwrap();
     // Torn last line: a real run would terminate it; a dry run leaves it.
