@@ -39,6 +39,33 @@ fn read_report(p: &Path) -> Report {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
+/// Every store request takes 50 ms, so a run of many files is still going
+/// when a test acts on it.
+fn slow_store(c: &mut auth_server::Config) {
+    c.embedded.faults.latency = Duration::from_millis(50);
+    c.embedded.faults.latency_rate = 1.0;
+}
+
+/// `n` files of 2 KiB in `dir`: `00.jpg`, `01.jpg`…
+fn small_files(dir: &Path, n: u64) {
+    for i in 0..n {
+        write(dir, &format!("{i:02}.jpg"), 2048, i);
+    }
+}
+
+/// Waits (a minute at most) until the journal records `n` files as done.
+async fn until_done(journal: &Path, n: usize) {
+    let done = || {
+        std::fs::read_to_string(journal)
+            .map(|t| t.lines().filter(|l| l.contains(r#""t":"done""#)).count())
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while done() < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
 async fn uploads_a_tree_writes_a_report_and_prints_plain_progress() {
     // Every store request takes 100 ms, so the run (slice init, slices,
@@ -216,21 +243,17 @@ async fn exit_codes_distinguish_usage_auth_partial_and_unreachable() {
 async fn a_server_that_goes_away_stops_the_run_with_exit_4_and_the_same_command_resumes() {
     let (cable, listener) = Cable::bind().await;
     let public_url = cable.url();
-    // The store's URLs lead through the cable too; every store request takes
-    // 50 ms, so the run is still going when the cable is cut.
+    // The store's URLs lead through the cable too.
     let app = spawn_app_with(move |c| {
         c.public_url = Some(public_url);
-        c.embedded.faults.latency = Duration::from_millis(50);
-        c.embedded.faults.latency_rate = 1.0;
+        slow_store(c);
     })
     .await;
     cable.plug(listener, &app.base_url);
     let dir = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let n = 60;
-    for i in 0..n {
-        write(dir.path(), &format!("{i:02}.jpg"), 2000, i);
-    }
+    small_files(dir.path(), n);
     let journal = work.path().join("j.jsonl");
     let upload = |report: &Path| {
         let mut cmd = cos_upload();
@@ -248,15 +271,7 @@ async fn a_server_that_goes_away_stops_the_run_with_exit_4_and_the_same_command_
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let done = || {
-        std::fs::read_to_string(&journal)
-            .map(|t| t.lines().filter(|l| l.contains(r#""t":"done""#)).count())
-            .unwrap_or(0)
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while done() < 5 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_done(&journal, 5).await;
     cable.cut();
     let o = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
@@ -578,18 +593,11 @@ async fn a_wrong_server_url_or_an_empty_user_says_what_to_do() {
 
 #[tokio::test]
 async fn ctrl_c_cancels_what_is_unfinished_everywhere_and_exits_130() {
-    // Every store request takes 50 ms, so the run is still going at Ctrl-C.
-    let app = spawn_app_with(|c| {
-        c.embedded.faults.latency = Duration::from_millis(50);
-        c.embedded.faults.latency_rate = 1.0;
-    })
-    .await;
+    let app = spawn_app_with(slow_store).await;
     let dir = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let n = 60;
-    for i in 0..n {
-        write(dir.path(), &format!("{i:02}.jpg"), 2048, i);
-    }
+    small_files(dir.path(), n);
     let journal = work.path().join("j.jsonl");
     let report = work.path().join("r.json");
     let mut cmd = cos_upload();
@@ -602,12 +610,7 @@ async fn ctrl_c_cancels_what_is_unfinished_everywhere_and_exits_130() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let child = cmd.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 6
-        && Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_done(&journal, 5).await;
     let kill = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
