@@ -13,7 +13,7 @@ use shared::wire::{
 
 use crate::error::{Error, snippet};
 use crate::journal::Destination;
-use crate::retry::{RetryPolicy, Uncounted, retry, retry_after};
+use crate::retry::{Contact, RetryPolicy, Uncounted, retry, retry_after, retryable_status};
 
 const SERVICE: &str = "auth server";
 
@@ -34,6 +34,15 @@ impl std::fmt::Debug for Login {
             // A code is a credential: never printed.
             Login::Code(_) => f.write_str("Code(<redacted>)"),
         }
+    }
+}
+
+/// A login the server refused as bad input (400, 403) is an authentication
+/// failure, not a refused signature.
+fn refused_login(e: Error) -> Error {
+    match e {
+        Error::Sign { code, message } => Error::Auth { code, message },
+        e => e,
     }
 }
 
@@ -58,6 +67,7 @@ pub struct ServerClient {
     http: reqwest::Client,
     base: String,
     retry: RetryPolicy,
+    contact: Contact,
     login: RwLock<Option<Login>>,
     token: RwLock<Option<Arc<Token>>>,
 }
@@ -78,6 +88,7 @@ impl ServerClient {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
             retry: RetryPolicy::default(),
+            contact: Contact::default(),
             login: RwLock::new(None),
             token: RwLock::new(None),
         }
@@ -97,6 +108,12 @@ impl ServerClient {
     /// The HTTP client.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// When the servers last answered this client's requests (the auth
+    /// server's and the store's alike).
+    pub(crate) fn contact(&self) -> &Contact {
+        &self.contact
     }
 
     /// The current session, once logged in.
@@ -120,22 +137,22 @@ impl ServerClient {
     /// Logs in and keeps the token for later calls.
     pub async fn login(&self, how: Login) -> Result<Session, Error> {
         let tr: TokenResponse = match &how {
-            Login::Dev(user) => {
-                self.post_json(
+            Login::Dev(user) => self
+                .post_json(
                     shared::routes::DEV_LOGIN,
                     &DevLoginRequest { user: user.clone() },
                 )
-                .await?
-            }
+                .await
+                .map_err(refused_login)?,
             // A code is single-use: never retried.
-            Login::Code(code) => {
-                self.send_once(
+            Login::Code(code) => self
+                .send_once(
                     self.http
                         .post(format!("{}{}", self.base, shared::routes::LOGIN))
                         .json(&LoginRequest { code: code.clone() }),
                 )
-                .await?
-            }
+                .await
+                .map_err(refused_login)?,
         };
         let upload_prefix = DirPath::parse(&tr.upload_prefix).map_err(|e| Error::Protocol {
             service: SERVICE,
@@ -203,6 +220,7 @@ impl ServerClient {
             }
             let r = retry(
                 &self.retry,
+                &self.contact,
                 &Uncounted,
                 || {
                     let rb = build()
@@ -229,6 +247,7 @@ impl ServerClient {
     ) -> Result<T, Error> {
         retry(
             &self.retry,
+            &self.contact,
             &Uncounted,
             || self.send_once(self.http.post(format!("{}{route}", self.base)).json(body)),
             |e, _| tracing::debug!(error = %e, "retrying auth server request"),
@@ -263,7 +282,11 @@ impl ServerClient {
             StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN | StatusCode::PAYLOAD_TOO_LARGE => {
                 Error::Sign { code, message }
             }
-            s if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => Error::Server {
+            StatusCode::INSUFFICIENT_STORAGE => Error::StoreFull {
+                service: SERVICE,
+                message: format!("{code}: {message}"),
+            },
+            s if retryable_status(s) => Error::Server {
                 service: SERVICE,
                 status: s.as_u16(),
                 message: format!("{code}: {message}"),

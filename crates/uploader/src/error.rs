@@ -9,8 +9,9 @@ use crate::redact;
 /// Everything the uploader library can fail with.
 ///
 /// [`Error::is_retryable`] says whether the same request may succeed if sent
-/// again (network trouble, 5xx, 503 slow-down, 429); the retry loop in
-/// [`crate::retry`] uses it.
+/// again (no reply, 408, 429, 5xx other than 507); the retry loop in
+/// [`crate::retry`] uses it. [`Error::Unreachable`] and [`Error::StoreFull`]
+/// stop a bulk run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -48,8 +49,8 @@ pub enum Error {
         /// The object key.
         key: String,
     },
-    /// A server answered with a status or code worth retrying (5xx, 503
-    /// slow-down, 429, v4 internal error).
+    /// A server answered with a status or code worth retrying (408, 429, 5xx
+    /// other than 507, v4 internal error), or a signature expired.
     #[error("server error from {service}: HTTP {status}: {message}")]
     Server {
         /// `auth server` or `store`.
@@ -75,6 +76,40 @@ pub enum Error {
         service: &'static str,
         /// The transport error (its URL redacted).
         error: reqwest::Error,
+    },
+    /// The server (or store) answered HTTP 507: it has no space left. Never
+    /// retried; nothing more can be stored until space is freed.
+    #[error(
+        "the {service} is full (HTTP 507: {message}): free space on the server, then run the same command again"
+    )]
+    StoreFull {
+        /// `auth server` or `store`.
+        service: &'static str,
+        /// What the server said.
+        message: String,
+    },
+    /// No request got any reply for [`crate::RetryPolicy::give_up_after`]
+    /// (counted from the first that got none): the servers are down or out of
+    /// reach.
+    #[error("no response from {server} for {silent_secs} s (last error: {last_error})")]
+    Unreachable {
+        /// Where the last request without a reply went (scheme, host, port).
+        server: String,
+        /// Seconds without a reply.
+        silent_secs: u64,
+        /// Why the last request got no reply (`connection refused`…).
+        last_error: String,
+    },
+    /// An `https://` request was answered in plain HTTP: the server does not
+    /// speak TLS on that port. Sending it again would not help.
+    #[error("{url} answered in plain HTTP, not HTTPS: use {suggestion} instead")]
+    PlainHttp {
+        /// `auth server` or `store`.
+        service: &'static str,
+        /// The `https://` origin that was asked.
+        url: String,
+        /// The same origin with `http://`.
+        suggestion: String,
     },
     /// A request could not be built (an invalid header or MIME type). Sending
     /// it again would not help.
@@ -165,6 +200,36 @@ impl Error {
         matches!(self, Error::Server { .. } | Error::Network { .. })
     }
 
+    /// True when the error is a server's reply (of any status), so the
+    /// server was reached.
+    pub(crate) fn replied(&self) -> bool {
+        matches!(
+            self,
+            Error::Auth { .. }
+                | Error::Sign { .. }
+                | Error::Upload { .. }
+                | Error::Exists { .. }
+                | Error::Server { .. }
+                | Error::StoreFull { .. }
+                | Error::PlainHttp { .. }
+                | Error::Protocol { .. }
+                | Error::Verify { .. }
+        )
+    }
+
+    /// For a request that got no reply: where it went (scheme, host and port)
+    /// and, briefly, why (`connection refused`, `timed out`…).
+    pub(crate) fn unanswered(&self) -> Option<(String, String)> {
+        let Error::Network { service, error } = self else {
+            return None;
+        };
+        let server = error
+            .url()
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|| (*service).to_owned());
+        Some((server, brief_cause(error)))
+    }
+
     /// `Retry-After` hint from the server, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -181,7 +246,10 @@ impl Error {
             Error::Upload { .. } => "upload",
             Error::Exists { .. } => "exists",
             Error::Server { .. } => "server",
+            Error::StoreFull { .. } => "store_full",
+            Error::Unreachable { .. } => "unreachable",
             Error::Network { .. } => "network",
+            Error::PlainHttp { .. } => "plain_http",
             Error::Request { .. } => "request",
             Error::Protocol { .. } => "protocol",
             Error::Verify { .. } => "verify",
@@ -202,12 +270,18 @@ impl Error {
         }
     }
 
-    /// A transport error, with secrets in its URL redacted.
+    /// A transport error, with secrets in its URL redacted; an `https://`
+    /// request answered in plain HTTP is [`Error::PlainHttp`].
     pub(crate) fn network(service: &'static str, error: reqwest::Error) -> Self {
-        Error::Network {
-            service,
-            error: redact::redacted(error),
+        let error = redact::redacted(error);
+        if let Some((url, suggestion)) = plain_http(&error) {
+            return Error::PlainHttp {
+                service,
+                url,
+                suggestion,
+            };
         }
+        Error::Network { service, error }
     }
 
     /// A request that could not be built.
@@ -216,6 +290,43 @@ impl Error {
             what,
             message: chain(&redact::redacted(error)),
         }
+    }
+}
+
+/// When `error` is a TLS handshake that got a plain-HTTP reply (rustls reads
+/// the reply's first bytes as a record of type `InvalidContentType`): the
+/// `https://` origin asked and the `http://` one to use instead.
+fn plain_http(error: &reqwest::Error) -> Option<(String, String)> {
+    if !chain(error).contains("InvalidContentType") {
+        return None;
+    }
+    let url = error.url()?;
+    let host = url.host_str()?;
+    let port = url.port_or_known_default()?;
+    let asked = url.origin().ascii_serialization();
+    Some((asked, format!("http://{host}:{port}")))
+}
+
+/// Why a request got no reply, in a few words: the kind of the innermost
+/// I/O error (`connection refused`, `connection reset`), `timed out`, or
+/// the innermost cause's text.
+fn brief_cause(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "timed out".into();
+    }
+    let mut innermost: &(dyn std::error::Error + 'static) = error;
+    let mut io_kind = None;
+    while let Some(c) = innermost.source() {
+        innermost = c;
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && io.kind() != std::io::ErrorKind::Other
+        {
+            io_kind = Some(io.kind());
+        }
+    }
+    match io_kind {
+        Some(kind) => kind.to_string(),
+        None => innermost.to_string(),
     }
 }
 

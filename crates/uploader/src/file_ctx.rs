@@ -1,6 +1,6 @@
 //! What one file's upload carries along ([`FileCtx`]): where its progress
 //! goes, its journal and unfinished uploads from an earlier run, and the
-//! counts its report is made of (attempts, bytes stored, bytes resumed).
+//! counts its report is made of (requests, bytes stored, bytes resumed).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -10,9 +10,9 @@ use shared::ObjectKey;
 use crate::error::Error;
 use crate::journal::{Journal, JournalState, PendingMultipart, PendingSlices, Record};
 use crate::progress::{AttemptMeter, NoProgress, Progress};
-use crate::retry::Attempts;
+use crate::retry::Requests;
 
-/// Per-file context: progress, journal, resume state and the attempt count.
+/// Per-file context: progress, journal, resume state and the request count.
 pub struct FileCtx {
     /// Index of the file in the run (for progress).
     pub id: usize,
@@ -24,7 +24,7 @@ pub struct FileCtx {
     pub pending_slices: Option<PendingSlices>,
     /// An unfinished v5 multipart upload of this key from an earlier run.
     pub pending_multipart: Option<PendingMultipart>,
-    attempts: AtomicU32,
+    requests: AtomicU32,
     /// Bytes this run stored (acknowledged attempts only).
     stored: Arc<AtomicU64>,
     /// Bytes earlier runs stored (slices or parts resumed).
@@ -35,7 +35,7 @@ impl std::fmt::Debug for FileCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileCtx")
             .field("id", &self.id)
-            .field("attempts", &self.attempts())
+            .field("requests", &self.requests())
             .field("bytes_sent", &self.bytes_sent())
             .field("bytes_resumed", &self.bytes_resumed())
             .finish_non_exhaustive()
@@ -57,7 +57,7 @@ impl FileCtx {
             journal: None,
             pending_slices: None,
             pending_multipart: None,
-            attempts: AtomicU32::new(0),
+            requests: AtomicU32::new(0),
             stored: Arc::default(),
             resumed: AtomicU64::new(0),
         }
@@ -76,9 +76,9 @@ impl FileCtx {
         self
     }
 
-    /// Store requests made so far (retries included).
-    pub fn attempts(&self) -> u32 {
-        self.attempts.load(Ordering::Relaxed)
+    /// HTTP requests sent to the store for this file so far (retries included).
+    pub fn requests(&self) -> u32 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// Bytes of this file the store acknowledged in this run: attempts that
@@ -123,8 +123,8 @@ impl FileCtx {
     }
 }
 
-impl Attempts for FileCtx {
+impl Requests for FileCtx {
     fn add(&self, n: u32) {
-        self.attempts.add(n);
+        self.requests.add(n);
     }
 }

@@ -12,15 +12,16 @@ use crate::body::CHUNK;
 use crate::error::Error;
 
 /// SHA-1 (lower-case hex) and, when asked, MD5 (raw) of a whole file, read in fixed chunks on
-/// a blocking thread. Fails with [`Error::Changed`] when the size read differs
-/// from `expected_size`.
+/// a blocking thread; `on_read` is called with the length of each chunk read.
+/// Fails with [`Error::Changed`] when the size read differs from `expected_size`.
 pub async fn hash_file(
     path: &Path,
     expected_size: u64,
     want_md5: bool,
+    on_read: impl FnMut(u64) + Send + 'static,
 ) -> Result<FileHashes, Error> {
     let p = path.to_owned();
-    tokio::task::spawn_blocking(move || hash_file_blocking(&p, expected_size, want_md5))
+    tokio::task::spawn_blocking(move || hash_file_blocking(&p, expected_size, want_md5, on_read))
         .await
         .map_err(|e| Error::io(path, std::io::Error::other(e)))?
 }
@@ -38,6 +39,7 @@ fn hash_file_blocking(
     path: &PathBuf,
     expected_size: u64,
     want_md5: bool,
+    mut on_read: impl FnMut(u64),
 ) -> Result<FileHashes, Error> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut sha = Sha1::new();
@@ -54,6 +56,7 @@ fn hash_file_blocking(
             m.update(&buf[..n]);
         }
         total += n as u64;
+        on_read(n as u64);
     }
     if total != expected_size {
         return Err(Error::Changed {
@@ -99,16 +102,28 @@ mod tests {
         let p = d.path().join("f");
         let data: Vec<u8> = (0..(CHUNK * 2 + 17)).map(|i| (i % 251) as u8).collect();
         std::fs::write(&p, &data).unwrap();
-        let h = hash_file(&p, data.len() as u64, true).await.unwrap();
+        let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = read.clone();
+        let count = move |n| {
+            counted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        };
+        let h = hash_file(&p, data.len() as u64, true, count).await.unwrap();
         assert_eq!(h.sha1, hex::encode(Sha1::digest(&data)));
         assert_eq!(
-            hash_file(&p, data.len() as u64, false).await.unwrap().md5,
+            read.load(std::sync::atomic::Ordering::Relaxed),
+            data.len() as u64
+        );
+        assert_eq!(
+            hash_file(&p, data.len() as u64, false, |_| {})
+                .await
+                .unwrap()
+                .md5,
             None
         );
         let (bytes, h2) = read_small(&p, data.len() as u64).await.unwrap();
         assert_eq!(bytes.as_ref(), &data[..]);
         assert_eq!(h, h2);
-        let short = hash_file(&p, 5, false).await;
+        let short = hash_file(&p, 5, false, |_| {}).await;
         assert!(matches!(short, Err(Error::Changed { .. })), "{short:?}");
     }
 }

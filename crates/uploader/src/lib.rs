@@ -7,14 +7,15 @@
 //! * [`Uploader`] uploads one file: [`upload_file_v4`] (multipart `op=upload`,
 //!   slice upload above [`UploadConfig::large_threshold`]) or [`upload_file_v5`]
 //!   (PUT or POST Object, multipart upload for large files). Bodies stream from
-//!   disk in fixed chunks; requests are retried with backoff and jitter on
-//!   network errors, 5xx and 503; v4 signatures are renewed before they expire
-//!   and after a -96.
+//!   disk in fixed chunks; requests are retried with backoff and jitter when
+//!   they get no reply or a 408, 429 or 5xx other than 507 (the rules are in
+//!   [`retry`]); v4 signatures are renewed before they expire and after a -96.
 //! * [`run`] uploads files and directories with bounded concurrency, a resume
 //!   [`Journal`], progress, optional verification, and returns a [`Report`].
 //!
 //! A bulk run is described by [`RunOptions`]; everything not named keeps its
-//! default (v4, 8 files at once, slices above 20 MiB, 6 attempts per request):
+//! default (v4, 8 files at once, slices above 20 MiB, 6 attempts per request,
+//! stop after 10 s without any reply):
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -86,9 +87,9 @@ pub use file_ctx::FileCtx;
 pub use hash::{FileHashes, hash_file};
 pub use job::FileJob;
 pub use journal::{Destination, FileIdentity, Journal, JournalState, Record};
-pub use plan::target_dir;
+pub use plan::{RunPlan, target_dir};
 pub use progress::{BarProgress, NoProgress, PlainProgress, Progress};
-pub use report::{FileReport, Report, Status, Summary};
+pub use report::{FileReport, Report, Status, Stop, Summary};
 pub use retry::RetryPolicy;
 pub use run::{RunOptions, run};
 pub use sign_cache::SignCache;
@@ -98,7 +99,7 @@ pub use upload::{
 };
 pub use v5::{FORBID_OVERWRITE, META_SHA1};
 pub use verify::verify_object;
-pub use walk::{LocalFile, Walk, WalkOptions};
+pub use walk::{LocalFile, Root, Walk, WalkOptions};
 
 /// Builds the HTTP client every request shares: one connection pool with
 /// keep-alive, `TCP_NODELAY`, a connect timeout and a read timeout (no total

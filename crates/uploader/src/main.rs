@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use uploader::{
     BarProgress, CancellationToken, Error, Login, NoProgress, PlainProgress, Progress, Protocol,
-    RetryPolicy, RunOptions, ServerClient, UploadConfig, WalkOptions,
+    RetryPolicy, RunOptions, ServerClient, Stop, UploadConfig, WalkOptions,
 };
 
 /// Exit codes (also listed in `--help`).
@@ -24,9 +24,12 @@ mod exit {
 }
 
 const AFTER_HELP: &str = "\
-Keys: a file argument is uploaded as <target>/<file name>; a directory's contents as
-<target>/<path inside the directory> (names in Unicode NFC). The target is your upload
-directory (from login), or --prefix inside it.
+Keys: a directory argument keeps its own name, like cp -r photos dest/: cos-upload
+./photos puts photos/2024/a.jpg at <target>/photos/2024/a.jpg (. and .. are named after
+the directory they are); a file argument goes to <target>/<file name>. The target is
+your upload directory (/u/<id>/, from login), or --prefix inside it. Names are in
+Unicode NFC; --include/--exclude path globs match paths inside the directory argument.
+The destination is printed before anything is sent (not with --quiet).
 
 Resume: with --journal FILE, a run that is killed and started again skips files recorded
 as done (same size, mtime and SHA-1) and resumes unfinished slice/multipart uploads.
@@ -35,16 +38,34 @@ records where its files went (server, store, user) and is locked while a run use
 a journal of another destination, or one in use, is refused. --dry-run reads the
 journal but never creates or changes it.
 
+Server down: requests that get no reply are retried. When no request has had any reply
+from the auth server or the store for --give-up-after seconds (counted from the first
+that got none), the run stops with exit 4 and says so; files not finished are
+cancelled and not in the journal, so the same command resumes them. Replies that
+sending again will not change (4xx other than 408 and 429) are not retried, nor is
+507 (the store is full: free space on the server); a full store stops the run.
+
+Report: --report FILE.json holds a summary and one entry per file: path, key, status
+(uploaded, already_present, skipped, dry_run, failed, cancelled), url, size, sha1,
+bytes_sent, bytes_resumed, requests (HTTP requests sent to the store for the file,
+retries included), duration_ms, verified, error_kind and error.
+
 Exit codes:
   0    every file uploaded, already present, or skipped (and verified with --verify)
   1    some files failed (see the messages or --report)
-  2    usage error (bad arguments, glob or prefix)
+  2    usage error (bad arguments, glob or prefix; an https:// --server that answers
+       plain HTTP)
   3    authentication failed (login refused or token rejected)
-  4    could not run (server unreachable, journal or report not writable, journal of
-       another destination or in use by another run)
+  4    could not run, or stopped: no reply from the server for --give-up-after
+       seconds, the store is full, journal or report not writable, journal of
+       another destination or in use by another run
   130  interrupted (Ctrl-C); the journal allows resuming
 
-Environment: COS_UPLOAD_SERVER, COS_UPLOAD_DEV_USER, COS_UPLOAD_CODE; RUST_LOG for logs.";
+Output: progress bars only when stdout is a terminal (plain lines otherwise); log lines
+on stderr are coloured only when stderr is a terminal and NO_COLOR is not set.
+
+Environment: COS_UPLOAD_SERVER, COS_UPLOAD_DEV_USER, COS_UPLOAD_CODE,
+COS_UPLOAD_GIVE_UP_AFTER; RUST_LOG for logs; NO_COLOR.";
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ProtocolArg {
@@ -60,15 +81,16 @@ enum ProtocolArg {
 #[derive(Debug, Parser)]
 #[command(name = "cos-upload", version, after_help = AFTER_HELP)]
 struct Cli {
-    /// Auth server base URL.
-    #[arg(long, env = "COS_UPLOAD_SERVER")]
+    /// Auth server base URL, with its scheme: http://127.0.0.1:8080.
+    #[arg(long, env = "COS_UPLOAD_SERVER", value_parser = parse_server)]
     server: String,
     /// Log in with dev login as this user.
     #[arg(
         long,
         env = "COS_UPLOAD_DEV_USER",
         conflicts_with = "code",
-        required_unless_present = "code"
+        required_unless_present = "code",
+        value_parser = parse_dev_user
     )]
     dev_user: Option<String>,
     /// Log in with a wx.login code.
@@ -119,15 +141,52 @@ struct Cli {
     /// Slices or parts of one large file in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     parallel_parts: u16,
-    /// Attempts per request before giving up (1 = no retries).
+    /// Attempts per request before its file fails (1 = no retries). While no
+    /// server answers anything, requests wait instead, up to --give-up-after.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100))]
     attempts: u32,
+    /// Stop the run (exit 4) when no request has had any reply from the auth
+    /// server or the store for this many seconds.
+    #[arg(
+        long,
+        env = "COS_UPLOAD_GIVE_UP_AFTER",
+        value_name = "SECS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    give_up_after: u64,
     /// Seconds between progress lines when stdout is not a terminal.
     #[arg(long, default_value_t = 2.0)]
     progress_interval: f64,
-    /// Paths to upload (files or directories).
+    /// Paths to upload: files, or directories (uploaded under their own name).
     #[arg(required = true, value_name = "PATHS")]
     paths: Vec<PathBuf>,
+}
+
+/// A `--server` URL: `http://` or `https://`, a host, and no query. The
+/// trailing `/` is dropped.
+fn parse_server(s: &str) -> Result<String, String> {
+    let example = "e.g. http://127.0.0.1:8080";
+    let t = s.trim();
+    let scheme = t
+        .split_once("://")
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("http" | "https")) {
+        return Err(format!("--server needs a scheme, {example}"));
+    }
+    let url = reqwest::Url::parse(t).map_err(|e| format!("not a URL ({e}), {example}"))?;
+    if url.host_str().is_none_or(str::is_empty) || url.query().is_some() {
+        return Err(format!("not a server's base URL, {example}"));
+    }
+    Ok(t.trim_end_matches('/').to_owned())
+}
+
+/// A `--dev-user` name: not empty, not only spaces.
+fn parse_dev_user(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("--dev-user needs a user name, e.g. --dev-user alice".into());
+    }
+    Ok(s.to_owned())
 }
 
 /// Parses `4096`, `64KiB`, `1.5MiB`, `20MB`, `1G` (binary multiples).
@@ -160,6 +219,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color())
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -183,6 +243,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// True when `NO_COLOR` is set to anything but the empty string
+/// (<https://no-color.org>).
+#[allow(clippy::disallowed_methods)] // The binary reads its environment here, once.
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 fn stderr_line(msg: &str) {
     let _ = writeln!(std::io::stderr(), "cos-upload: {msg}");
 }
@@ -191,6 +258,7 @@ async fn real_main(cli: Cli) -> anyhow::Result<u8> {
     let http = uploader::http_client(usize::from(cli.jobs)).context("building the HTTP client")?;
     let retry = RetryPolicy {
         max_attempts: cli.attempts,
+        give_up_after: Duration::from_secs(cli.give_up_after),
         ..RetryPolicy::default()
     };
     let client = Arc::new(ServerClient::new(http, &cli.server).with_retry(retry));
@@ -204,9 +272,13 @@ async fn real_main(cli: Cli) -> anyhow::Result<u8> {
     };
     match client.login(login).await {
         Ok(s) => tracing::info!(user = %s.user_id, prefix = %s.upload_prefix, "logged in"),
-        Err(e @ (Error::Auth { .. } | Error::Sign { .. })) => {
+        Err(e @ Error::Auth { .. }) => {
             stderr_line(&format!("login refused by {}: {e}", cli.server));
             return Ok(exit::AUTH);
+        }
+        Err(e @ Error::PlainHttp { .. }) => {
+            stderr_line(&format!("--server {}: {e}", cli.server));
+            return Ok(exit::USAGE);
         }
         Err(e) => {
             stderr_line(&format!("cannot log in at {}: {e}", cli.server));
@@ -311,8 +383,19 @@ async fn real_main(cli: Cli) -> anyhow::Result<u8> {
         let mut out = std::io::stdout();
         let _ = writeln!(out, "{}", report.summary.line());
     }
-    if cancel.is_cancelled() {
-        return Ok(exit::INTERRUPTED);
+    match &report.stopped {
+        Some(Stop::Cancelled) => return Ok(exit::INTERRUPTED),
+        Some(Stop::Unreachable { message }) => {
+            stderr_line(&format!(
+                "stopped: {message}. Nothing is lost: run the same command again to resume (--journal keeps finished files)."
+            ));
+            return Ok(exit::FATAL);
+        }
+        Some(Stop::StoreFull { message }) => {
+            stderr_line(&format!("stopped: {message} to resume."));
+            return Ok(exit::FATAL);
+        }
+        None => {}
     }
     if failed
         .iter()
@@ -342,6 +425,31 @@ mod tests {
         for bad in ["0", "12 parsecs", ""] {
             let r = parse_size(bad);
             assert!(r.is_err(), "{bad:?} parsed as {r:?}");
+        }
+    }
+
+    #[test]
+    fn server_urls_need_a_scheme_and_a_host() {
+        assert_eq!(
+            parse_server("http://127.0.0.1:8080/"),
+            Ok("http://127.0.0.1:8080".to_owned())
+        );
+        assert_eq!(
+            parse_server("HTTPS://cos.example.com"),
+            Ok("HTTPS://cos.example.com".to_owned())
+        );
+        for bad in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "ftp://h",
+            "http://",
+            "http://h/?a=1",
+        ] {
+            let r = parse_server(bad);
+            assert!(
+                matches!(&r, Err(m) if m.ends_with("e.g. http://127.0.0.1:8080")),
+                "{bad:?}: {r:?}"
+            );
         }
     }
 

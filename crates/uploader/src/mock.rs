@@ -92,7 +92,8 @@ where
     Server { base, requests }
 }
 
-/// Answers dev login (user `7`, prefix `/u/7/`) and v5 signing (URL
+/// Answers dev login (user `7`, prefix `/u/7/`), v4 signing (of `/u/7/`,
+/// uploads to `<base>/files/v2/1/b/u/7/`) and v5 signing (URL
 /// `<base>/<key>`); `None` for anything else.
 pub(crate) fn auth_routes(base: &str, req: &Request) -> Option<Response> {
     let path = req.target.split('?').next().unwrap_or("");
@@ -101,6 +102,15 @@ pub(crate) fn auth_routes(base: &str, req: &Request) -> Option<Response> {
             200,
             r#"{"access_token":"t","token_type":"JWT","expires_in":3600,"user_id":"7","upload_prefix":"/u/7/"}"#,
         ));
+    }
+    if path == shared::routes::V4_SIGN {
+        let body = serde_json::json!({
+            "sign": "mock-sign",
+            "expires_at": shared::clock::unix_now() + 3600,
+            "cos_path": "/u/7/",
+            "upload_url": format!("{base}/files/v2/1/b/u/7/"),
+        });
+        return Some(Response::new(200, body.to_string()));
     }
     if path == shared::routes::V5_SIGN {
         let v: shared::wire::V5SignRequest = serde_json::from_slice(&req.body).unwrap();

@@ -58,8 +58,12 @@ pub struct FileReport {
     /// Bytes of this file an earlier run stored (resumed slices or parts).
     #[serde(default)]
     pub bytes_resumed: u64,
-    /// HTTP requests made to the store for this file, retries included.
-    pub attempts: u32,
+    /// HTTP requests sent to the store for this file, retries included (a
+    /// file of 9 v4 slices takes 11: init, 9 slices, finish). Requests to the
+    /// auth server for signatures are not counted. Older reports call it
+    /// `attempts`.
+    #[serde(alias = "attempts")]
+    pub requests: u32,
     /// Wall time spent on the file, in milliseconds.
     pub duration_ms: u64,
     /// `Some(true)` when `--verify` downloaded the object and it matched.
@@ -86,7 +90,7 @@ impl FileReport {
             sha1: None,
             bytes_sent: 0,
             bytes_resumed: 0,
-            attempts: 0,
+            requests: 0,
             duration_ms: 0,
             verified: None,
             error_kind: None,
@@ -190,11 +194,51 @@ impl Summary {
     }
 }
 
+/// Why a run stopped before every file was done. Files cut short are
+/// [`Status::Cancelled`]; nothing about them is in the journal, so the same
+/// run started again resumes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Stop {
+    /// The caller cancelled the run (Ctrl-C).
+    Cancelled,
+    /// No request got any reply for too long ([`crate::Error::Unreachable`]).
+    Unreachable {
+        /// What happened, e.g. `no response from http://127.0.0.1:8080 for 10 s
+        /// (last error: connection refused)`.
+        message: String,
+    },
+    /// The store answered that it is full ([`crate::Error::StoreFull`]).
+    StoreFull {
+        /// What the store said, and what to do.
+        message: String,
+    },
+}
+
+impl Stop {
+    /// The stop an error calls for: one that every other file would meet too
+    /// (no server answers, the store is full) ends the run.
+    pub fn caused_by(e: &crate::Error) -> Option<Stop> {
+        match e {
+            crate::Error::Unreachable { .. } => Some(Stop::Unreachable {
+                message: e.to_string(),
+            }),
+            crate::Error::StoreFull { .. } => Some(Stop::StoreFull {
+                message: e.to_string(),
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Totals.
     pub summary: Summary,
+    /// Why the run stopped early, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<Stop>,
     /// One entry per file, in walk order.
     pub files: Vec<FileReport>,
 }
@@ -223,7 +267,11 @@ impl Report {
                 s.verified += 1;
             }
         }
-        Self { summary: s, files }
+        Self {
+            summary: s,
+            stopped: None,
+            files,
+        }
     }
 
     /// True when every file ended well.
@@ -267,7 +315,7 @@ mod tests {
         FileReport {
             status,
             bytes_sent: if status == Status::Uploaded { size } else { 0 },
-            attempts: 1,
+            requests: 1,
             duration_ms: 1,
             ..FileReport::new("p".into(), "k".into(), size)
         }
@@ -334,8 +382,16 @@ mod tests {
             .unwrap()
             .remove("bytes_resumed");
         v["files"][0].as_object_mut().unwrap().remove("bytes_sent");
+        // `requests` was called `attempts`.
+        let requests = v["files"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("requests")
+            .unwrap();
+        v["files"][0]["attempts"] = requests;
         let back: Report = serde_json::from_value(v).unwrap();
         assert_eq!(back.files[0].bytes_sent, 0);
+        assert_eq!(back.files[0].requests, r.files[0].requests);
     }
 
     #[test]

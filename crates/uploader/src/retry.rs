@@ -1,11 +1,30 @@
 //! Retrying: how often and how patiently ([`RetryPolicy`]: exponential
-//! backoff with jitter, honouring `Retry-After`), the one retry loop every
-//! retried request goes through, and where its attempts are counted.
+//! backoff with jitter, honouring `Retry-After`), which replies are worth
+//! sending again (`retryable_status`), the one retry loop every retried
+//! request goes through, where its requests are counted, and when to stop
+//! waiting for servers that answer nothing (`Contact`).
+//!
+//! The rules, in one place:
+//! * Sent again: requests that got no reply (connection refused or reset,
+//!   timeouts, a reply cut off) and replies 408, 429 and 5xx other than 507;
+//!   an expired signature is asked for again and the request re-signed.
+//! * Not sent again: other 4xx (refused as they are) and 507 (the store is
+//!   full: [`Error::StoreFull`]).
+//! * A request gets at most [`RetryPolicy::max_attempts`], except that while
+//!   no request of the client has had any reply since this one first failed
+//!   (the servers are down, not this request unlucky) it keeps waiting.
+//! * When no request has had a reply for [`RetryPolicy::give_up_after`],
+//!   counted from the first request that got none, every retry loop returns
+//!   [`Error::Unreachable`] and the bulk run stops. Any reply counts, of any
+//!   status; a request still in flight is bounded by the HTTP client's
+//!   connect and read timeouts.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
+use reqwest::StatusCode;
 
 use crate::error::Error;
 
@@ -18,6 +37,9 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Largest delay between two attempts.
     pub max_delay: Duration,
+    /// Stop waiting when no request has had any reply for this long, counted
+    /// from the first request that got none (see the module documentation).
+    pub give_up_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -26,6 +48,7 @@ impl Default for RetryPolicy {
             max_attempts: 6,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(10),
+            give_up_after: Duration::from_secs(10),
         }
     }
 }
@@ -58,21 +81,104 @@ impl RetryPolicy {
     }
 }
 
-/// Where the attempts of a retried request are counted: a file's
-/// [`crate::FileCtx`] counts the store requests made for it.
-pub(crate) trait Attempts {
-    /// Adds `n` attempts.
+/// True when a reply with this status may succeed if the request is sent
+/// again: 408, 429, and 5xx except 507 (the store is full).
+pub(crate) fn retryable_status(status: StatusCode) -> bool {
+    status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || (status.is_server_error() && status != StatusCode::INSUFFICIENT_STORAGE)
+}
+
+/// When the servers (auth server and store) last answered, shared by every
+/// request of a client: the clock behind [`RetryPolicy::give_up_after`].
+#[derive(Debug)]
+pub(crate) struct Contact {
+    state: Mutex<ContactState>,
+}
+
+#[derive(Debug)]
+struct ContactState {
+    /// When a reply last arrived (or the client was made).
+    last_reply: Instant,
+    /// Since when requests have been failing without a reply, if they are.
+    silent_since: Option<Instant>,
+    /// Where the last request without a reply went, and why it got none.
+    last_failure: Option<(String, String)>,
+}
+
+impl Default for Contact {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(ContactState {
+                last_reply: Instant::now(),
+                silent_since: None,
+                last_failure: None,
+            }),
+        }
+    }
+}
+
+impl Contact {
+    fn state(&self) -> std::sync::MutexGuard<'_, ContactState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A reply arrived.
+    fn replied(&self) {
+        let mut s = self.state();
+        s.last_reply = Instant::now();
+        s.silent_since = None;
+    }
+
+    /// A request sent at `sent` failed without a reply: `server` is where
+    /// it went, `why` what happened.
+    fn unanswered(&self, sent: Instant, server: String, why: String) {
+        let mut s = self.state();
+        let since = sent.max(s.last_reply);
+        s.silent_since.get_or_insert(since);
+        s.last_failure = Some((server, why));
+    }
+
+    /// How long requests have been failing without a reply, if they are.
+    fn silence(&self) -> Option<Duration> {
+        self.state().silent_since.map(|t| t.elapsed())
+    }
+
+    /// True when a reply arrived at or after `t`.
+    fn replied_since(&self, t: Instant) -> bool {
+        self.state().last_reply >= t
+    }
+
+    /// The error that stops waiting after `silence` without a reply.
+    fn unreachable(&self, silence: Duration) -> Error {
+        let (server, last_error) = self
+            .state()
+            .last_failure
+            .clone()
+            .unwrap_or_else(|| ("the server".into(), "no reply".into()));
+        Error::Unreachable {
+            server,
+            silent_secs: silence.as_secs(),
+            last_error,
+        }
+    }
+}
+
+/// Where the requests a retried call sends are counted (one per attempt):
+/// a file's [`crate::FileCtx`] counts the store requests made for it.
+pub(crate) trait Requests {
+    /// Adds `n` requests.
     fn add(&self, n: u32);
 }
 
 /// Attempts nobody counts (requests to the auth server, verification downloads).
 pub(crate) struct Uncounted;
 
-impl Attempts for Uncounted {
+impl Requests for Uncounted {
     fn add(&self, _n: u32) {}
 }
 
-impl Attempts for std::sync::atomic::AtomicU32 {
+impl Requests for std::sync::atomic::AtomicU32 {
     fn add(&self, n: u32) {
         self.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
@@ -81,16 +187,21 @@ impl Attempts for std::sync::atomic::AtomicU32 {
 /// The one retry loop: runs `op` until it succeeds, fails with an error that
 /// is not [`Error::is_retryable`], or `policy.max_attempts` are used up,
 /// waiting [`RetryPolicy::delay`] (which honours the error's `Retry-After`)
-/// between attempts. `on_retry` is called with the error and the delay before
-/// each wait (for logging). The attempts made are added to `attempts` once
-/// the request is over (a request abandoned mid-way, by cancellation, adds
-/// none).
+/// between attempts. Every outcome is reported to `contact`; a request that
+/// got no reply follows the rules in this module's documentation (it may
+/// wait beyond its attempts, and ends with [`Error::Unreachable`] once the
+/// servers have been silent for `policy.give_up_after`; no wait goes past
+/// that moment). `on_retry` is called with the error and the delay before
+/// each wait (for logging). The attempts made (one request each) are added
+/// to `requests` once the call is over (a call abandoned mid-way, by
+/// cancellation, adds none).
 ///
 /// Each attempt is a whole new request: `op` builds its body and meter again,
 /// and asks for a signature again where one may have expired.
 pub(crate) async fn retry<T, F, Fut>(
     policy: &RetryPolicy,
-    attempts: &impl Attempts,
+    contact: &Contact,
+    requests: &impl Requests,
     mut op: F,
     mut on_retry: impl FnMut(&Error, Duration),
 ) -> Result<T, Error>
@@ -99,19 +210,55 @@ where
     Fut: Future<Output = Result<T, Error>>,
 {
     let mut made = 0;
+    // When this request first failed without a reply.
+    let mut first_unanswered: Option<Instant> = None;
     let result = loop {
         made += 1;
-        match op().await {
-            Ok(v) => break Ok(v),
-            Err(e) if e.is_retryable() && made < policy.max_attempts.max(1) => {
-                let delay = policy.delay(made, e.retry_after(), &mut rand::thread_rng());
-                on_retry(&e, delay);
-                tokio::time::sleep(delay).await;
+        let sent = Instant::now();
+        let e = match op().await {
+            Ok(v) => {
+                contact.replied();
+                break Ok(v);
             }
-            Err(e) => break Err(e),
+            Err(e) => e,
+        };
+        let unanswered = match e.unanswered() {
+            Some((server, why)) => {
+                contact.unanswered(sent, server, why);
+                true
+            }
+            None => {
+                if e.replied() {
+                    contact.replied();
+                }
+                false
+            }
+        };
+        if !e.is_retryable() {
+            break Err(e);
         }
+        let out_of_attempts = made >= policy.max_attempts.max(1);
+        let mut delay = policy.delay(made, e.retry_after(), &mut rand::thread_rng());
+        if unanswered {
+            let first = *first_unanswered.get_or_insert_with(Instant::now);
+            let silence = contact.silence().unwrap_or_default();
+            if silence >= policy.give_up_after {
+                break Err(contact.unreachable(silence));
+            }
+            // Out of attempts: this request fails alone if others got
+            // replies since it first failed; otherwise it waits for the servers.
+            if out_of_attempts && contact.replied_since(first) {
+                break Err(e);
+            }
+            // Wake up when the servers have been silent for long enough.
+            delay = delay.min(policy.give_up_after.saturating_sub(silence));
+        } else if out_of_attempts {
+            break Err(e);
+        }
+        on_retry(&e, delay);
+        tokio::time::sleep(delay).await;
     };
-    attempts.add(made);
+    requests.add(made);
     result
 }
 
@@ -127,6 +274,7 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt as _;
     use rand::SeedableRng;
     use std::sync::atomic::AtomicU32;
 
@@ -144,7 +292,28 @@ mod tests {
             max_attempts: 6,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(4),
+            give_up_after: Duration::from_millis(200),
         }
+    }
+
+    /// A server nobody listens on (bound then released: nothing listens
+    /// there for the test's lifetime, barring a race with another process).
+    fn closed_server() -> String {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        format!("http://127.0.0.1:{port}")
+    }
+
+    /// A request to `server`, refused: no reply.
+    async fn refused(server: &str) -> Error {
+        let e = reqwest::Client::new()
+            .get(format!("{server}/x"))
+            .send()
+            .await
+            .unwrap_err();
+        Error::network("store", e)
     }
 
     #[test]
@@ -153,6 +322,7 @@ mod tests {
             max_attempts: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(1000),
+            ..RetryPolicy::default()
         };
         let got: Vec<u128> = (1..=6).map(|r| p.ceiling(r).as_millis()).collect();
         assert_eq!(got, vec![100, 200, 400, 800, 1000, 1000]);
@@ -206,6 +376,7 @@ mod tests {
         let mut logged = 0;
         let r = retry(
             &p,
+            &Contact::default(),
             &attempts,
             || {
                 calls += 1;
@@ -227,14 +398,21 @@ mod tests {
             ..fast()
         };
         let attempts = AtomicU32::new(0);
-        let r: Result<(), _> =
-            retry(&p, &attempts, || async { Err(server_error()) }, |_, _| {}).await;
+        let r: Result<(), _> = retry(
+            &p,
+            &Contact::default(),
+            &attempts,
+            || async { Err(server_error()) },
+            |_, _| {},
+        )
+        .await;
         assert!(matches!(r, Err(Error::Server { .. })), "{r:?}");
         assert_eq!(attempts.into_inner(), 4);
 
         let attempts = AtomicU32::new(0);
         let r: Result<(), _> = retry(
             &p,
+            &Contact::default(),
             &attempts,
             || async { Err(Error::Exists { key: "k".into() }) },
             |_, _| {},
@@ -242,5 +420,69 @@ mod tests {
         .await;
         assert!(matches!(r, Err(Error::Exists { .. })), "{r:?}");
         assert_eq!(attempts.into_inner(), 1);
+    }
+
+    #[test]
+    fn only_timeouts_throttling_and_server_errors_but_a_full_store_are_sent_again() {
+        let sent_again: Vec<u16> = (400..600)
+            .filter(|s| retryable_status(StatusCode::from_u16(*s).unwrap()))
+            .collect();
+        let mut want = vec![408, 429];
+        want.extend((500..600).filter(|s| *s != 507));
+        assert_eq!(sent_again, want);
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_is_waited_for_beyond_the_attempts_then_given_up() {
+        let p = RetryPolicy {
+            max_attempts: 2,
+            ..fast()
+        };
+        let server = closed_server();
+        let requests = AtomicU32::new(0);
+        let r: Result<(), _> = retry(
+            &p,
+            &Contact::default(),
+            &requests,
+            || refused(&server).map(Err),
+            |_, _| {},
+        )
+        .await;
+        let Err(e @ Error::Unreachable { .. }) = &r else {
+            panic!("{r:?}")
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!("no response from {server} for "))
+                && text.ends_with(" s (last error: connection refused)"),
+            "{text}"
+        );
+        // It kept trying while nothing answered.
+        assert!(requests.into_inner() > 2);
+    }
+
+    #[tokio::test]
+    async fn a_request_failing_alone_fails_after_its_attempts() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            ..fast()
+        };
+        let contact = Contact::default();
+        let server = closed_server();
+        let requests = AtomicU32::new(0);
+        let r: Result<(), _> = retry(
+            &p,
+            &contact,
+            &requests,
+            || {
+                // Other requests get replies meanwhile.
+                contact.replied();
+                refused(&server).map(Err)
+            },
+            |_, _| {},
+        )
+        .await;
+        assert!(matches!(r, Err(Error::Network { .. })), "{r:?}");
+        assert_eq!(requests.into_inner(), 3);
     }
 }

@@ -3,7 +3,7 @@
 //! `verify`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -15,9 +15,9 @@ use crate::error::Error;
 use crate::file_ctx::FileCtx;
 use crate::job::FileJob;
 use crate::journal::{Journal, JournalState};
-use crate::plan::{Plan, plan, target_dir};
+use crate::plan::{Plan, RunPlan, plan, target_dir};
 use crate::progress::Progress;
-use crate::report::{FileReport, Report, Status};
+use crate::report::{FileReport, Report, Status, Stop};
 use crate::upload::{Outcome, Protocol, UploadConfig, Uploader};
 use crate::verify::verify_object;
 use crate::walk::{WalkOptions, walk};
@@ -25,8 +25,9 @@ use crate::walk::{WalkOptions, walk};
 /// Everything a bulk run needs besides the logged-in client.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Files and directories to upload. A directory's contents go under the
-    /// target directory (the directory's own name is not part of the key).
+    /// Files and directories to upload. A file goes to `<target>/<file
+    /// name>`; a directory keeps its own name, like `cp -r photos dest/`:
+    /// `photos/a.jpg` goes to `<target>/photos/a.jpg`.
     pub paths: Vec<PathBuf>,
     /// Filtering and symlink policy.
     pub walk: WalkOptions,
@@ -70,7 +71,10 @@ impl Default for RunOptions {
 ///
 /// `cancel` stops the run: no new file starts, files in flight are abandoned
 /// where they are (as a killed process would leave them) and reported as
-/// cancelled.
+/// cancelled. The run stops the same way by itself when an error would meet
+/// every other file too ([`Stop::caused_by`]: no server has answered for
+/// [`crate::RetryPolicy::give_up_after`], or the store is full); the report's
+/// `stopped` says why.
 pub async fn run(
     client: Arc<ServerClient>,
     opts: &RunOptions,
@@ -90,7 +94,11 @@ pub async fn run(
             .await
             .map_err(|e| Error::Usage(format!("walk failed: {e}")))??
     };
-    let Plan { mut reports, jobs } = plan(walked, &target);
+    let Plan {
+        mut reports,
+        jobs,
+        to,
+    } = plan(walked, &target);
 
     let (journal, state) = match &opts.journal {
         Some(p) => {
@@ -110,8 +118,14 @@ pub async fn run(
         None => (None, Arc::new(JournalState::default())),
     };
 
-    let total_bytes: u64 = jobs.iter().map(|(_, j)| j.size).sum();
-    progress.begin(reports.len() as u64, total_bytes);
+    progress.begin(&RunPlan {
+        files: reports.len() as u64,
+        bytes: jobs.iter().map(|(_, j)| j.size).sum(),
+        from: opts.paths.clone(),
+        to,
+        server: client.base_url().to_owned(),
+        dry_run: opts.dry_run,
+    });
     for (i, r) in reports.iter().enumerate() {
         if let Some(r) = r {
             progress.file_finished(i, r);
@@ -119,6 +133,7 @@ pub async fn run(
     }
 
     let uploader = Arc::new(Uploader::new(client, opts.upload.clone()));
+    let halt = Arc::new(Halt::new(&cancel));
     let limit = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let mut set: JoinSet<(usize, FileReport)> = JoinSet::new();
     let mut not_started: Vec<(usize, FileJob)> = Vec::new();
@@ -126,7 +141,7 @@ pub async fn run(
     while let Some((idx, job)) = iter.next() {
         let permit = tokio::select! {
             biased;
-            () = cancel.cancelled() => None,
+            () = halt.token.cancelled() => None,
             p = limit.clone().acquire_owned() => p.ok(),
         };
         let Some(permit) = permit else {
@@ -144,7 +159,7 @@ pub async fn run(
         let journal = journal.clone();
         let state = state.clone();
         let progress = progress.clone();
-        let cancel = cancel.clone();
+        let halt = halt.clone();
         let opts = opts.clone();
         set.spawn(async move {
             let _permit = permit;
@@ -159,8 +174,14 @@ pub async fn run(
             progress.file_started(idx, job.key.as_str(), job.size);
             let report = tokio::select! {
                 biased;
-                () = cancel.cancelled() => cancelled(&job, &ctx, t0),
-                r = process(&uploader, &opts, &job, &ctx, &state, t0) => r,
+                () = halt.token.cancelled() => cancelled(&job, &ctx, t0),
+                r = process(&uploader, &opts, &job, &ctx, &state, t0) => match r {
+                    Ok(report) => report,
+                    Err(stop) => {
+                        halt.stop(stop);
+                        cancelled(&job, &ctx, t0)
+                    }
+                },
             };
             progress.file_finished(idx, &report);
             (idx, report)
@@ -188,9 +209,37 @@ pub async fn run(
             })
         })
         .collect();
-    let report = Report::from_files(files, started.elapsed());
+    let mut report = Report::from_files(files, started.elapsed());
+    report.stopped = if cancel.is_cancelled() {
+        Some(Stop::Cancelled)
+    } else {
+        halt.reason.get().cloned()
+    };
     progress.finish(&report.summary);
     Ok(report)
+}
+
+/// The run's own stop: the caller's cancellation, or an error that ends the
+/// run, with its reason.
+struct Halt {
+    /// Cancelled with the caller's token, or by [`Halt::stop`].
+    token: CancellationToken,
+    /// Why the run stopped by itself (the first reason wins).
+    reason: OnceLock<Stop>,
+}
+
+impl Halt {
+    fn new(cancel: &CancellationToken) -> Self {
+        Self {
+            token: cancel.child_token(),
+            reason: OnceLock::new(),
+        }
+    }
+
+    fn stop(&self, reason: Stop) {
+        let _ = self.reason.set(reason);
+        self.token.cancel();
+    }
 }
 
 fn ms(d: Duration) -> u64 {
@@ -202,7 +251,7 @@ fn cancelled(job: &FileJob, ctx: &FileCtx, t0: Instant) -> FileReport {
         status: Status::Cancelled,
         bytes_sent: ctx.bytes_sent(),
         bytes_resumed: ctx.bytes_resumed(),
-        attempts: ctx.attempts(),
+        requests: ctx.requests(),
         duration_ms: ms(t0.elapsed()),
         error_kind: Some("cancelled".into()),
         error: Some("the run stopped before this file finished".into()),
@@ -210,6 +259,8 @@ fn cancelled(job: &FileJob, ctx: &FileCtx, t0: Instant) -> FileReport {
     }
 }
 
+/// Uploads (or skips, or verifies) one file: its report, or why the whole
+/// run must stop.
 async fn process(
     up: &Uploader,
     opts: &RunOptions,
@@ -217,12 +268,15 @@ async fn process(
     ctx: &FileCtx,
     state: &JournalState,
     t0: Instant,
-) -> FileReport {
+) -> Result<FileReport, Stop> {
     let mut report = FileReport::new(job.path.clone(), job.key.as_str().to_owned(), job.size);
     let result = upload_one(up, opts, job, ctx, state, &mut report).await;
-    report.attempts = ctx.attempts();
+    report.requests = ctx.requests();
     report.bytes_sent = ctx.bytes_sent();
     report.bytes_resumed = ctx.bytes_resumed();
+    if let Some(stop) = result.as_ref().err().and_then(Stop::caused_by) {
+        return Err(stop);
+    }
     if let Err(e) = result {
         report.status = Status::Failed;
         report.error_kind = Some(e.kind().to_owned());
@@ -230,7 +284,7 @@ async fn process(
         tracing::warn!(path = %job.path.display(), key = %job.key, error = %e, "upload failed");
     }
     report.duration_ms = ms(t0.elapsed());
-    report
+    Ok(report)
 }
 
 async fn upload_one(
@@ -241,7 +295,7 @@ async fn upload_one(
     state: &JournalState,
     report: &mut FileReport,
 ) -> Result<(), Error> {
-    let prepared = up.prepare(opts.protocol, job).await?;
+    let prepared = up.prepare(opts.protocol, job, ctx).await?;
     report.sha1 = Some(prepared.id.sha1.clone());
     if let Some((id, url)) = state.done.get(job.key.as_str())
         && *id == prepared.id
@@ -277,4 +331,59 @@ async fn upload_one(
         report.verified = Some(true);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use super::*;
+    use crate::mock::{self, Response};
+    use crate::progress::NoProgress;
+
+    #[tokio::test]
+    async fn a_full_store_stops_the_run_and_leaves_the_rest_not_done() {
+        let base: Arc<OnceLock<String>> = Arc::default();
+        let b = base.clone();
+        let srv = mock::serve(move |req| {
+            mock::auth_routes(b.get().unwrap(), req).unwrap_or_else(|| {
+                Response::new(507, r#"{"code":-1,"message":"the store is full"}"#)
+            })
+        })
+        .await;
+        base.set(srv.base.clone()).unwrap();
+        let client = Arc::new(ServerClient::new(reqwest::Client::new(), &srv.base));
+        client.login_dev("x").await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.jpg", "b.jpg", "c.jpg"] {
+            std::fs::write(dir.path().join(name), name).unwrap();
+        }
+        let opts = RunOptions {
+            paths: vec![dir.path().to_owned()],
+            concurrency: 1,
+            ..RunOptions::default()
+        };
+        let report = run(
+            client,
+            &opts,
+            Arc::new(NoProgress),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        let Some(Stop::StoreFull { message }) = &report.stopped else {
+            panic!("{report:#?}")
+        };
+        assert!(message.contains("free space on the server"), "{message}");
+        assert_eq!(report.summary.cancelled, 3, "{report:#?}");
+        assert_eq!(report.summary.failed, 0, "{report:#?}");
+        let uploads = srv
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.target.starts_with("/files/"))
+            .count();
+        assert_eq!(uploads, 1);
+    }
 }

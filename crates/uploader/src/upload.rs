@@ -129,12 +129,14 @@ impl Uploader {
         self.client.http()
     }
 
-    /// Reads or hashes the file once, checking it still has the listed size.
-    /// MD5 is computed only where it is sent: a v5 single PUT (`Content-MD5`).
+    /// Reads or hashes the file once, checking it still has the listed size;
+    /// the bytes hashed are reported to the context's progress. MD5 is
+    /// computed only where it is sent: a v5 single PUT (`Content-MD5`).
     pub(crate) async fn prepare(
         &self,
         protocol: Protocol,
         job: &FileJob,
+        ctx: &FileCtx,
     ) -> Result<Prepared, Error> {
         let want_md5 = protocol == Protocol::V5Put && job.size <= self.config.large_threshold;
         if job.size <= self.config.in_memory_limit {
@@ -149,7 +151,11 @@ impl Uploader {
                 source: Source::Memory(data),
             });
         }
-        let h = hash::hash_file(&job.path, job.size, want_md5).await?;
+        let (progress, file) = (ctx.progress.clone(), ctx.id);
+        let h = hash::hash_file(&job.path, job.size, want_md5, move |n| {
+            progress.hashed(file, n);
+        })
+        .await?;
         Ok(Prepared {
             id: FileIdentity {
                 size: job.size,
@@ -167,7 +173,7 @@ impl Uploader {
 
     /// The identity (size, mtime, SHA-1) of a job's file, for journal checks.
     pub async fn identify(&self, job: &FileJob) -> Result<FileIdentity, Error> {
-        let h = hash::hash_file(&job.path, job.size, false).await?;
+        let h = hash::hash_file(&job.path, job.size, false, |_| {}).await?;
         Ok(FileIdentity {
             size: job.size,
             mtime_ns: job.mtime_ns,
@@ -182,7 +188,7 @@ impl Uploader {
         job: &FileJob,
         ctx: &FileCtx,
     ) -> Result<Uploaded, Error> {
-        let prepared = self.prepare(protocol, job).await?;
+        let prepared = self.prepare(protocol, job, ctx).await?;
         self.upload_prepared(protocol, job, ctx, prepared).await
     }
 
@@ -247,4 +253,95 @@ pub async fn upload_file_v5(
         protocol
     };
     uploader.upload(protocol, job, ctx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::mock::{self, Response};
+
+    /// A logged-in uploader against a mock whose store answers every upload
+    /// (v4 `op=upload`, v5 PUT) with `status`, and `HEAD` with 404.
+    async fn store_answering(status: u16) -> (Uploader, mock::Server) {
+        let base: Arc<OnceLock<String>> = Arc::default();
+        let b = base.clone();
+        let srv = mock::serve(move |req| {
+            if let Some(r) = mock::auth_routes(b.get().unwrap(), req) {
+                return r;
+            }
+            let body = if req.target.starts_with("/files/") {
+                format!(r#"{{"code":-1,"message":"status {status}"}}"#)
+            } else {
+                format!("<Error><Code>Status{status}</Code><Message>no</Message></Error>")
+            };
+            match req.method.as_str() {
+                "HEAD" => Response::new(404, ""),
+                _ => Response::new(status, body),
+            }
+        })
+        .await;
+        base.set(srv.base.clone()).unwrap();
+        let client = Arc::new(ServerClient::new(reqwest::Client::new(), &srv.base));
+        client.login_dev("x").await.unwrap();
+        let config = UploadConfig {
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(2),
+                ..RetryPolicy::default()
+            },
+            ..UploadConfig::default()
+        };
+        (Uploader::new(client, config), srv)
+    }
+
+    #[tokio::test]
+    async fn client_errors_and_a_full_store_are_not_sent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jpg");
+        std::fs::write(&path, b"content").unwrap();
+        let home = shared::DirPath::parse("/u/7/").unwrap();
+        let job = FileJob::new(&path, home.join("a.jpg").unwrap()).unwrap();
+        for (status, sent) in [
+            (400, 1),
+            (403, 1),
+            (404, 1),
+            (408, 3),
+            (429, 3),
+            (500, 3),
+            (503, 3),
+            (507, 1),
+        ] {
+            for protocol in [Protocol::V4, Protocol::V5Put] {
+                let (up, srv) = store_answering(status).await;
+                let ctx = FileCtx::default();
+                let r = up.upload(protocol, &job, &ctx).await;
+                let uploads = srv
+                    .requests
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r.method != "HEAD" && !r.target.starts_with("/v1/"))
+                    .count();
+                assert_eq!(uploads, sent, "{status} {protocol:?}: {r:?}");
+                if status == 507 {
+                    let Err(e @ Error::StoreFull { .. }) = &r else {
+                        panic!("{status} {protocol:?}: {r:?}")
+                    };
+                    let text = e.to_string();
+                    assert!(
+                        text.starts_with("the store is full (HTTP 507: ")
+                            && text.ends_with(
+                                "): free space on the server, then run the same command again"
+                            ),
+                        "{text}"
+                    );
+                    assert_eq!(e.kind(), "store_full");
+                }
+            }
+        }
+    }
 }

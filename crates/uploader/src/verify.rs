@@ -6,7 +6,7 @@ use shared::wire::V5SignRequest;
 use crate::client::ServerClient;
 use crate::error::Error;
 use crate::journal::FileIdentity;
-use crate::retry::{RetryPolicy, Uncounted, retry};
+use crate::retry::{RetryPolicy, Uncounted, retry, retryable_status};
 
 /// Downloads `url` and checks its size and SHA-1 against `id`. If the store
 /// wants a signature for reading (private bucket), one is asked from the auth
@@ -20,6 +20,7 @@ pub async fn verify_object(
 ) -> Result<(), Error> {
     let (size, sha) = retry(
         policy,
+        client.contact(),
         &Uncounted,
         || async {
             let mut resp = client
@@ -47,7 +48,7 @@ pub async fn verify_object(
                     .map_err(|e| Error::network("store", e))?;
             }
             let status = resp.status();
-            if status.is_server_error() {
+            if retryable_status(status) {
                 return Err(Error::Server {
                     service: "store",
                     status: status.as_u16(),

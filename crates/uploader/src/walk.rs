@@ -1,5 +1,11 @@
 //! Finding the files to upload: arguments, recursion, include/exclude globs,
 //! the symlink policy, and Unicode (NFC) names.
+//!
+//! The one rule for names: a file argument is named by its file name; a
+//! directory argument keeps its own name, like `cp -r photos dest/`, so
+//! `photos/2024/a.jpg` found under the argument `./photos` is named
+//! `photos/2024/a.jpg` (`.` and `..` are named after the directory they are).
+//! Globs match paths inside the directory argument (`2024/a.jpg`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,9 +33,10 @@ pub struct WalkOptions {
 pub struct LocalFile {
     /// Where it is on disk.
     pub path: PathBuf,
-    /// Its name relative to the argument it came from, `/`-separated and in
-    /// Unicode NFC; for a file argument, its file name. The object key is the
-    /// target prefix followed by this.
+    /// Its name, `/`-separated and in Unicode NFC: for a file argument its
+    /// file name, for a file under a directory argument the directory's name
+    /// and the path inside it. The object key is the target prefix followed
+    /// by this.
     pub rel: String,
     /// Size in bytes when seen.
     pub size: u64,
@@ -37,9 +44,22 @@ pub struct LocalFile {
     pub mtime_ns: i64,
 }
 
+/// An argument of the walk that was found, and the name it gives its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    /// The argument, as given.
+    pub path: PathBuf,
+    /// Its name in Unicode NFC (a directory's own name, or a file's name).
+    pub name: String,
+    /// True for a directory.
+    pub dir: bool,
+}
+
 /// The result of a walk.
 #[derive(Debug, Default)]
 pub struct Walk {
+    /// The arguments found, in order.
+    pub roots: Vec<Root>,
     /// Files to upload, in a stable order (arguments in order, then by name).
     pub files: Vec<LocalFile>,
     /// Entries deliberately left out, with the reason (symlinks, special files).
@@ -136,19 +156,27 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions) -> Result<Walk, Error> {
                 continue;
             }
         };
-        if meta.is_file() {
-            let Some(name) = root.file_name().and_then(nfc) else {
-                out.errors.push((root.clone(), not_utf8(root)));
+        if !meta.is_file() && !meta.is_dir() {
+            out.skipped
+                .push((root.clone(), "not a regular file or directory".into()));
+            continue;
+        }
+        let name = match own_name(root) {
+            Ok(name) => name,
+            Err(e) => {
+                out.errors.push((root.clone(), e));
                 continue;
-            };
+            }
+        };
+        out.roots.push(Root {
+            path: root.clone(),
+            name: name.clone(),
+            dir: meta.is_dir(),
+        });
+        if meta.is_file() {
             if filter.accepts_file(&name) {
                 push(&mut out, &mut seen, root.clone(), name, &meta);
             }
-            continue;
-        }
-        if !meta.is_dir() {
-            out.skipped
-                .push((root.clone(), "not a regular file or directory".into()));
             continue;
         }
         let mut it = walkdir::WalkDir::new(root)
@@ -168,7 +196,7 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions) -> Result<Walk, Error> {
                     continue;
                 }
             };
-            let rel = match rel_name(root, entry.path()) {
+            let inner = match rel_name(root, entry.path()) {
                 Some(r) => r,
                 None => {
                     if entry.file_type().is_dir() {
@@ -189,7 +217,7 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions) -> Result<Walk, Error> {
                 continue;
             }
             if ft.is_dir() {
-                if !filter.enters_dir(&rel) {
+                if !filter.enters_dir(&inner) {
                     it.skip_current_dir();
                 }
                 continue;
@@ -199,9 +227,10 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions) -> Result<Walk, Error> {
                     .push((entry.path().to_owned(), "not a regular file".into()));
                 continue;
             }
-            if !filter.accepts_file(&rel) {
+            if !filter.accepts_file(&inner) {
                 continue;
             }
+            let rel = format!("{name}/{inner}");
             match entry.metadata() {
                 Ok(meta) => push(&mut out, &mut seen, entry.path().to_owned(), rel, &meta),
                 Err(e) => {
@@ -215,6 +244,25 @@ pub fn walk(paths: &[PathBuf], opts: &WalkOptions) -> Result<Walk, Error> {
         }
     }
     Ok(out)
+}
+
+/// The name an argument gives its files: its last component in NFC, or for
+/// `.`, `..` and paths ending in them, the name of the directory they are.
+fn own_name(root: &Path) -> Result<String, Error> {
+    let last = match root.components().next_back() {
+        Some(std::path::Component::Normal(name)) => Some(name.to_owned()),
+        _ => std::fs::canonicalize(root)
+            .map_err(|e| Error::io(root, e))?
+            .file_name()
+            .map(ToOwned::to_owned),
+    };
+    let Some(last) = last else {
+        return Err(Error::Usage(format!(
+            "{}: has no name to upload it under; name a directory inside it",
+            root.display()
+        )));
+    };
+    nfc(&last).ok_or_else(|| not_utf8(root))
 }
 
 fn not_utf8(p: &Path) -> Error {
@@ -282,7 +330,7 @@ mod tests {
     #[test]
     fn walks_recursively_in_a_stable_order_with_globs() {
         let d = tempfile::tempdir().unwrap();
-        let r = d.path();
+        let r = &d.path().join("photos");
         touch(&r.join("b.jpg"), 3);
         touch(&r.join("a.png"), 1);
         touch(&r.join("sub/c.jpg"), 2);
@@ -291,7 +339,13 @@ mod tests {
         let all = walk(&[r.to_owned()], &WalkOptions::default()).unwrap();
         assert_eq!(
             rels(&all),
-            vec![".git/config", "a.png", "b.jpg", "raw/d.jpg", "sub/c.jpg"]
+            vec![
+                "photos/.git/config",
+                "photos/a.png",
+                "photos/b.jpg",
+                "photos/raw/d.jpg",
+                "photos/sub/c.jpg"
+            ]
         );
         assert_eq!(all.files[2].size, 3);
         let opts = WalkOptions {
@@ -299,8 +353,9 @@ mod tests {
             exclude: vec![".git".into(), "raw/**".into()],
             follow_symlinks: false,
         };
+        // Globs match paths inside the directory.
         let some = walk(&[r.to_owned()], &opts).unwrap();
-        assert_eq!(rels(&some), vec!["b.jpg", "sub/c.jpg"]);
+        assert_eq!(rels(&some), vec!["photos/b.jpg", "photos/sub/c.jpg"]);
         let bad_glob = walk(
             &[r.to_owned()],
             &WalkOptions {
@@ -334,7 +389,7 @@ mod tests {
         std::os::unix::fs::symlink(r.join("real.txt"), r.join("link.txt")).unwrap();
         std::os::unix::fs::symlink(d.path().join("outside"), r.join("dirlink")).unwrap();
         let w = walk(std::slice::from_ref(&r), &WalkOptions::default()).unwrap();
-        assert_eq!(rels(&w), vec!["real.txt"]);
+        assert_eq!(rels(&w), vec!["root/real.txt"]);
         assert_eq!(w.skipped.len(), 2);
         let w = walk(
             &[r],
@@ -344,7 +399,49 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(rels(&w), vec!["dirlink/o.txt", "link.txt", "real.txt"]);
+        assert_eq!(
+            rels(&w),
+            vec!["root/dirlink/o.txt", "root/link.txt", "root/real.txt"]
+        );
+    }
+
+    #[test]
+    fn a_directory_keeps_its_own_name_and_a_file_its_file_name() {
+        let d = tempfile::tempdir().unwrap();
+        touch(&d.path().join("photos/2024/a.jpg"), 1);
+        touch(&d.path().join("photos/b.jpg"), 1);
+        touch(&d.path().join("c.jpg"), 1);
+        let in_photos = d.path().join("photos/2024");
+        for (arg, want) in [
+            (
+                d.path().join("photos"),
+                vec!["photos/2024/a.jpg", "photos/b.jpg"],
+            ),
+            (
+                d.path().join("photos/"),
+                vec!["photos/2024/a.jpg", "photos/b.jpg"],
+            ),
+            (
+                in_photos.join(".."),
+                vec!["photos/2024/a.jpg", "photos/b.jpg"],
+            ),
+            (in_photos.join("."), vec!["2024/a.jpg"]),
+            (d.path().join("c.jpg"), vec!["c.jpg"]),
+        ] {
+            let w = walk(std::slice::from_ref(&arg), &WalkOptions::default()).unwrap();
+            assert_eq!(rels(&w), want, "{}", arg.display());
+            assert_eq!(w.roots.len(), 1, "{}", arg.display());
+            assert_eq!(w.roots[0].dir, arg.is_dir(), "{}", arg.display());
+        }
+        // Two arguments of the same name meet at the same keys.
+        touch(&d.path().join("other/photos/b.jpg"), 1);
+        let w = walk(
+            &[d.path().join("photos"), d.path().join("other/photos")],
+            &WalkOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(rels(&w), vec!["photos/2024/a.jpg", "photos/b.jpg"]);
+        assert_eq!(w.errors.len(), 1, "{:?}", w.errors);
     }
 
     #[test]

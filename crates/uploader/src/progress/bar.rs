@@ -1,5 +1,5 @@
 //! The terminal display: an indicatif bar for the whole run and a line per
-//! active large file.
+//! active large file, which shows its hashing pass before its upload.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -10,20 +10,47 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Progress, Totals};
-use crate::report::{FileReport, Summary};
+use crate::plan::RunPlan;
+use crate::report::{FileReport, Status, Summary};
 
 /// Files at least this large get their own line while active.
 const ACTIVE_LINE_MIN_BYTES: u64 = 256 * 1024;
 /// At most this many active-file lines are shown.
 const MAX_ACTIVE_LINES: usize = 8;
 
-/// An indicatif display on stdout: one overall bar (bytes, files, rate, ETA)
-/// and a line per active large file.
+/// The overall bar before any byte is sent: no rate, no ETA.
+const OVERALL_WAITING: &str =
+    "{spinner} [{elapsed_precise}] [{wide_bar}] {binary_bytes}/{binary_total_bytes} {msg}";
+/// The overall bar once bytes are sent.
+const OVERALL_SENDING: &str = "{spinner} [{elapsed_precise}] [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}";
+/// A file's line while it is sent.
+const FILE_SENDING: &str = "  {binary_bytes:>10}/{binary_total_bytes:<10} {bar:20} {msg}";
+/// A file's line while it is hashed.
+const FILE_HASHING: &str =
+    "  {binary_bytes:>10}/{binary_total_bytes:<10} {bar:20} {msg} {binary_bytes_per_sec}";
+
+/// An indicatif display on stdout: one overall bar (bytes, files, and once
+/// bytes are sent, rate and ETA) and a line per active large file (`hashing
+/// <file>` with its rate during its hashing pass, then its upload).
 pub struct BarProgress {
     multi: MultiProgress,
     overall: ProgressBar,
     totals: Totals,
-    active: Mutex<HashMap<usize, ProgressBar>>,
+    active: Mutex<HashMap<usize, FileLine>>,
+}
+
+/// An active file's line.
+struct FileLine {
+    bar: ProgressBar,
+    name: String,
+    /// It shows the hashing pass (no byte of the file sent yet).
+    hashing: bool,
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 impl std::fmt::Debug for BarProgress {
@@ -41,15 +68,13 @@ impl Default for BarProgress {
 impl BarProgress {
     /// Draws on stdout.
     pub fn new() -> Self {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stdout());
+        Self::drawing_on(ProgressDrawTarget::stdout())
+    }
+
+    fn drawing_on(target: ProgressDrawTarget) -> Self {
+        let multi = MultiProgress::with_draw_target(target);
         let overall = multi.add(ProgressBar::new(0));
-        overall.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
+        overall.set_style(style(OVERALL_WAITING));
         overall.enable_steady_tick(Duration::from_millis(200));
         Self {
             multi,
@@ -60,28 +85,20 @@ impl BarProgress {
     }
 
     fn files_msg(&self) -> String {
-        let failed = self.totals.failed.load(Ordering::Relaxed);
-        format!(
-            "files {}/{}{}",
-            self.totals.files_done.load(Ordering::Relaxed),
-            self.totals.files.load(Ordering::Relaxed),
-            if failed > 0 {
-                format!(", {failed} failed")
-            } else {
-                String::new()
-            }
-        )
+        self.totals.files()
     }
 }
 
 impl Progress for BarProgress {
-    fn begin(&self, files: u64, bytes: u64) {
-        self.totals.files.store(files, Ordering::Relaxed);
-        self.overall.set_length(bytes);
+    fn begin(&self, plan: &RunPlan) {
+        let _ = self.multi.println(plan.line());
+        self.totals.files.store(plan.files, Ordering::Relaxed);
+        self.overall.set_length(plan.bytes);
         self.overall.set_message(self.files_msg());
     }
 
     fn file_started(&self, file: usize, name: &str, size: u64) {
+        self.totals.file_started(file, name, size);
         if size < ACTIVE_LINE_MIN_BYTES {
             return;
         }
@@ -92,35 +109,62 @@ impl Progress for BarProgress {
             return;
         }
         let bar = self.multi.add(ProgressBar::new(size));
-        bar.set_style(
-            ProgressStyle::with_template(
-                "  {binary_bytes:>10}/{binary_total_bytes:<10} {bar:20} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
+        bar.set_style(style(FILE_SENDING));
         bar.set_message(name.to_owned());
-        active.insert(file, bar);
+        active.insert(
+            file,
+            FileLine {
+                bar,
+                name: name.to_owned(),
+                hashing: false,
+            },
+        );
+    }
+
+    fn hashed(&self, file: usize, bytes: u64) {
+        self.totals.hashed(file, bytes);
+        if let Ok(mut active) = self.active.lock()
+            && let Some(line) = active.get_mut(&file)
+        {
+            if !line.hashing {
+                line.hashing = true;
+                line.bar.set_style(style(FILE_HASHING));
+                line.bar.set_message(format!("hashing {}", line.name));
+                line.bar.reset();
+            }
+            line.bar.inc(bytes);
+        }
     }
 
     fn bytes(&self, file: usize, delta: i64) {
-        self.totals.bytes_done.fetch_add(delta, Ordering::Relaxed);
+        if self.totals.bytes(delta) {
+            // The first byte sent: from now on, a rate and an ETA.
+            self.overall.set_style(style(OVERALL_SENDING));
+            self.overall.reset_eta();
+        }
         self.overall.set_position(self.totals.bytes_done());
-        if let Ok(active) = self.active.lock()
-            && let Some(bar) = active.get(&file)
+        if let Ok(mut active) = self.active.lock()
+            && let Some(line) = active.get_mut(&file)
         {
+            if line.hashing && delta > 0 {
+                // Hashed; the upload starts from zero.
+                line.hashing = false;
+                line.bar.set_style(style(FILE_SENDING));
+                line.bar.set_message(line.name.clone());
+                line.bar.reset();
+            }
             if delta >= 0 {
-                bar.inc(delta.unsigned_abs());
+                line.bar.inc(delta.unsigned_abs());
             } else {
-                bar.set_position(bar.position().saturating_sub(delta.unsigned_abs()));
+                line.bar
+                    .set_position(line.bar.position().saturating_sub(delta.unsigned_abs()));
             }
         }
     }
 
     fn file_finished(&self, file: usize, report: &FileReport) {
-        self.totals.files_done.fetch_add(1, Ordering::Relaxed);
-        if !report.status.is_ok() {
-            self.totals.failed.fetch_add(1, Ordering::Relaxed);
+        self.totals.file_finished(file, report.status);
+        if report.status == Status::Failed {
             self.overall.println(format!(
                 "failed: {}: {}",
                 report.path.display(),
@@ -128,25 +172,80 @@ impl Progress for BarProgress {
             ));
         }
         if let Ok(mut active) = self.active.lock()
-            && let Some(bar) = active.remove(&file)
+            && let Some(line) = active.remove(&file)
         {
-            bar.finish_and_clear();
-            self.multi.remove(&bar);
+            line.bar.finish_and_clear();
+            self.multi.remove(&line.bar);
         }
         self.overall.set_message(self.files_msg());
     }
 
-    fn finish(&self, _summary: &Summary) {
+    /// Clears the active-file lines; the overall bar is full only when every
+    /// file ended well, and otherwise stays where it is.
+    fn finish(&self, summary: &Summary) {
         if let Ok(mut active) = self.active.lock() {
-            for (_, bar) in active.drain() {
-                bar.finish_and_clear();
+            for (_, line) in active.drain() {
+                line.bar.finish_and_clear();
             }
         }
-        self.overall.finish_with_message(self.files_msg());
+        if summary.failed == 0 && summary.cancelled == 0 {
+            self.overall.finish_with_message(self.files_msg());
+        } else {
+            self.overall.abandon_with_message(self.files_msg());
+        }
         // indicatif leaves the cursor at the end of the final bar; what follows
         // (the summary line) starts on a line of its own.
         let mut out = std::io::stdout();
         let _ = writeln!(out);
         let _ = out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_run_leaves_the_bar_where_it_was_and_says_cancelled() {
+        let bar = BarProgress::drawing_on(ProgressDrawTarget::hidden());
+        bar.begin(&RunPlan::of(3, 1000));
+        bar.bytes(0, 300);
+        let done = FileReport {
+            status: Status::Uploaded,
+            ..FileReport::new("a".into(), "k/a".into(), 300)
+        };
+        bar.file_finished(0, &done);
+        for (i, name) in ["b", "c"].into_iter().enumerate() {
+            let cut = FileReport {
+                status: Status::Cancelled,
+                ..FileReport::new(name.into(), format!("k/{name}"), 350)
+            };
+            bar.file_finished(i + 1, &cut);
+        }
+        bar.finish(&Summary {
+            uploaded: 1,
+            cancelled: 2,
+            ..Summary::default()
+        });
+        assert_eq!(bar.overall.position(), 300);
+        assert_eq!(bar.overall.message(), "files 1/3, 2 cancelled");
+    }
+
+    #[test]
+    fn a_large_file_line_shows_its_hashing_pass_then_its_upload() {
+        let bar = BarProgress::drawing_on(ProgressDrawTarget::hidden());
+        bar.begin(&RunPlan::of(1, 1 << 20));
+        bar.file_started(0, "u/7/big.bin", 1 << 20);
+        bar.hashed(0, 512 * 1024);
+        let line = |bar: &BarProgress| {
+            let active = bar.active.lock().unwrap();
+            let l = &active[&0];
+            (l.bar.message(), l.bar.position())
+        };
+        assert_eq!(line(&bar), ("hashing u/7/big.bin".into(), 512 * 1024));
+        bar.hashed(0, 512 * 1024);
+        bar.bytes(0, 100);
+        assert_eq!(line(&bar), ("u/7/big.bin".into(), 100));
+        assert_eq!(bar.overall.position(), 100);
     }
 }

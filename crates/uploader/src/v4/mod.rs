@@ -107,6 +107,7 @@ impl Uploader {
     ) -> Result<V4Reply, Error> {
         retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || self.v4_post(job, form()),
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying {what}"),
@@ -156,6 +157,7 @@ impl Uploader {
     async fn v4_stat_url(&self, job: &FileJob, ctx: &FileCtx) -> Result<String, Error> {
         let r = retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || self.v4_send(job, Method::GET, |rb| rb.query(&[("op", "stat")])),
             |e, _| tracing::debug!(key = %job.key, error = %e, "retrying stat"),

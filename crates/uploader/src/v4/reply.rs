@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use shared::v4::{Reply, codes};
 
 use crate::error::{Error, snippet};
-use crate::retry::retry_after;
+use crate::retry::{retry_after, retryable_status};
 
 pub(super) const SERVICE: &str = "store";
 
@@ -55,19 +55,27 @@ impl V4Reply {
     }
 }
 
-/// Sends one v4 request and reads the JSON envelope. HTTP 5xx (and a v4
-/// internal error) become retryable [`Error::Server`].
+/// Sends one v4 request and reads the JSON envelope. HTTP 507 is
+/// [`Error::StoreFull`]; 408, 429 and other 5xx (and a v4 internal error)
+/// become retryable [`Error::Server`].
 pub(super) async fn send(rb: reqwest::RequestBuilder) -> Result<V4Reply, Error> {
     let resp = rb.send().await.map_err(|e| Error::network(SERVICE, e))?;
     let status = resp.status();
     let retry_after = retry_after(resp.headers());
     let body = resp.bytes().await.map_err(|e| Error::network(SERVICE, e))?;
     let parsed = serde_json::from_slice::<Reply<serde_json::Value>>(&body);
-    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        let message = match &parsed {
-            Ok(r) => format!("{} ({})", r.message, r.code),
-            Err(_) => snippet(&String::from_utf8_lossy(&body)),
-        };
+    let message = || match &parsed {
+        Ok(r) => format!("{} ({})", r.message, r.code),
+        Err(_) => snippet(&String::from_utf8_lossy(&body)),
+    };
+    if status == reqwest::StatusCode::INSUFFICIENT_STORAGE {
+        return Err(Error::StoreFull {
+            service: SERVICE,
+            message: message(),
+        });
+    }
+    if retryable_status(status) {
+        let message = message();
         return Err(Error::Server {
             service: SERVICE,
             status: status.as_u16(),

@@ -17,6 +17,7 @@ impl Uploader {
     ) -> Result<(Outcome, String), Error> {
         retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || async {
                 let form = Form::new()

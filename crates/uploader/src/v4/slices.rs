@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::file_ctx::FileCtx;
 use crate::job::FileJob;
 use crate::journal::Record;
+use crate::report::Stop;
 use crate::retry::retry;
 use crate::upload::{Outcome, Prepared, Uploader};
 
@@ -206,7 +207,7 @@ impl Uploader {
             .await;
         let r = match listed {
             Ok(r) => r,
-            Err(e) if !e.is_retryable() => {
+            Err(e) if !e.is_retryable() && Stop::caused_by(&e).is_none() => {
                 tracing::info!(key = %job.key, error = %e, "cannot list the earlier slice session; starting over");
                 return Ok(None);
             }
@@ -257,6 +258,7 @@ impl Uploader {
     ) -> Result<(), Error> {
         retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || async {
                 let form = Form::new()

@@ -32,6 +32,7 @@ impl Uploader {
     ) -> Result<(String, Option<HeadObject>), Error> {
         retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || async {
                 let (url, rb) = self.v5_signed(Method::HEAD, job, &[], &[]).await?;

@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::file_ctx::FileCtx;
 use crate::job::FileJob;
 use crate::journal::{FileIdentity, Record};
+use crate::report::Stop;
 use crate::retry::retry;
 use crate::upload::{Outcome, Prepared, Uploader};
 
@@ -70,7 +71,7 @@ impl Uploader {
                     upload = Some((pending.upload_id.clone(), ps));
                 }
                 Ok(None) => {}
-                Err(e) if !e.is_retryable() => {
+                Err(e) if !e.is_retryable() && Stop::caused_by(&e).is_none() => {
                     tracing::info!(key = %job.key, error = %e, "cannot resume the multipart upload; starting over");
                 }
                 Err(e) => return Err(e),
@@ -136,6 +137,7 @@ impl Uploader {
         let query = [("uploadId", upload_id.to_owned())];
         retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || async {
                 let (_, rb) = self.v5_signed(Method::GET, job, &query, &[]).await?;
@@ -165,6 +167,7 @@ impl Uploader {
         ];
         retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || async {
                 let (_, rb) = self.v5_signed(Method::POST, job, &query, &headers).await?;
@@ -195,6 +198,7 @@ impl Uploader {
         let headers = [("content-length", part.len().to_string())];
         let etag = retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || async {
                 let (_, rb) = self.v5_signed(Method::PUT, job, &query, &headers).await?;
@@ -249,6 +253,7 @@ impl Uploader {
         let headers = [("content-type", "application/xml".to_owned())];
         let r = retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || async {
                 let (url, rb) = self.v5_signed(Method::POST, job, &query, &headers).await?;

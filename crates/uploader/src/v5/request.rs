@@ -13,7 +13,7 @@ use shared::wire::{V5SignRequest, V5SignResponse};
 
 use crate::error::{Error, snippet};
 use crate::job::FileJob;
-use crate::retry::retry_after;
+use crate::retry::{retry_after, retryable_status};
 use crate::upload::Uploader;
 
 pub(super) const SERVICE: &str = "store";
@@ -41,7 +41,11 @@ pub(super) fn status_error(
         format!("{}: {}", xml.code, xml.message)
     };
     match status {
-        s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => Error::Server {
+        StatusCode::INSUFFICIENT_STORAGE => Error::StoreFull {
+            service: SERVICE,
+            message,
+        },
+        s if retryable_status(s) => Error::Server {
             service: SERVICE,
             status: s.as_u16(),
             message,

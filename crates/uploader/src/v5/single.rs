@@ -38,6 +38,7 @@ impl Uploader {
         }
         let stored = retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || async {
                 let (url, rb) = self.v5_signed(Method::PUT, job, &[], &headers).await?;
@@ -77,6 +78,7 @@ impl Uploader {
         let content_type = job.content_type();
         retry(
             &self.config.retry,
+            self.client.contact(),
             ctx,
             || async {
                 let policy = self

@@ -33,10 +33,10 @@ async fn retries_ride_out_injected_errors_and_dropped_connections() {
             report.summary.uploaded + report.summary.already_present,
             n as u64 + 1
         );
-        let attempts: u32 = report.files.iter().map(|f| f.attempts).sum();
+        let requests: u32 = report.files.iter().map(|f| f.requests).sum();
         assert!(
-            attempts > n as u32 + 2,
-            "{protocol:?}: no retries happened ({attempts} attempts)"
+            requests > n as u32 + 2,
+            "{protocol:?}: no retries happened ({requests} requests)"
         );
         // Whatever was retried, the store holds each file once, whole.
         let target = shared::DirPath::parse(&format!("{}{prefix}/", home.as_str())).unwrap();
@@ -77,7 +77,7 @@ async fn v4_signatures_are_renewed_before_they_expire() {
         .await
         .unwrap();
     assert!(report.all_ok(), "{report:#?}");
-    assert!(report.files.iter().all(|f| f.attempts == 1), "{report:#?}");
+    assert!(report.files.iter().all(|f| f.requests == 1), "{report:#?}");
 }
 
 /// Makes each file start late (the progress callback runs on the upload task).

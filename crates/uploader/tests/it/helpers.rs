@@ -33,6 +33,7 @@ pub fn fast_retry() -> RetryPolicy {
         max_attempts: 5,
         base_delay: std::time::Duration::from_millis(10),
         max_delay: std::time::Duration::from_millis(100),
+        ..RetryPolicy::default()
     }
 }
 

@@ -4,6 +4,7 @@
 // Test helpers outside `#[test]` functions may panic on setup failures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod cable;
 mod helpers;
 
 mod cli;

@@ -64,7 +64,7 @@ async fn a_cancelled_run_resumes_with_only_the_missing_files() {
     for f in &second.files {
         let was_done = done_before.contains(&f.key);
         assert_eq!(f.status == Status::Skipped, was_done, "{f:?}");
-        assert_eq!(f.attempts == 0, was_done, "{f:?}");
+        assert_eq!(f.requests == 0, was_done, "{f:?}");
     }
     // The store holds each file once, with the right content.
     let listed = list_store(&client, &home).await;
@@ -77,7 +77,7 @@ async fn a_cancelled_run_resumes_with_only_the_missing_files() {
     // A third run has nothing left to do.
     let third = run(&client, &opts).await;
     assert_eq!(third.summary.skipped, n as u64);
-    assert_eq!(third.files.iter().map(|f| f.attempts).sum::<u32>(), 0);
+    assert_eq!(third.files.iter().map(|f| f.requests).sum::<u32>(), 0);
 }
 
 async fn interrupted_large_upload_resumes(protocol: Protocol) {
@@ -135,11 +135,11 @@ async fn interrupted_large_upload_resumes(protocol: Protocol) {
     // list + the missing pieces + finish; a fresh upload would need init + 7 + finish.
     // The store's list may hold one more piece than the journal (stored, then
     // cancelled before its record was written): it is not sent again either.
-    let attempts = f.attempts as usize;
+    let requests = f.requests as usize;
     let missing = 7 - stored;
     assert!(
-        attempts == missing + 2 || attempts == missing + 1,
-        "{attempts} attempts for {missing} missing pieces: {f:?}"
+        requests == missing + 2 || requests == missing + 1,
+        "{requests} requests for {missing} missing pieces: {f:?}"
     );
 }
 
@@ -177,13 +177,14 @@ async fn a_lost_journal_still_uploads_nothing_twice() {
 async fn a_dry_run_reads_the_journal_but_never_creates_or_changes_it() {
     let app = spawn_app().await;
     let client = app.login("dryrun").await;
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
     let work = tempfile::tempdir().unwrap();
     for i in 0..3 {
-        write(dir.path(), &format!("{i}.jpg"), 1000, i);
+        write(&dir, &format!("{i}.jpg"), 1000, i);
     }
     let journal = work.path().join("j.jsonl");
-    let mut opts = options(vec![dir.path().to_owned()], Protocol::V4);
+    let mut opts = options(vec![dir.clone()], Protocol::V4);
     opts.journal = Some(journal.clone());
 
     // No journal yet: a dry run does not create one.
@@ -192,10 +193,12 @@ async fn a_dry_run_reads_the_journal_but_never_creates_or_changes_it() {
     assert_eq!(r.summary.dry_run, 3, "{r:#?}");
     assert!(!journal.exists(), "the dry run created the journal");
 
-    // A real run for one file, then a dry run over all three.
+    // A real run for one file (to the key it has in the directory), then a
+    // dry run over all three.
     let mut one = opts.clone();
     one.dry_run = false;
-    one.paths = vec![dir.path().join("0.jpg")];
+    one.paths = vec![dir.join("0.jpg")];
+    one.prefix = Some("photos".into());
     assert_eq!(run(&client, &one).await.summary.uploaded, 1);
     let before = std::fs::read(&journal).unwrap();
     // Torn last line: a real run would terminate it; a dry run leaves it.

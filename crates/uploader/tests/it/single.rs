@@ -23,7 +23,7 @@ async fn v4_single_file_round_trip_then_same_content_then_different_content() {
     let done = upload_file_v4(&up, &job, &ctx).await.unwrap();
     assert_eq!(done.outcome, Outcome::Uploaded);
     assert_eq!(done.sha1, sha1_hex(&data));
-    assert_eq!(ctx.attempts(), 1);
+    assert_eq!(ctx.requests(), 1);
     assert_eq!(download(&done.url).await, data);
 
     // The same content again: -4018, counted as present, nothing rewritten.
@@ -57,7 +57,7 @@ async fn v4_slice_upload_of_a_file_over_the_threshold() {
     let done = upload_file_v4(&up, &job, &ctx).await.unwrap();
     assert_eq!(done.outcome, Outcome::Uploaded);
     // init + 5 slices + finish
-    assert_eq!(ctx.attempts(), 7);
+    assert_eq!(ctx.requests(), 7);
     assert_eq!(
         sha1_hex(&download(&done.url).await),
         sha1_hex(&content(size, 2))

@@ -12,11 +12,12 @@ async fn verify_reports_a_corrupted_object() {
     let app = spawn_app().await;
     let client = app.login("verify").await;
     let home = client.session().unwrap().upload_prefix;
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
     let work = tempfile::tempdir().unwrap();
-    write(dir.path(), "good.jpg", 5000, 1);
-    write(dir.path(), "victim.jpg", 5000, 2);
-    let mut opts = options(vec![dir.path().to_owned()], Protocol::V4);
+    write(&dir, "good.jpg", 5000, 1);
+    write(&dir, "victim.jpg", 5000, 2);
+    let mut opts = options(vec![dir], Protocol::V4);
     opts.journal = Some(work.path().join("j.jsonl"));
     opts.verify = true;
     let first = run(&client, &opts).await;
@@ -24,7 +25,7 @@ async fn verify_reports_a_corrupted_object() {
     assert_eq!(first.summary.verified, 2);
 
     // Overwrite one object behind the uploader's back, with a signature from the server.
-    let key = home.join("victim.jpg").unwrap();
+    let key = home.join("photos/victim.jpg").unwrap();
     let evil = b"not the picture you uploaded".to_vec();
     let signed = client
         .sign_v5(&V5SignRequest {
