@@ -45,11 +45,12 @@ fn faults(seed: u64) -> FaultConfig {
 async fn five_hundred_files_survive_twenty_percent_faults() {
     let app = spawn_app_with(|c| c.embedded.faults = faults(20_26)).await;
     let src = tempfile::tempdir().unwrap();
-    let expected = make_files(src.path(), 500, 4096, 1);
+    let photos = src.path().join("photos");
+    let expected = make_files(&photos, 500, 4096, 1);
     let client = Arc::new(uploader::ServerClient::new(app.http.clone(), &app.base_url));
     let session = client.login_dev("faulty").await.unwrap();
     let opts = uploader::RunOptions {
-        paths: vec![src.path().to_owned()],
+        paths: vec![photos],
         concurrency: 16,
         ..Default::default()
     };
@@ -63,13 +64,15 @@ async fn five_hundred_files_survive_twenty_percent_faults() {
     .unwrap();
     let failed: Vec<_> = report.files.iter().filter(|f| !f.status.is_ok()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    let attempts: u64 = report.files.iter().map(|f| u64::from(f.attempts)).sum();
-    let retried = attempts - report.files.len() as u64;
+    let requests: u64 = report.files.iter().map(|f| u64::from(f.requests)).sum();
+    let retried = requests - report.files.len() as u64;
     assert!(
         retried > 0,
         "faults were configured but no request was retried"
     );
-    assert_stored_exactly(&app, session.upload_prefix.key_prefix(), &expected).await;
+    // A directory keeps its name under the upload prefix.
+    let prefix = format!("{}photos/", session.upload_prefix.key_prefix());
+    assert_stored_exactly(&app, &prefix, &expected).await;
     let f = app.store.fault_stats();
     assert!(
         f.internal_errors + f.slow_downs > 0 && f.drops > 0 && f.lost_replies > 0,
@@ -151,7 +154,8 @@ async fn sigkilled_uploader_resumes_without_loss_or_duplicates() {
 
     // Between the runs: whatever is listed is complete and correct (no partial object).
     let token = app.dev_login("killed").await; // the same user the CLI logged in as
-    let prefix = token.upload_prefix.trim_start_matches('/');
+    // The directory `photos` keeps its name under the upload prefix.
+    let prefix = &format!("{}photos/", token.upload_prefix.trim_start_matches('/'));
     let listed = app.list_keys(prefix).await;
     assert!(
         listed.len() < expected.len(),

@@ -61,16 +61,18 @@ async fn v4_flow_as_the_mini_program_sends_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v4_flow_through_the_uploader_library() {
     let app = spawn_app().await;
-    let src = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("shots");
+    std::fs::create_dir(&src).unwrap();
     let small = bytes(2, 10_000);
     let large = bytes(3, 3 * 1024 * 1024 + 17);
-    std::fs::write(src.path().join("small.png"), &small).unwrap();
-    std::fs::write(src.path().join("large.bin"), &large).unwrap();
+    std::fs::write(src.join("small.png"), &small).unwrap();
+    std::fs::write(src.join("large.bin"), &large).unwrap();
 
     let client = Arc::new(uploader::ServerClient::new(app.http.clone(), &app.base_url));
     let session = client.login_dev("bob").await.expect("login");
     let mut opts = uploader::RunOptions {
-        paths: vec![src.path().to_owned()],
+        paths: vec![src],
         prefix: Some("album".into()),
         verify: true,
         ..Default::default()
@@ -88,7 +90,8 @@ async fn v4_flow_through_the_uploader_library() {
     assert!(report.all_ok(), "{:#?}", report.files);
     assert_eq!(report.summary.uploaded, 2);
     assert_eq!(report.summary.verified, 2);
-    let prefix = format!("{}album/", session.upload_prefix.key_prefix());
+    // The directory keeps its name inside the prefix.
+    let prefix = format!("{}album/shots/", session.upload_prefix.key_prefix());
     for (name, data) in [("small.png", &small), ("large.bin", &large)] {
         let got = app
             .get_object(&format!("{prefix}{name}"))
