@@ -65,7 +65,7 @@ pub struct JwtConfig {
     pub audience: String,
     /// Token lifetime (default 2 h).
     pub ttl_secs: u64,
-    /// Clock leeway for `exp` and `iat` checks (default 30 s).
+    /// Clock leeway for the `exp`, `nbf` and `iat` checks (default 30 s).
     pub leeway_secs: u64,
 }
 
