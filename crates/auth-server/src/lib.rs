@@ -88,7 +88,7 @@
 //! | `AUTH_TRUST_FORWARDED_FOR` | `server.trust_forwarded_for` | `false` |
 //! | `AUTH_AUDIT_QUEUE` | `server.audit_queue` | `65536` |
 //! | `AUTH_CORS_ALLOWED_ORIGINS` | `server.cors_allowed_origins` | none (no CORS) |
-//! | `AUTH_JWT_SECRET` | `jwt.secret` | required (≥ 32 bytes) unless embedded |
+//! | `AUTH_JWT_SECRET` | `jwt.secret` | required unless embedded: ≥ 32 bytes, an estimated ≥ 128 bits of entropy ([`config::jwt_secret_is_strong`]), nothing shared with the COS or WeChat credentials |
 //! | `AUTH_JWT_ISSUER` / `AUTH_JWT_AUDIENCE` | `jwt.issuer` / `jwt.audience` | `metis-auth` / `metis-upload` |
 //! | `AUTH_JWT_TTL_SECS` / `AUTH_JWT_LEEWAY_SECS` | `jwt.ttl_secs` / `jwt.leeway_secs` | `7200` / `30` |
 //! | `AUTH_COS_APPID` / `AUTH_COS_BUCKET` | `cos.appid` / `cos.bucket` | `1250000000` / `metis` |

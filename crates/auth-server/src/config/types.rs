@@ -57,7 +57,9 @@ pub struct WechatConfig {
 /// JWT settings.
 #[derive(Debug, Clone)]
 pub struct JwtConfig {
-    /// HS256 key; at least [`MIN_JWT_SECRET_BYTES`] bytes outside dev mode.
+    /// HS256 key. Outside dev mode: at least [`MIN_JWT_SECRET_BYTES`] bytes,
+    /// an estimated [`super::MIN_JWT_SECRET_BITS`] bits of entropy, and no part
+    /// of the COS or WeChat credentials.
     pub secret: SecretKey,
     /// `iss` claim written and required.
     pub issuer: String,
