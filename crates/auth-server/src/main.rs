@@ -19,10 +19,11 @@ struct Cli {
     /// TOML configuration file (see config.example.toml).
     #[arg(long, env = "AUTH_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Listen address (overrides AUTH_BIND / server.bind).
+    /// Listen address, e.g. 127.0.0.1:9090 (default 127.0.0.1:8080; overrides AUTH_BIND /
+    /// server.bind).
     #[arg(long, value_name = "ADDR")]
     bind: Option<SocketAddr>,
-    /// Data directory (overrides AUTH_DATA_DIR / server.data_dir).
+    /// Data directory (default ./data; overrides AUTH_DATA_DIR / server.data_dir).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Log as JSON lines instead of text (RUST_LOG sets the level, default info).

@@ -74,3 +74,46 @@ fn piped_output_has_no_colour_codes() {
     }
     assert!(printed.stderr.contains("INFO"), "{}", printed.stderr);
 }
+
+#[test]
+fn the_banner_shows_release_builds_and_the_bound_address() {
+    let data = tempfile::tempdir().unwrap();
+    let printed = start_and_stop(&data.path().join("data"));
+    let banner = &printed.stdout;
+    let url = &printed.base_url;
+    for part in [
+        format!("embedded COS store on {url} "),
+        "cargo build --release".to_owned(),
+        format!("./target/release/cos-upload --server {url} --dev-user alice"),
+        format!("{url}/v1/auth/dev-login"),
+        format!("{url}/v1/qc_cos/config?cos_path=${{PREFIX}}photos"),
+        "--bind ADDR".to_owned(),
+        "127.0.0.1:8080".to_owned(),
+    ] {
+        assert!(
+            banner.contains(&part),
+            "{part:?} not in the banner:\n{banner}"
+        );
+    }
+    // No debug builds, no JSON tool beyond python3, no user id guessed.
+    for absent in ["cargo run", "jq", "/u/1/"] {
+        assert!(
+            !banner.contains(absent),
+            "{absent:?} in the banner:\n{banner}"
+        );
+    }
+}
+
+#[test]
+fn help_names_the_bind_flag_and_the_default_address() {
+    let out = Command::new(env!("CARGO_BIN_EXE_auth-server"))
+        .arg("--help")
+        .env_clear()
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{help}");
+    for part in ["--bind <ADDR>", "127.0.0.1:8080", "AUTH_BIND", "--data-dir"] {
+        assert!(help.contains(part), "{part:?} not in --help:\n{help}");
+    }
+}
