@@ -23,12 +23,20 @@ use crate::grant::host_of;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
-use crate::{cors, db, error, jwt, limits, routes, wechat};
+use crate::{cors, data_dir, db, error, jwt, limits, routes, wechat};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The database could not be opened.
     #[error(transparent)]
     Db(#[from] db::DbError),
@@ -110,6 +118,10 @@ impl Application {
         let openapi_json = ApiDoc::openapi().to_json().map_err(|e| {
             tracing::error!(error = %e, "cannot render the OpenAPI document");
             StartError::OpenApi(e)
+        })?;
+        data_dir::create(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.clone(),
+            source,
         })?;
         let metrics = Arc::new(Metrics::default());
         let users = db::Users::new(db::open(&config.database)?);

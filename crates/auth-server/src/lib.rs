@@ -129,7 +129,10 @@
 //! SQLite: `users (id, provider, subject, unionid, …)` — the id is the JWT `sub`
 //! — and `signatures (user_id, kind, target, expires_at, ip, issued_at)`, written
 //! by one thread in batches from a bounded queue (full queue: the record is
-//! dropped and counted in `/metrics`); the queue is flushed at shutdown.
+//! dropped and counted in `/metrics`); the queue is flushed at shutdown. A
+//! data directory the server creates gets a `.gitignore` of `*` ([`data_dir`]),
+//! so the database, the dev secrets and the embedded store's objects never
+//! land in a git repository the directory happens to be in.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -137,6 +140,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod cors;
+pub mod data_dir;
 pub mod db;
 pub mod error;
 pub mod grant;

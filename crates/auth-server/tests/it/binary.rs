@@ -117,3 +117,25 @@ fn help_names_the_bind_flag_and_the_default_address() {
         assert!(help.contains(part), "{part:?} not in --help:\n{help}");
     }
 }
+
+#[test]
+fn a_data_dir_created_inside_a_git_checkout_stays_out_of_git() {
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .expect("git must be installed to run this test");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(&["init", "-q"]);
+    let data = repo.path().join("data");
+    start_and_stop(&data);
+    assert!(data.join("dev-secrets.toml").exists());
+    let status = git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert_eq!(status, "", "git would add these");
+    let ignore = std::fs::read_to_string(data.join(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+}
