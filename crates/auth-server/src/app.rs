@@ -23,12 +23,20 @@ use crate::grant::host_of;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
-use crate::{cors, db, error, jwt, limits, routes, wechat};
+use crate::{cors, data_dir, db, error, jwt, limits, routes, wechat};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The database could not be opened.
     #[error(transparent)]
     Db(#[from] db::DbError),
@@ -110,6 +118,10 @@ impl Application {
         let openapi_json = ApiDoc::openapi().to_json().map_err(|e| {
             tracing::error!(error = %e, "cannot render the OpenAPI document");
             StartError::OpenApi(e)
+        })?;
+        data_dir::create(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.clone(),
+            source,
         })?;
         let metrics = Arc::new(Metrics::default());
         let users = db::Users::new(db::open(&config.database)?);
@@ -330,22 +342,41 @@ impl Application {
     }
 }
 
-/// The "how to upload" banner of embedded mode (stdout, once).
+/// The "how to upload" banner of embedded mode, printed once on stdout:
+/// release builds (the binaries `cargo build --release` made), the bound
+/// address, and the mini-program's flow with curl (README.md has the same).
+/// `{url}`, `{appid}` and `{bucket}` are filled in by [`banner`].
+const BANNER: &str = r#"
+auth-server: embedded COS store on {url} (APPID {appid}, bucket {bucket}), dev login ON.
+(Default address 127.0.0.1:8080; `auth-server --bind ADDR` listens elsewhere.)
+
+Upload a directory as user `alice` with the CLI, built with the server by
+`cargo build --release` at the repository root:
+
+    ./target/release/cos-upload --server {url} --dev-user alice --verify ./photos
+
+or one file by hand, as the mini-program does, with curl (python3 reads the JSON):
+
+    json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+    LOGIN=$(curl -s -X POST {url}/v1/auth/dev-login \
+        -H 'content-type: application/json' -d '{"user":"alice"}')
+    TOKEN=$(echo "$LOGIN" | json access_token)
+    PREFIX=$(echo "$LOGIN" | json upload_prefix)
+    SIGN=$(curl -s "{url}/v1/qc_cos/config?cos_path=${PREFIX}photos" \
+        -H "Authorization: JWT $TOKEN")
+    curl -s -X POST "$(echo "$SIGN" | json upload_url)photo.jpg" \
+        -H "Authorization: $(echo "$SIGN" | json sign)" -F op=upload -F filecontent=@photo.jpg
+"#;
+
+/// The banner for a server reached at `public_url`, signing for `cos`.
+fn banner(public_url: &str, cos: &CosConfig) -> String {
+    BANNER
+        .replace("{url}", public_url)
+        .replace("{appid}", &cos.appid)
+        .replace("{bucket}", &cos.bucket)
+}
+
 #[allow(clippy::print_stdout)] // The banner is the product's console output.
 fn print_banner(public_url: &str, cos: &CosConfig) {
-    println!(
-        "\nauth-server: embedded COS store on {public_url} (APPID {appid}, bucket {bucket}), dev login ON.\n\
-         Upload a file as user `alice` with the CLI:\n\
-         \n    cargo run -p uploader --bin cos-upload -- --server {public_url} --dev-user alice ./photo.jpg\n\
-         \nor with curl:\n\
-         \n    TOKEN=$(curl -s -X POST {public_url}/v1/auth/dev-login -H 'content-type: application/json' \\\n\
-         \x20       -d '{{\"user\":\"alice\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n\
-         \x20   SIGN=$(curl -s -H \"Authorization: JWT $TOKEN\" '{public_url}/v1/qc_cos/config?cos_path=/u/1/' \\\n\
-         \x20       | sed 's/.*\"sign\":\"\\([^\"]*\\)\".*/\\1/')\n\
-         \x20   curl -H \"Authorization: $SIGN\" -F op=upload -F filecontent=@photo.jpg \\\n\
-         \x20       {public_url}/files/v2/{appid}/{bucket}/u/1/photo.jpg\n\
-         \n(`/u/1/` is the first user's prefix; the login reply names yours in `upload_prefix`.)\n",
-        appid = cos.appid,
-        bucket = cos.bucket,
-    );
+    println!("{}", banner(public_url, cos));
 }

@@ -92,6 +92,11 @@ fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
                     ErrorCode::TokenExpired,
                     "the token has expired; log in again",
                 ),
+                crate::jwt::TokenError::NotYetValid | crate::jwt::TokenError::IssuedInFuture => (
+                    ErrorCode::InvalidToken,
+                    "the token is not valid yet (its nbf or iat lies in the future: \
+                     check the clocks); log in again",
+                ),
                 _ => (
                     ErrorCode::InvalidToken,
                     "the token is not valid; log in again",

@@ -1,9 +1,11 @@
 //! Access tokens: HS256 JWTs with `sub`, `iss`, `aud`, `iat`, `exp`.
 //!
 //! One algorithm is allowed (`Validation::new(HS256)`), the leeway is explicit,
-//! `exp`/`sub`/`iss`/`aud` are required and `iss`/`aud` checked by the crate;
-//! `iat` is required by the claim type and checked here (a token issued in the
-//! future beyond the leeway is refused).
+//! `exp`/`sub`/`iss`/`aud` are required and `iss`/`aud` checked by the crate,
+//! as are `exp` and an optional `nbf` (with the leeway, against the system
+//! clock); `iat` is required by the claim type and checked here with the same
+//! leeway. A token that is not valid yet (`nbf` or `iat` in the future) is
+//! refused.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -35,6 +37,9 @@ pub enum TokenError {
     /// `iat` lies in the future (beyond the leeway).
     #[error("token issued in the future")]
     IssuedInFuture,
+    /// `nbf` lies in the future (beyond the leeway).
+    #[error("token not yet valid")]
+    NotYetValid,
     /// `sub` is not a user id.
     #[error("token subject is not a user id")]
     BadSubject,
@@ -75,7 +80,7 @@ impl JwtKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = config.leeway_secs;
         validation.validate_exp = true;
-        validation.validate_nbf = false;
+        validation.validate_nbf = true;
         validation.validate_aud = true;
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
@@ -111,12 +116,14 @@ impl JwtKeys {
     }
 
     /// Verifies a token and returns its user id. `now` is used for the `iat`
-    /// check; `exp` is checked by the crate against the system clock.
+    /// check; `exp` and `nbf` are checked by the crate against the system clock.
+    /// All three allow the configured leeway.
     pub fn verify(&self, token: &str, now: u64) -> Result<u64, TokenError> {
         use jsonwebtoken::errors::ErrorKind;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
                 _ => TokenError::Invalid(e.to_string()),
             })?;
         let claims = data.claims;
@@ -171,6 +178,25 @@ mod tests {
         assert_eq!(k.verify(&t, now), Err(TokenError::IssuedInFuture));
         let t = k.issue(1, now + 29).unwrap();
         assert_eq!(k.verify(&t, now), Ok(1));
+    }
+
+    #[test]
+    fn nbf_beyond_leeway_is_refused_and_within_it_accepted() {
+        let k = keys();
+        let now = shared::clock::unix_now();
+        let token = |nbf: serde_json::Value| {
+            let claims = serde_json::json!({"sub": "1", "iss": "iss", "aud": "aud",
+                "iat": now, "exp": now + 7200, "nbf": nbf});
+            jsonwebtoken::encode(&k.header, &claims, &k.encoding).unwrap()
+        };
+        assert_eq!(
+            k.verify(&token(serde_json::json!(now + 3600)), now),
+            Err(TokenError::NotYetValid)
+        );
+        assert_eq!(k.verify(&token(serde_json::json!(now + 10)), now), Ok(1));
+        assert_eq!(k.verify(&token(serde_json::json!(now - 10)), now), Ok(1));
+        let r = k.verify(&token(serde_json::json!("later")), now);
+        assert!(matches!(r, Err(TokenError::Invalid(_))), "{r:?}");
     }
 
     #[test]

@@ -88,7 +88,7 @@
 //! | `AUTH_TRUST_FORWARDED_FOR` | `server.trust_forwarded_for` | `false` |
 //! | `AUTH_AUDIT_QUEUE` | `server.audit_queue` | `65536` |
 //! | `AUTH_CORS_ALLOWED_ORIGINS` | `server.cors_allowed_origins` | none (no CORS) |
-//! | `AUTH_JWT_SECRET` | `jwt.secret` | required (≥ 32 bytes) unless embedded |
+//! | `AUTH_JWT_SECRET` | `jwt.secret` | required unless embedded: ≥ 32 bytes, an estimated ≥ 128 bits of entropy ([`config::jwt_secret_is_strong`]), nothing shared with the COS or WeChat credentials |
 //! | `AUTH_JWT_ISSUER` / `AUTH_JWT_AUDIENCE` | `jwt.issuer` / `jwt.audience` | `metis-auth` / `metis-upload` |
 //! | `AUTH_JWT_TTL_SECS` / `AUTH_JWT_LEEWAY_SECS` | `jwt.ttl_secs` / `jwt.leeway_secs` | `7200` / `30` |
 //! | `AUTH_COS_APPID` / `AUTH_COS_BUCKET` | `cos.appid` / `cos.bucket` | `1250000000` / `metis` |
@@ -129,7 +129,10 @@
 //! SQLite: `users (id, provider, subject, unionid, …)` — the id is the JWT `sub`
 //! — and `signatures (user_id, kind, target, expires_at, ip, issued_at)`, written
 //! by one thread in batches from a bounded queue (full queue: the record is
-//! dropped and counted in `/metrics`); the queue is flushed at shutdown.
+//! dropped and counted in `/metrics`); the queue is flushed at shutdown. A
+//! data directory the server creates gets a `.gitignore` of `*` ([`data_dir`]),
+//! so the database, the dev secrets and the embedded store's objects never
+//! land in a git repository the directory happens to be in.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -137,6 +140,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod cors;
+pub mod data_dir;
 pub mod db;
 pub mod error;
 pub mod grant;

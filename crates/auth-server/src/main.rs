@@ -3,6 +3,7 @@
 //! With no configuration it starts the embedded default (local COS store on the
 //! same port, dev login on) on 127.0.0.1:8080 with data in `./data`.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -18,13 +19,15 @@ struct Cli {
     /// TOML configuration file (see config.example.toml).
     #[arg(long, env = "AUTH_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Listen address (overrides AUTH_BIND / server.bind).
+    /// Listen address, e.g. 127.0.0.1:9090 (default 127.0.0.1:8080; overrides AUTH_BIND /
+    /// server.bind).
     #[arg(long, value_name = "ADDR")]
     bind: Option<SocketAddr>,
-    /// Data directory (overrides AUTH_DATA_DIR / server.data_dir).
+    /// Data directory (default ./data; overrides AUTH_DATA_DIR / server.data_dir).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Log as JSON lines instead of text (RUST_LOG sets the level, default info).
+    /// Text has colours only when stderr is a terminal and NO_COLOR is unset.
     #[arg(long, env = "AUTH_LOG_JSON")]
     log_json: bool,
 }
@@ -32,9 +35,15 @@ struct Cli {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
+    let mut builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    // Colour codes only on a terminal: a log file or a pipe gets plain text.
+    // On a terminal, tracing-subscriber's default already honours NO_COLOR
+    // (https://no-color.org/: set and not empty, no colours).
+    if !std::io::stderr().is_terminal() {
+        builder = builder.with_ansi(false);
+    }
     if cli.log_json {
         builder.json().init();
     } else {

@@ -70,7 +70,7 @@ pub(super) fn load_or_create_dev_secrets(data_dir: &Path) -> Result<DevSecrets, 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(err(e)),
     }
-    std::fs::create_dir_all(data_dir).map_err(err)?;
+    crate::data_dir::create(data_dir).map_err(err)?;
     let secrets = DevSecrets {
         jwt_secret: random_text(48),
         cos_secret_id: format!("AKIDdev{}", random_text(29)),

@@ -11,12 +11,15 @@
 //!   section, with the checks of each value;
 //! - `dev_secrets.rs`: the JWT secret and store credentials generated once and
 //!   kept in the data directory in embedded mode;
+//! - `secret_strength.rs`: the rule a JWT secret meets outside embedded mode
+//!   (length, estimated entropy, no reused credential);
 //! - `types.rs`: the [`Config`] the server runs with;
 //! - `for_tests.rs`: `Config::for_tests` (feature `test-support`).
 
 mod dev_secrets;
 #[cfg(any(test, feature = "test-support"))]
 mod for_tests;
+mod secret_strength;
 mod sections;
 mod source;
 mod types;
@@ -26,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 #[cfg(any(test, feature = "test-support"))]
 pub use for_tests::{TEST_SECRET_ID, TEST_SECRET_KEY};
-pub use sections::jwt_secret_is_strong;
+pub use secret_strength::{MIN_JWT_SECRET_BITS, estimated_bits, jwt_secret_is_strong};
 pub use types::{
     Config, CosConfig, EmbeddedConfig, JwtConfig, MAX_JWT_TTL_SECS, MAX_SIGN_TTL_SECS,
     MIN_JWT_SECRET_BYTES, RateLimits, WechatConfig,

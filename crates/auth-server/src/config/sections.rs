@@ -11,10 +11,11 @@ use cos_local::{FaultConfig, FaultScope};
 use cos_sign::{Credentials, SecretKey};
 
 use super::dev_secrets::{DevSecrets, load_or_create_dev_secrets};
-use super::source::Raw;
+use super::secret_strength::{RULE, Weakness, check_jwt_secret};
+use super::source::{Raw, setting};
 use super::{
     Config, ConfigError, CosConfig, EmbeddedConfig, JwtConfig, MAX_JWT_TTL_SECS, MAX_SIGN_TTL_SECS,
-    MIN_JWT_SECRET_BYTES, RateLimits, WechatConfig,
+    RateLimits, WechatConfig,
 };
 
 /// The methods `POST /v1/cos/v5/sign` can sign (and signs by default).
@@ -181,18 +182,18 @@ fn cos(raw: &Raw) -> Result<Cos, ConfigError> {
 }
 
 /// `[jwt]`. In embedded mode (`dev` secrets present) a missing secret is the
-/// generated one and a weak one is accepted.
+/// generated one and a weak one is accepted; otherwise the secret must meet
+/// the rule of [`check_jwt_secret`].
 fn jwt(raw: &Raw, dev: Option<&DevSecrets>) -> Result<JwtConfig, ConfigError> {
     let secret = match (raw.str("jwt.secret"), dev) {
         (Some(s), _) => {
-            if !jwt_secret_is_strong(s) && dev.is_none() {
-                return Err(Raw::invalid(
-                    "jwt.secret",
-                    format!(
-                        "too weak: use at least {MIN_JWT_SECRET_BYTES} random bytes \
-                         (e.g. `openssl rand -base64 48`)"
-                    ),
-                ));
+            if dev.is_none() {
+                let credentials: Vec<(&'static str, &str)> = CREDENTIALS
+                    .iter()
+                    .filter_map(|&key| raw.str(key).map(|value| (key, value)))
+                    .collect();
+                check_jwt_secret(s, &credentials)
+                    .map_err(|why| Raw::invalid("jwt.secret", weakness_message(why)))?;
             }
             SecretKey::new(s)
         }
@@ -222,6 +223,30 @@ fn jwt(raw: &Raw, dev: Option<&DevSecrets>) -> Result<JwtConfig, ConfigError> {
         ttl_secs,
         leeway_secs,
     })
+}
+
+/// The settings a JWT secret must share nothing with: the other secrets, and
+/// the public ids (a secret containing one is partly public).
+const CREDENTIALS: [&str; 4] = [
+    "cos.secret_key",
+    "cos.secret_id",
+    "wechat.secret",
+    "wechat.appid",
+];
+
+/// What a refused JWT secret is told: the rule, or the setting it reuses;
+/// never the secret.
+fn weakness_message(why: Weakness) -> String {
+    match why {
+        Weakness::TooWeak => format!("too weak: {RULE}"),
+        Weakness::Shares(key) => {
+            let env = setting(key).map_or("?", |(_, env)| env);
+            format!(
+                "must not equal, contain or be part of {key} ({env}): use a separate \
+                 random secret (e.g. `openssl rand -base64 48`)"
+            )
+        }
+    }
 }
 
 /// `[wechat]`.
@@ -417,22 +442,13 @@ fn check_origin(origin: &str) -> Result<String, ConfigError> {
     }
 }
 
-/// True when a JWT secret is long enough and not trivially guessable.
-pub fn jwt_secret_is_strong(secret: &str) -> bool {
-    let bytes = secret.as_bytes();
-    let distinct = bytes
-        .iter()
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
-    bytes.len() >= MIN_JWT_SECRET_BYTES && distinct >= 8
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
     use super::*;
     use crate::config::dev_secrets::DEV_SECRETS_FILE;
+    use crate::config::secret_strength::STRONG_TEST_SECRET;
     use crate::config::source::{flatten_toml, raw};
 
     #[test]
@@ -443,7 +459,9 @@ mod tests {
         assert!(a.is_embedded() && a.dev_login);
         let b = from_raw(&raw(&[("server.data_dir", d)])).unwrap();
         assert_eq!(a.jwt.secret.expose_secret(), b.jwt.secret.expose_secret());
-        assert!(jwt_secret_is_strong(a.jwt.secret.expose_secret()));
+        assert!(crate::config::jwt_secret_is_strong(
+            a.jwt.secret.expose_secret()
+        ));
         let ca = a.embedded.credentials.unwrap();
         let cb = b.embedded.credentials.unwrap();
         assert_eq!(ca.secret_id, cb.secret_id);
@@ -492,8 +510,43 @@ mod tests {
             ),
             "{e}"
         );
+        // Patterned, or a credential the server holds: refused, naming the
+        // rule or the setting, never the value.
+        let abcdefgh = "abcdefgh".repeat(4);
+        let cos_key = "Zq4Lm8Xv2Rt6Nw0Pk3Hs7Jd1Fb5Gc9Ye";
+        let wechat_secret = "9e107d9d372bb6826bd81d3542a419d6";
+        for (secret, names) in [
+            (
+                abcdefgh.as_str(),
+                "at least 32 bytes and an estimated 128 bits",
+            ),
+            (cos_key, "AUTH_COS_SECRET_KEY"),
+            (wechat_secret, "AUTH_WECHAT_SECRET"),
+        ] {
+            let mut settings = cos.to_vec();
+            settings[2] = ("cos.secret_key", cos_key);
+            settings.extend([
+                ("wechat.appid", "wx1234567890abcdef"),
+                ("wechat.secret", wechat_secret),
+                ("jwt.secret", secret),
+            ]);
+            let e = from_raw(&raw(&settings)).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                matches!(
+                    e,
+                    ConfigError::Invalid {
+                        key: "jwt.secret",
+                        ..
+                    }
+                ),
+                "{text}"
+            );
+            assert!(text.contains(names), "{text}");
+            assert!(!text.contains(secret), "{text}");
+        }
         let mut good = cos.to_vec();
-        good.push(("jwt.secret", "0123456789abcdefghijklmnopqrstuvwxyzABCD"));
+        good.push(("jwt.secret", STRONG_TEST_SECRET));
         let c = from_raw(&raw(&good)).unwrap();
         assert!(!c.is_embedded() && !c.dev_login);
         let cos = c.cos.unwrap();
@@ -576,7 +629,7 @@ mod tests {
             ("cos.secret_id", "AKIDx"),
             ("cos.secret_key", "k"),
             ("cos.region", "ap-shanghai"),
-            ("jwt.secret", "0123456789abcdefghijklmnopqrstuvwxyzABCD"),
+            ("jwt.secret", STRONG_TEST_SECRET),
         ]))
         .unwrap();
         assert!(!c.is_embedded() && c.warnings().is_empty());
@@ -599,7 +652,7 @@ mod tests {
             ("cos.secret_id", "AKIDx"),
             ("cos.secret_key", "k"),
             ("cos.region", "ap-shanghai"),
-            ("jwt.secret", "0123456789abcdefghijklmnopqrstuvwxyzABCD"),
+            ("jwt.secret", STRONG_TEST_SECRET),
             ("signing.dev_login", "true"),
         ]))
         .unwrap();

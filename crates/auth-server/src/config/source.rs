@@ -58,7 +58,7 @@ pub(super) const SETTINGS: &[(&str, &str)] = &[
 ];
 
 /// `(file key, environment variable)` of the setting `key`, if there is one.
-fn setting(key: &str) -> Option<(&'static str, &'static str)> {
+pub(super) fn setting(key: &str) -> Option<(&'static str, &'static str)> {
     SETTINGS.iter().find(|(k, _)| *k == key).copied()
 }
 

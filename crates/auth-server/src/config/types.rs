@@ -57,7 +57,9 @@ pub struct WechatConfig {
 /// JWT settings.
 #[derive(Debug, Clone)]
 pub struct JwtConfig {
-    /// HS256 key; at least [`MIN_JWT_SECRET_BYTES`] bytes outside dev mode.
+    /// HS256 key. Outside dev mode: at least [`MIN_JWT_SECRET_BYTES`] bytes,
+    /// an estimated [`super::MIN_JWT_SECRET_BITS`] bits of entropy, and no part
+    /// of the COS or WeChat credentials.
     pub secret: SecretKey,
     /// `iss` claim written and required.
     pub issuer: String,
@@ -65,7 +67,7 @@ pub struct JwtConfig {
     pub audience: String,
     /// Token lifetime (default 2 h).
     pub ttl_secs: u64,
-    /// Clock leeway for `exp` and `iat` checks (default 30 s).
+    /// Clock leeway for the `exp`, `nbf` and `iat` checks (default 30 s).
     pub leeway_secs: u64,
 }
 

@@ -95,6 +95,26 @@ async fn hostile_tokens_are_401() {
             "invalid_token",
         ),
         (
+            "iat an hour ahead",
+            format!("JWT {}", forge(&|c| c["iat"] = json!(now + 3600))),
+            "invalid_token",
+        ),
+        (
+            "nbf an hour ahead",
+            format!("JWT {}", forge(&|c| c["nbf"] = json!(now + 3600))),
+            "invalid_token",
+        ),
+        (
+            "nbf beyond the leeway",
+            format!("JWT {}", forge(&|c| c["nbf"] = json!(now + 120))),
+            "invalid_token",
+        ),
+        (
+            "nbf as string",
+            format!("JWT {}", forge(&|c| c["nbf"] = json!("later"))),
+            "invalid_token",
+        ),
+        (
             "wrong iss",
             format!("JWT {}", forge(&|c| c["iss"] = json!("evil"))),
             "invalid_token",
@@ -183,15 +203,41 @@ async fn hostile_tokens_are_401() {
         .unwrap();
     expect_error(r, 401, "invalid_token").await;
 
-    // Inside the leeway is still fine; Bearer works too.
-    let within = forge(&|c| {
-        c["iat"] = json!(now - 1000);
-        c["exp"] = json!(now - 5);
-    });
-    assert_eq!(
-        app.v4(Some(&format!("JWT {within}")), None).await.status(),
-        200
-    );
+    // A token that is not valid yet says so (clock skew is its likely cause).
+    for early in [
+        forge(&|c| c["nbf"] = json!(now + 3600)),
+        forge(&|c| c["iat"] = json!(now + 3600)),
+    ] {
+        let v = expect_error(
+            app.v4(Some(&format!("JWT {early}")), None).await,
+            401,
+            "invalid_token",
+        )
+        .await;
+        assert!(
+            v["message"].as_str().unwrap().contains("not valid yet"),
+            "{v}"
+        );
+    }
+
+    // Inside the leeway is still fine (exp just passed, nbf or iat a little
+    // ahead, as a clock skewed by seconds makes them); Bearer works too.
+    for within in [
+        forge(&|c| {
+            c["iat"] = json!(now - 1000);
+            c["exp"] = json!(now - 5);
+        }),
+        forge(&|c| c["nbf"] = json!(now + 10)),
+        forge(&|c| c["iat"] = json!(now + 10)),
+        forge(&|c| {
+            c["iat"] = json!(now + 10);
+            c["nbf"] = json!(now + 10);
+        }),
+        forge(&|c| c["nbf"] = json!(now - 10)),
+    ] {
+        let r = app.v4(Some(&format!("JWT {within}")), None).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
     assert_eq!(
         app.v4(Some(&format!("Bearer {good}")), None).await.status(),
         200

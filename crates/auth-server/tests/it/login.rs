@@ -125,8 +125,27 @@ async fn dev_login_validates_names_and_is_stable() {
     let (_, b) = app.token("bob.smith_2-x").await;
     assert_eq!(a, a2);
     assert_ne!(a, b);
-    for bad in ["", "a b", "a/b", "ä", &"a".repeat(65), "../x"] {
-        expect_error(app.dev_login(bad).await, 400, "invalid_input").await;
+    // Empty and blank names included: the answer is the input error, naming
+    // the allowed pattern, not a refusal that sends the user looking elsewhere.
+    for bad in [
+        "",
+        " ",
+        "  ",
+        "\t",
+        " alice",
+        "alice ",
+        "a b",
+        "a/b",
+        "ä",
+        &"a".repeat(65),
+        "../x",
+    ] {
+        let v = expect_error(app.dev_login(bad).await, 400, "invalid_input").await;
+        let message = v["message"].as_str().unwrap();
+        assert!(
+            message.contains("user") && message.contains("[A-Za-z0-9_.-]"),
+            "{bad:?}: {v}"
+        );
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod binary;
 mod cors;
 mod embedded;
 mod errors;

@@ -251,6 +251,96 @@ async fn v5_methods_are_configurable() {
     assert_eq!(r.status(), 200);
 }
 
+/// Every sub-resource COS knows on an object or bucket URL (the `?acl`,
+/// `?tagging`, ... of https://cloud.tencent.com/document/product/436/7751):
+/// a signature covering one would let the client change the object's ACL,
+/// tags, versions or the bucket's settings instead of uploading.
+const COS_SUB_RESOURCES: [&str; 28] = [
+    "acl",
+    "tagging",
+    "restore",
+    "append",
+    "select",
+    "torrent",
+    "versioning",
+    "versionId",
+    "versions",
+    "cors",
+    "lifecycle",
+    "policy",
+    "website",
+    "referer",
+    "logging",
+    "inventory",
+    "domain",
+    "origin",
+    "replication",
+    "encryption",
+    "intelligenttiering",
+    "object-lock",
+    "retention",
+    "legal-hold",
+    "accelerate",
+    "notification",
+    "requestPayment",
+    "delete",
+];
+
+#[tokio::test]
+async fn v5_sign_refuses_every_cos_sub_resource_for_every_method() {
+    use auth_server::error::ErrorCode;
+    use auth_server::grant::check_v5_query;
+
+    let app = spawn_app().await;
+    let (token, id) = app.token("alice").await;
+    let key = format!("u/{id}/a.jpg");
+    // Alone, and beside the parameters a method may otherwise sign.
+    let companions: [(&str, &[(&str, &str)]); 5] = [
+        ("PUT", &[("partNumber", "1"), ("uploadId", "x")]),
+        ("POST", &[("uploads", "")]),
+        ("GET", &[("uploadId", "x")]),
+        ("HEAD", &[]),
+        ("DELETE", &[("uploadId", "x")]),
+    ];
+    assert_eq!(
+        app.config.v5_methods,
+        companions.map(|(m, _)| m.to_owned()),
+        "every signable method is covered"
+    );
+    for (method, allowed) in companions {
+        for sub in COS_SUB_RESOURCES {
+            for with_companions in [false, true] {
+                let mut query: BTreeMap<String, String> = BTreeMap::new();
+                if with_companions {
+                    query.extend(allowed.iter().map(|(k, v)| ((*k).into(), (*v).into())));
+                }
+                query.insert(sub.into(), String::new());
+                let r = check_v5_query(method, &query).map_err(|e| e.code());
+                assert_eq!(r, Err(ErrorCode::QueryNotAllowed), "{method} {query:?}");
+                let body = json!({"Method": method, "Key": key, "Query": query});
+                let r = app
+                    .post_authed(shared::routes::V5_SIGN, &token, &body)
+                    .await;
+                let v = expect_error(r, 400, "query_not_allowed").await;
+                assert!(
+                    v["message"].as_str().unwrap().contains(&format!("{sub:?}")),
+                    "{method} {query:?}: {v}"
+                );
+            }
+        }
+    }
+    // The one bucket-level request (listing the caller's own multipart uploads)
+    // refuses them too.
+    for sub in COS_SUB_RESOURCES {
+        let body = json!({"Method": "GET", "Key": "", "Pathname": "/",
+                          "Query": {"uploads": "", "prefix": format!("u/{id}/"), sub: ""}});
+        let r = app
+            .post_authed(shared::routes::V5_SIGN, &token, &body)
+            .await;
+        expect_error(r, 400, "query_not_allowed").await;
+    }
+}
+
 fn form_lookup(
     fields: &serde_json::Map<String, Value>,
     extra: &[(&str, &str)],
