@@ -45,6 +45,13 @@ pub struct StoreConfig {
     pub fsync: bool,
     /// Injected faults for tests (default: none).
     pub faults: FaultConfig,
+    /// The region named in CAM resources (`qcs::cos:<region>:uid/<appid>:...`) of the
+    /// policies carried by security tokens (default `ap-guangzhou`).
+    pub region: String,
+    /// The key that MACs security tokens of temporary credentials and derives their
+    /// TmpSecretKeys (shared with whoever mints them: the auth server in embedded mode).
+    /// `None` (the default): requests carrying `x-cos-security-token` are refused.
+    pub sts_token_key: Option<cos_sign::sts::TokenKey>,
 }
 
 impl StoreConfig {
@@ -69,6 +76,8 @@ impl StoreConfig {
             public_read: true,
             fsync: true,
             faults: FaultConfig::default(),
+            region: "ap-guangzhou".to_owned(),
+            sts_token_key: None,
         }
     }
 
