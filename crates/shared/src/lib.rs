@@ -1,6 +1,6 @@
 //! Types shared by the auth server, the local store and the uploader: the JSON
-//! wire shapes of every endpoint, object-key validation, and the wall clock.
-//! Nothing here does I/O.
+//! wire shapes of every endpoint, object-key validation, COS's sub-resource
+//! query names ([`subresource`]), and the wall clock. Nothing here does I/O.
 //!
 //! Object keys are validated, never normalised: a key is accepted exactly as
 //! given or refused with the reason.
@@ -27,6 +27,7 @@
 pub mod clock;
 pub mod key;
 pub mod routes;
+pub mod subresource;
 pub mod v4;
 pub mod wire;
 
