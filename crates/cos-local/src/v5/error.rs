@@ -83,6 +83,20 @@ pub(super) fn not_implemented() -> V5Error {
     )
 }
 
+/// A sub-resource (`?acl`, `?tagging`, …) the store does not implement for
+/// this method: refused before anything was read or written.
+pub(super) fn not_implemented_subresource(method: &str, name: &str) -> V5Error {
+    err(
+        501,
+        "NotImplemented",
+        format!(
+            "The local store does not implement the sub-resource ?{name} for {method}; \
+             nothing was read, written or deleted. It implements multipart upload \
+             (?uploads, ?uploadId, ?partNumber), GET /?uploads and GET /?location only."
+        ),
+    )
+}
+
 /// The object a write stored; a write refused because its key was taken
 /// answers 409 `ObjectAlreadyExists`.
 pub(super) fn written(commit: Commit) -> Result<Arc<Meta>, V5Error> {

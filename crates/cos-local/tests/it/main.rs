@@ -14,5 +14,6 @@ mod auth;
 mod helpers;
 mod interop;
 mod storage;
+mod subresources;
 mod v4;
 mod v5;
