@@ -83,7 +83,8 @@ pub(crate) struct NewMeta {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
     Overwrite,
-    /// v4 `insertOnly=1`: refuse when the key exists.
+    /// v4 `insertOnly=1`, v5 `x-cos-forbid-overwrite: true`: refuse when the
+    /// key exists.
     InsertOnly,
 }
 

@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub(crate) use self::multipart::{
-    V5Upload, v5_abort, v5_complete, v5_create, v5_list, v5_load, v5_parts, v5_put_part,
+    NewUpload, V5Upload, v5_abort, v5_complete, v5_create, v5_list, v5_load, v5_parts, v5_put_part,
 };
 pub(crate) use self::slices::{
     SliceSession, v4_create, v4_find, v4_finish, v4_load, v4_remove, v4_slices, v4_write_slice,

@@ -32,6 +32,18 @@ pub(crate) struct V5Upload {
     #[serde(default)]
     pub user_meta: Vec<(String, String)>,
     pub initiated: u64,
+    /// Initiated with `x-cos-forbid-overwrite: true`: the complete refuses
+    /// an existing key.
+    #[serde(default)]
+    pub forbid_overwrite: bool,
+}
+
+/// What an upload is initiated with, besides its target.
+#[derive(Debug)]
+pub(crate) struct NewUpload<'a> {
+    pub content_type: &'a str,
+    pub user_meta: Vec<(String, String)>,
+    pub forbid_overwrite: bool,
 }
 
 /// One stored part.
@@ -49,17 +61,17 @@ pub(crate) fn v5_create(
     storage: &Storage,
     bucket: &str,
     key: &ObjectKey,
-    content_type: &str,
-    user_meta: Vec<(String, String)>,
+    new: NewUpload<'_>,
     now: u64,
 ) -> Result<V5Upload, StoreError> {
     let upload = V5Upload {
         id: uuid::Uuid::new_v4().simple().to_string(),
         bucket: bucket.to_owned(),
         key: key.clone(),
-        content_type: content_type.to_owned(),
-        user_meta,
+        content_type: new.content_type.to_owned(),
+        user_meta: new.user_meta,
         initiated: now,
+        forbid_overwrite: new.forbid_overwrite,
     };
     let dir = root(storage).join(&upload.id);
     fs::create_dir_all(&dir).map_err(StoreError::io(format!("create {}", dir.display())))?;
@@ -178,13 +190,15 @@ pub(crate) fn v5_parts(storage: &Storage, upload: &V5Upload) -> Result<Vec<PartI
     Ok(out)
 }
 
-/// Assembles the listed parts into the object and removes the upload.
+/// Assembles the listed parts into the object and removes the upload; an
+/// insert-only complete that finds the key taken keeps the upload.
+/// `(min_part_size, max_object_size)` bound the parts and the whole.
 pub(crate) fn v5_complete(
     storage: &Storage,
     upload: &V5Upload,
     requested: &[(u32, String)],
-    min_part_size: u64,
-    max_object_size: u64,
+    (min_part_size, max_object_size): (u64, u64),
+    mode: Mode,
     now: u64,
 ) -> Result<Commit, UploadError> {
     if requested.is_empty() {
@@ -241,7 +255,7 @@ pub(crate) fn v5_complete(
             user_meta: upload.user_meta.clone(),
             etag: Some(etag),
         },
-        Mode::Overwrite,
+        mode,
         now,
     )?;
     if let Commit::Written(_) = &commit {

@@ -97,15 +97,23 @@ pub(super) fn not_implemented_subresource(method: &str, name: &str) -> V5Error {
     )
 }
 
-/// The object a write stored; a write refused because its key was taken
-/// answers 409 `ObjectAlreadyExists`.
+/// The object a write stored; a write with `x-cos-forbid-overwrite: true`
+/// that found its key taken answers 409 `FileAlreadyExists`, COS's code.
 pub(super) fn written(commit: Commit) -> Result<Arc<Meta>, V5Error> {
     match commit {
         Commit::Written(meta) => Ok(meta),
-        Commit::Refused(_) => Err(err(
-            409,
-            "ObjectAlreadyExists",
-            "The object already exists.",
-        )),
+        Commit::Refused(_) => Err(file_already_exists()),
     }
+}
+
+/// 409 `FileAlreadyExists`: the key is taken and the request forbade
+/// replacing it; nothing was written.
+pub(super) fn file_already_exists() -> V5Error {
+    err(
+        409,
+        "FileAlreadyExists",
+        "The object already exists and x-cos-forbid-overwrite: true forbids replacing it \
+         (even with the same content); nothing was written. Leave the header out or set it \
+         to false to overwrite.",
+    )
 }

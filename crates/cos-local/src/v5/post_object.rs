@@ -21,10 +21,11 @@ use shared::ObjectKey;
 
 use super::auth::{authorize, verify_error, verify_form_signature};
 use super::error::{V5Error, err, written};
+use super::object::{FORBID_OVERWRITE, write_mode};
 use super::{Ctx, quoted};
 use crate::http;
 use crate::inner::Inner;
-use crate::storage::{Blob, Meta, Mode, NewMeta};
+use crate::storage::{Blob, Meta, NewMeta};
 use crate::xml::Xml;
 
 /// Largest text field.
@@ -138,6 +139,13 @@ async fn store_file(
         .and_then(|cd| cd.get_filename())
         .map(str::to_owned);
     let key = form_key(&raw_key, filename.as_deref())?;
+    // The header, or the form field (which the policy must then name).
+    let mode = write_mode(
+        http::header(req, FORBID_OVERWRITE)
+            .map(str::to_owned)
+            .or_else(|| fields.get(FORBID_OVERWRITE))
+            .as_deref(),
+    )?;
     let content_type = http::content_type_for(
         &key,
         fields
@@ -160,8 +168,7 @@ async fn store_file(
         etag: None,
     };
     let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.clone());
-    let commit =
-        http::blocking(move || i.storage.commit(&b, &k, blob, new, Mode::Overwrite, now)).await?;
+    let commit = http::blocking(move || i.storage.commit(&b, &k, blob, new, mode, now)).await?;
     Ok((key, written(commit)?))
 }
 

@@ -195,6 +195,32 @@ impl TestStore {
             .unwrap()
     }
 
+    /// A v5 request on `path` signed with the store's credentials (host and
+    /// `params`), with extra `headers` and a `body`.
+    pub async fn signed(
+        &self,
+        method: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+        let auth = self.auth(&method.as_str().to_ascii_lowercase(), path, params);
+        let mut rb = self
+            .client
+            .request(
+                method,
+                format!("{}{}", self.base, cos_sign::encode_path(path)),
+            )
+            .query(params)
+            .header("Authorization", auth);
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        rb.body(body).send().await.unwrap()
+    }
+
     pub async fn get(&self, key: &str) -> reqwest::Response {
         self.client.get(self.url(key)).send().await.unwrap()
     }

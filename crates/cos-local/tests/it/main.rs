@@ -11,6 +11,7 @@
 )]
 
 mod auth;
+mod forbid_overwrite;
 mod helpers;
 mod interop;
 mod storage;

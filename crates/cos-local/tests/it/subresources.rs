@@ -48,19 +48,9 @@ async fn send(
     params: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, String) {
-    let auth = ts.auth(&method.as_str().to_ascii_lowercase(), path, params);
     let resp = ts
-        .client
-        .request(
-            reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap(),
-            format!("{}{}", ts.base, cos_sign::encode_path(path)),
-        )
-        .query(params)
-        .header("Authorization", auth)
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap();
+        .signed(method.as_str(), path, params, &[], body.to_vec())
+        .await;
     (
         resp.status().as_u16(),
         resp.text().await.unwrap_or_default(),
@@ -68,16 +58,10 @@ async fn send(
 }
 
 async fn store_the_object(ts: &TestStore) {
+    let headers = [("Content-Type", "image/png"), ("x-cos-meta-owner", "u1")];
     let resp = ts
-        .client
-        .put(ts.url(KEY))
-        .header("Authorization", ts.auth("put", &format!("/{KEY}"), &[]))
-        .header("Content-Type", "image/png")
-        .header("x-cos-meta-owner", "u1")
-        .body(content(5000, 3))
-        .send()
-        .await
-        .unwrap();
+        .signed("put", &format!("/{KEY}"), &[], &headers, content(5000, 3))
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(ts.put("other.jpg", b"other".to_vec()).await.status(), 200);
 }
