@@ -136,6 +136,11 @@ pub struct FaultConfig {
     pub latency_rate: f64,
     /// Which requests are subject to faults.
     pub scope: FaultScope,
+    /// Simulate a full disk: every write of a body, metadata sidecar, upload
+    /// session or the used-signature log fails as `ENOSPC` would, so requests
+    /// that store anything answer 507 (see the crate documentation, *Storage*).
+    /// Applies to every request, whatever the scope.
+    pub disk_full: bool,
 }
 
 impl FaultConfig {
@@ -149,6 +154,12 @@ impl FaultConfig {
 
     /// True when no fault can ever fire.
     pub fn is_off(&self) -> bool {
+        self.draws_nothing() && !self.disk_full
+    }
+
+    /// True when no request draws a fault (no failure or latency rate): the
+    /// full disk is no draw.
+    pub(crate) fn draws_nothing(&self) -> bool {
         self.error_rate <= 0.0
             && self.drop_rate <= 0.0
             && self.lost_reply_rate <= 0.0
@@ -198,6 +209,7 @@ impl Default for FaultConfig {
             latency: Duration::ZERO,
             latency_rate: 0.0,
             scope: FaultScope::default(),
+            disk_full: false,
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::config::StoreConfig;
 use crate::error::StoreError;
 use crate::faults::Faults;
 use crate::locks::KeyedLocks;
-use crate::storage::Storage;
+use crate::storage::{Storage, Writes};
 use crate::uploads;
 use crate::used_signs::UsedSigns;
 
@@ -42,9 +42,13 @@ impl Inner {
             "create {}",
             config.data_dir.display()
         )))?;
-        let storage = Storage::open(&config.data_dir, config.fsync)?;
+        let writes = Writes {
+            fsync: config.fsync,
+            disk_full: config.faults.disk_full,
+        };
+        let storage = Storage::open(&config.data_dir, writes)?;
         uploads::cleanup_at_open(&storage)?;
-        let used_signs = UsedSigns::open(&config.data_dir, config.fsync)?;
+        let used_signs = UsedSigns::open(&config.data_dir, writes)?;
         Ok(Self {
             faults: Faults::new(config.faults.clone()),
             config,

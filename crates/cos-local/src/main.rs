@@ -78,6 +78,9 @@ struct Args {
     /// Which requests faults apply to: writes, reads or all.
     #[arg(long, env = "COS_LOCAL_FAULT_SCOPE", default_value = "all")]
     fault_scope: String,
+    /// Act as if the disk were full: every upload is refused with 507.
+    #[arg(long, env = "COS_LOCAL_FAULT_DISK_FULL")]
+    fault_disk_full: bool,
     /// Worker threads (default: one per core).
     #[arg(long, env = "COS_LOCAL_WORKERS")]
     workers: Option<usize>,
@@ -112,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
     faults.latency = Duration::from_millis(args.fault_latency_ms);
     faults.latency_rate = args.fault_latency_rate;
     faults.scope = scope;
+    faults.disk_full = args.fault_disk_full;
     let mut config = StoreConfig::new(
         &args.data_dir,
         &args.appid,

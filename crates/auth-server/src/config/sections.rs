@@ -321,6 +321,8 @@ fn store(
         latency_rate: raw.rate("store.fault_latency_rate", 0.0)?,
         // No setting: faults apply to reads and writes alike.
         scope: FaultScope::default(),
+        // No setting: tests simulate a full disk in code.
+        disk_full: false,
     };
     let embedded = EmbeddedConfig {
         appid,

@@ -72,6 +72,23 @@ pub(crate) fn cleanup_at_open(storage: &Storage) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Creates an upload's directory and `fill`s it; when that fails (a full
+/// disk, say) the directory is removed again, so no half-created upload is
+/// left behind (`cleanup_at_open` would otherwise find it at the next open).
+fn create_session_dir(
+    storage: &Storage,
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    storage.check_space(&format!("create {}", dir.display()))?;
+    fs::create_dir_all(dir).map_err(StoreError::io(format!("create {}", dir.display())))?;
+    let filled = fill(dir);
+    if filled.is_err() {
+        let _ = storage::remove_any(dir);
+    }
+    filled
+}
+
 /// Reads a JSON file; `None` when it does not exist.
 fn load_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StoreError> {
     let text = match fs::read(path) {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 use shared::ObjectKey;
 
-use super::{UploadError, load_json, valid_id};
+use super::{UploadError, create_session_dir, load_json, valid_id};
 use crate::error::StoreError;
 use crate::key::StoreKey;
 use crate::storage::{self, Blob, Commit, Mode, NewMeta, Storage};
@@ -74,12 +74,13 @@ pub(crate) fn v5_create(
         forbid_overwrite: new.forbid_overwrite,
     };
     let dir = root(storage).join(&upload.id);
-    fs::create_dir_all(&dir).map_err(StoreError::io(format!("create {}", dir.display())))?;
     let text = serde_json::to_vec(&upload).map_err(|e| StoreError::Corrupt {
         path: dir.display().to_string(),
         reason: e.to_string(),
     })?;
-    storage::replace_file(&dir.join("upload.json"), &text, storage.fsync())?;
+    create_session_dir(storage, &dir, |dir| {
+        storage::replace_file(&dir.join("upload.json"), &text, storage.fsync())
+    })?;
     Ok(upload)
 }
 
@@ -235,6 +236,7 @@ pub(crate) fn v5_complete(
         .into());
     }
     let tmp = storage.tmp_path();
+    storage.check_space(&format!("write {}", tmp.display()))?;
     let (md5, sha1, size) = concat_into(&tmp, &chosen, storage.fsync())?;
     let blob = Blob::from_parts(tmp, size, md5, sha1);
     let mut etag_hasher = Md5::new();

@@ -26,8 +26,8 @@ pub(super) fn err(status: u16, code: &'static str, message: impl Into<String>) -
 
 impl From<StoreError> for V5Error {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::TooLarge { limit } => err(
+        match &e {
+            &StoreError::TooLarge { limit } => err(
                 400,
                 "EntityTooLarge",
                 format!(
@@ -39,8 +39,12 @@ impl From<StoreError> for V5Error {
                 "IncompleteBody",
                 format!("The request body was cut short: {m}"),
             ),
-            other => {
-                tracing::error!(error = %other, "storage failure");
+            StoreError::Full { .. } => {
+                tracing::error!(error = %e, "the store's disk is full");
+                store_full()
+            }
+            _ => {
+                tracing::error!(error = %e, "storage failure");
                 err(
                     500,
                     "InternalError",
@@ -49,6 +53,18 @@ impl From<StoreError> for V5Error {
             }
         }
     }
+}
+
+/// 507 `InsufficientStorage`: the store's disk is full. COS has no code for
+/// this (its storage does not fill up), so the store uses the HTTP status's
+/// name, and says that a retry will not help.
+fn store_full() -> V5Error {
+    err(
+        507,
+        "InsufficientStorage",
+        "The store's disk is full: nothing was stored. Retrying will not help until \
+         space is freed on the store's data directory.",
+    )
 }
 
 impl From<UploadError> for V5Error {

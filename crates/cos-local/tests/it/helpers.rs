@@ -249,6 +249,23 @@ impl TestStore {
         count("blobs") + count("tmp")
     }
 
+    /// Upload sessions on disk: v5 multipart uploads and v4 slice sessions.
+    pub fn upload_sessions(&self) -> usize {
+        ["uploads/v4", "uploads/v5"]
+            .iter()
+            .map(|sub| {
+                std::fs::read_dir(self.dir.join(sub))
+                    .map(|d| d.count())
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// The store's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Nothing was stored: no key, no body, no temp file (waits briefly for
     /// the server to finish cleaning up after a cut connection).
     pub async fn assert_nothing_stored(&self) {

@@ -11,6 +11,7 @@
 )]
 
 mod auth;
+mod disk_full;
 mod forbid_overwrite;
 mod helpers;
 mod interop;
