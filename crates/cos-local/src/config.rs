@@ -43,6 +43,11 @@ pub struct StoreConfig {
     /// `fsync` files and directories on commit (default `true`). Turning it off
     /// keeps atomicity against crashes of the process, not of the machine.
     pub fsync: bool,
+    /// How long a v5 multipart upload or v4 slice session may go without a
+    /// part or slice before it is removed with its data (default 24 hours, as
+    /// COS's lifecycle rule for incomplete multipart uploads is usually set).
+    /// Swept at open and every quarter of it (at most hourly).
+    pub upload_ttl: Duration,
     /// Injected faults for tests (default: none).
     pub faults: FaultConfig,
 }
@@ -68,6 +73,7 @@ impl StoreConfig {
             min_part_size: 1024 * 1024,
             public_read: true,
             fsync: true,
+            upload_ttl: Duration::from_secs(24 * 60 * 60),
             faults: FaultConfig::default(),
         }
     }
@@ -102,6 +108,12 @@ impl StoreConfig {
             .any(|c| c.secret_id.is_empty() || c.secret_key.expose_secret().is_empty())
         {
             return Err(StoreError::Config("empty SecretId or SecretKey".to_owned()));
+        }
+        if self.upload_ttl < Duration::from_secs(1) {
+            return Err(StoreError::Config(format!(
+                "upload_ttl {:?} must be at least one second",
+                self.upload_ttl
+            )));
         }
         self.faults.check()
     }

@@ -200,6 +200,7 @@ use actix_web::{App, HttpServer, web};
 pub use config::{FaultConfig, FaultScope, StoreConfig};
 pub use error::StoreError;
 pub use faults::FaultStats;
+pub use uploads::SweepStats;
 
 use crate::inner::Inner;
 
@@ -222,10 +223,21 @@ impl fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) a store in `config.data_dir`: removes stale temp
     /// files and orphaned bodies and rebuilds the index.
+    ///
+    /// Called inside a tokio runtime (as actix apps and tests are), it starts
+    /// the periodic sweep of abandoned uploads there, a task that ends when the
+    /// last clone of the store is dropped; elsewhere only the sweep at open runs.
     pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
-        Ok(Store {
-            inner: Arc::new(Inner::open(config)?),
-        })
+        let inner = Arc::new(Inner::open(config)?);
+        match uploads::start_sweeper(&inner) {
+            Some(task) => {
+                let _ = inner.sweeper.set(task);
+            }
+            None => tracing::warn!(
+                "no tokio runtime: abandoned uploads are swept only when a store is opened"
+            ),
+        }
+        Ok(Store { inner })
     }
 
     /// The configuration the store was opened with.
@@ -248,6 +260,12 @@ impl Store {
     /// How many faults of each kind have been injected since the store was opened.
     pub fn fault_stats(&self) -> FaultStats {
         self.inner.faults.stats()
+    }
+
+    /// How many abandoned uploads expired (by kind) and how many bytes that
+    /// freed, since the store was opened.
+    pub fn sweep_stats(&self) -> SweepStats {
+        self.inner.sweeps.snapshot()
     }
 
     /// Keys stored in a bucket (short name), in order, directory markers included.

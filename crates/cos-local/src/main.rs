@@ -50,6 +50,10 @@ struct Args {
     /// Skip fsync on commit (faster; atomic against process crashes only).
     #[arg(long, env = "COS_LOCAL_NO_FSYNC")]
     no_fsync: bool,
+    /// Remove an unfinished multipart or slice upload after this long without a
+    /// new part: seconds, or a number with s, m, h or d (e.g. 90m, 7d).
+    #[arg(long, env = "COS_LOCAL_UPLOAD_TTL", default_value = "24h", value_parser = parse_ttl)]
+    upload_ttl: Duration,
     /// Seed of the fault-injection generator.
     #[arg(long, env = "COS_LOCAL_FAULT_SEED", default_value_t = 0)]
     fault_seed: u64,
@@ -84,6 +88,30 @@ struct Args {
     /// Worker threads (default: one per core).
     #[arg(long, env = "COS_LOCAL_WORKERS")]
     workers: Option<usize>,
+}
+
+/// `90`, `90s`, `15m`, `24h`, `7d`: seconds, or a whole number with a unit.
+fn parse_ttl(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => value.split_at(i),
+        None => (value, "s"),
+    };
+    let scale = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 60 * 60,
+        "d" => 24 * 60 * 60,
+        other => return Err(format!("unknown unit {other:?}: use s, m, h or d")),
+    };
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("{value:?} is not a whole number of seconds, minutes, hours or days")
+    })?;
+    match n.checked_mul(scale) {
+        Some(0) => Err("must be at least one second".to_owned()),
+        Some(secs) => Ok(Duration::from_secs(secs)),
+        None => Err(format!("{value:?} is too long")),
+    }
 }
 
 /// Wraps the SecretKey as clap parses it, so `Args` never holds it as a plain `String`.
@@ -131,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
     config.max_object_size = args.max_object_size;
     config.max_simple_upload = args.max_simple_upload;
     config.fsync = !args.no_fsync;
+    config.upload_ttl = args.upload_ttl;
     config.faults = faults;
     let store = Store::open(config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
@@ -164,6 +193,19 @@ async fn main() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_ttls_are_seconds_or_have_a_unit() {
+        let secs = |v| parse_ttl(v).map(|d| d.as_secs());
+        assert_eq!(secs("90"), Ok(90));
+        assert_eq!(secs("90s"), Ok(90));
+        assert_eq!(secs("15m"), Ok(900));
+        assert_eq!(secs("24h"), Ok(86_400));
+        assert_eq!(secs("7d"), Ok(604_800));
+        for bad in ["", "0", "1.5h", "10w", "h", "-5"] {
+            assert!(parse_ttl(bad).is_err(), "{bad:?}: {:?}", parse_ttl(bad));
+        }
+    }
 
     #[test]
     fn debug_of_the_arguments_redacts_the_secret_key() {

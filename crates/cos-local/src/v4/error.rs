@@ -69,7 +69,9 @@ impl From<UploadError> for V4Error {
             UploadError::NoSuchUpload => fail(
                 404,
                 codes::NOT_FOUND,
-                "ERROR_CMD_SESSION_NOTEXIST: no such slice-upload session",
+                "ERROR_CMD_SESSION_NOTEXIST: no such slice-upload session: it finished, or \
+                 expired after going without a slice for the store's upload TTL; start again \
+                 with upload_slice_init",
             ),
             UploadError::Incomplete => fail(
                 400,

@@ -74,7 +74,9 @@ impl From<UploadError> for V5Error {
             UploadError::NoSuchUpload => err(
                 404,
                 "NoSuchUpload",
-                "The specified multipart upload does not exist.",
+                "The specified multipart upload does not exist: it was completed, aborted, \
+                 or expired after going without a part for the store's upload TTL. Start a \
+                 new one with Initiate Multipart Upload.",
             ),
             UploadError::InvalidPart(m) => err(400, "InvalidPart", m),
             UploadError::InvalidPartOrder => err(

@@ -12,6 +12,7 @@
 
 mod auth;
 mod disk_full;
+mod expiry;
 mod forbid_overwrite;
 mod helpers;
 mod interop;
