@@ -16,6 +16,7 @@ mod expiry;
 mod forbid_overwrite;
 mod helpers;
 mod interop;
+mod messages;
 mod storage;
 mod subresources;
 mod v4;
