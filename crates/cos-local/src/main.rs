@@ -1,5 +1,7 @@
 //! `cos-local`: run the local COS-compatible store on its own.
 
+use std::ffi::OsStr;
+use std::io::IsTerminal as _;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -119,14 +121,28 @@ fn parse_secret(value: &str) -> Result<SecretKey, std::convert::Infallible> {
     Ok(SecretKey::new(value))
 }
 
+/// Whether the log (on stderr) may use colours: only on a terminal, and
+/// never when `NO_COLOR` is set to anything but the empty string
+/// (<https://no-color.org>), so log files and pipes get plain text.
+fn log_in_colour(stderr_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
+    // The binary's one read of the environment outside its arguments.
+    #[allow(clippy::disallowed_methods)]
+    let no_color = std::env::var_os("NO_COLOR");
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
                 tracing_subscriber::EnvFilter::new("info,cos_local::access=debug")
             }),
         )
+        .with_ansi(log_in_colour(
+            std::io::stderr().is_terminal(),
+            no_color.as_deref(),
+        ))
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -193,6 +209,15 @@ async fn main() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        let set = |v: &'static str| Some(OsStr::new(v));
+        assert!(log_in_colour(true, None));
+        assert!(log_in_colour(true, set("")), "an empty NO_COLOR is unset");
+        assert!(!log_in_colour(true, set("1")));
+        assert!(!log_in_colour(false, None));
+    }
 
     #[test]
     fn upload_ttls_are_seconds_or_have_a_unit() {

@@ -11,6 +11,7 @@
 )]
 
 mod auth;
+mod binary;
 mod disk_full;
 mod expiry;
 mod forbid_overwrite;
