@@ -273,13 +273,7 @@ async fn post_policy_failures_write_nothing() {
     let ts = TestStore::start().await;
     let file = || reqwest::multipart::Part::bytes(vec![7u8; 2000]).file_name("p.png");
     let post = |form: reqwest::multipart::Form| async {
-        let resp = ts
-            .client
-            .post(format!("{}/", ts.base))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+        let resp = ts.post_form(form).await;
         xml_code(resp).await
     };
     let prefix = || vec![Condition::StartsWith("key".into(), "u/1/".into())];
@@ -346,13 +340,7 @@ async fn a_policy_must_cover_every_form_field() {
     let ts = TestStore::start().await;
     let file = || reqwest::multipart::Part::bytes(b"png!".to_vec()).file_name("p.png");
     let post = |form: reqwest::multipart::Form| async {
-        let resp = ts
-            .client
-            .post(format!("{}/", ts.base))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+        let resp = ts.post_form(form).await;
         xml_code(resp).await
     };
     // What the auth server issues: the key and a content type prefix.

@@ -58,13 +58,7 @@ async fn every_write_to_a_full_disk_answers_507_and_keeps_nothing() {
         "file",
         reqwest::multipart::Part::bytes(content(5000, 2)).file_name("p.png"),
     );
-    let resp = ts
-        .client
-        .post(format!("{}/", ts.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = ts.post_form(form).await;
     assert_full_v5("POST Object", resp).await;
     let initiate = ts
         .signed("post", "/full/big.bin", &[("uploads", "")], &[], Vec::new())

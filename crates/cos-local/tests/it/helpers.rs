@@ -221,6 +221,16 @@ impl TestStore {
         rb.body(body).send().await.unwrap()
     }
 
+    /// POST Object: `form` sent to the bucket's root.
+    pub async fn post_form(&self, form: reqwest::multipart::Form) -> reqwest::Response {
+        self.client
+            .post(format!("{}/", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, key: &str) -> reqwest::Response {
         self.client.get(self.url(key)).send().await.unwrap()
     }

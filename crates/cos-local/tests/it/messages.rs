@@ -81,34 +81,41 @@ async fn a_refused_same_name_upload_mentions_insert_only_0() {
 #[tokio::test]
 async fn a_request_signed_for_another_host_names_both_hosts() {
     let ts = TestStore::start().await;
+    // A PUT signed for `signed` and sent with the Host header `sent`: the
+    // refusal's message.
+    let refusal = |signed: String, sent: String| {
+        let ts = &ts;
+        async move {
+            let auth = auth_with(
+                &creds(),
+                &signed,
+                "put",
+                "/h.txt",
+                &[],
+                now() - 10,
+                now() + 600,
+            );
+            let resp = ts
+                .client
+                .put(ts.url("h.txt"))
+                .header("Host", sent)
+                .header("Authorization", auth)
+                .body("x")
+                .send()
+                .await
+                .unwrap();
+            let (status, code, text) = xml_code(resp).await;
+            assert_eq!(
+                (status, code.as_str()),
+                (403, "SignatureDoesNotMatch"),
+                "{text}"
+            );
+            tag(&text, "Message").unwrap_or_default()
+        }
+    };
     let port = ts.host.rsplit(':').next().unwrap().to_owned();
-    let signed = format!("127.0.0.1:{port}");
-    let sent = format!("localhost:{port}");
-    let auth = auth_with(
-        &creds(),
-        &signed,
-        "put",
-        "/h.txt",
-        &[],
-        now() - 10,
-        now() + 600,
-    );
-    let resp = ts
-        .client
-        .put(ts.url("h.txt"))
-        .header("Host", &sent)
-        .header("Authorization", auth)
-        .body("x")
-        .send()
-        .await
-        .unwrap();
-    let (status, code, text) = xml_code(resp).await;
-    assert_eq!(
-        (status, code.as_str()),
-        (403, "SignatureDoesNotMatch"),
-        "{text}"
-    );
-    let m = tag(&text, "Message").unwrap_or_default();
+    let (signed, sent) = (format!("127.0.0.1:{port}"), format!("localhost:{port}"));
+    let m = refusal(signed.clone(), sent.clone()).await;
     assert!(
         m.contains(&format!("signed for host {signed:?}"))
             && m.contains(&format!("sent to {sent:?}"))
@@ -116,30 +123,7 @@ async fn a_request_signed_for_another_host_names_both_hosts() {
         "{m}"
     );
     // Signed for a host that is no other name of this one: say which arrived.
-    let auth = auth_with(
-        &creds(),
-        "cos.example.com",
-        "put",
-        "/h.txt",
-        &[],
-        now() - 10,
-        now() + 600,
-    );
-    let resp = ts
-        .client
-        .put(ts.url("h.txt"))
-        .header("Authorization", auth)
-        .body("x")
-        .send()
-        .await
-        .unwrap();
-    let (status, code, text) = xml_code(resp).await;
-    assert_eq!(
-        (status, code.as_str()),
-        (403, "SignatureDoesNotMatch"),
-        "{text}"
-    );
-    let m = tag(&text, "Message").unwrap_or_default();
+    let m = refusal("cos.example.com".to_owned(), ts.host.clone()).await;
     assert!(
         m.contains("host is part of this signature") && m.contains(&format!("{:?}", ts.host)),
         "{m}"

@@ -643,13 +643,7 @@ async fn post_object_with_policy() {
     )
     .text("Content-Type", "image/png")
     .part("file", file());
-    let resp = ts
-        .client
-        .post(format!("{}/", ts.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = ts.post_form(form).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(
         resp.headers()["location"],
@@ -670,13 +664,7 @@ async fn post_object_with_policy() {
     let form = policy_form(&ts, "u/1/b.png", conditions, &c, now() - 10, now() + 600)
         .text("success_action_status", "201")
         .part("file", file());
-    let resp = ts
-        .client
-        .post(format!("{}/", ts.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = ts.post_form(form).await;
     assert_eq!(resp.status(), 201);
     let text = resp.text().await.unwrap();
     assert_eq!(tag(&text, "Key").unwrap(), "u/1/b.png");
@@ -690,13 +678,7 @@ async fn post_object_with_policy() {
     let form = policy_form(&ts, "u/1/c.png", conditions, &c, now() - 10, now() + 600)
         .text("success_action_status", "200")
         .part("file", file());
-    let resp = ts
-        .client
-        .post(format!("{}/", ts.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = ts.post_form(form).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(ts.keys(), ["u/1/b.png", "u/1/c.png", "u/1/pic.png"]);
 
@@ -735,27 +717,13 @@ async fn post_object_with_policy() {
         .text("key", "u/1/e.png")
         .text("Signature", ts.auth("post", "/", &[]))
         .part("file", file());
-    let resp = ts
-        .client
-        .post(format!("{}/", ts.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = ts.post_form(form).await;
     assert_eq!(resp.status(), 204);
     let form = reqwest::multipart::Form::new()
         .text("key", "u/1/f.png")
         .text("Signature", ts.auth("post", "/other", &[]))
         .part("file", file());
-    let (status, code, _) = xml_code(
-        ts.client
-            .post(format!("{}/", ts.base))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, code, _) = xml_code(ts.post_form(form).await).await;
     assert_eq!((status, code.as_str()), (403, "SignatureDoesNotMatch"));
     assert_eq!(
         ts.keys(),
