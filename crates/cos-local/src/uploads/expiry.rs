@@ -146,11 +146,14 @@ fn scan(storage: &Storage, ttl: Duration, now: u64) -> Result<Vec<Stale>, StoreE
             let Some(id) = dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
                 continue;
             };
+            // A session file that does not parse cannot be resumed either: it
+            // expires all the same, without its target's lock.
             let target = match kind {
                 Kind::Multipart => None,
-                Kind::Slice => {
-                    load_json::<SliceSession>(&dir.join(kind.marker()))?.map(|s| (s.bucket, s.key))
-                }
+                Kind::Slice => load_json::<SliceSession>(&dir.join(kind.marker()))
+                    .ok()
+                    .flatten()
+                    .map(|s| (s.bucket, s.key)),
             };
             out.push(Stale { kind, id, target });
         }
@@ -344,7 +347,12 @@ mod tests {
         let task = store.inner.sweeper.get().cloned().expect("a sweeper task");
         assert!(!task.is_finished());
         drop(store);
-        tokio::task::yield_now().await;
+        for _ in 0..1000 {
+            if task.is_finished() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
         assert!(task.is_finished(), "the sweeper outlived its store");
     }
 }

@@ -143,6 +143,7 @@ fn other_names_of(arrived: &str) -> Vec<String> {
             names.push(other.to_owned());
         }
     }
+    names.dedup();
     names.retain(|h| h != arrived && h != name);
     names
 }

@@ -139,10 +139,10 @@ pub(super) async fn route(
 /// The first sub-resource of the query the store does not implement for this
 /// method and target (any sub-resource, for a method COS does not have).
 fn unimplemented_subresource<'a>(method: &str, target: Target, ctx: &'a Ctx) -> Option<&'a str> {
-    let names = ctx.params.iter().map(|(k, _)| k.as_str());
+    let mut names = ctx.params.iter().map(|(k, _)| k.as_str());
     match Method::parse(method) {
         Some(method) => subresource::first_unimplemented(method, target, names),
-        None => names.into_iter().find(|n| subresource::lookup(n).is_some()),
+        None => names.find(|n| subresource::lookup(n).is_some()),
     }
 }
 

@@ -102,9 +102,19 @@ async fn opening_a_store_sweeps_uploads_idle_for_the_ttl() {
         .await;
     let fresh_id = tag(&fresh.text().await.unwrap(), "UploadId").unwrap();
     let (dir, tmp) = ts.stop().await;
+    // A slice session whose file no longer parses expires too (and does not
+    // keep the store from opening).
+    let broken = dir.join("uploads/v4/0badc0de");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("session.json"), b"{not json").unwrap();
     // Make every upload but the fresh one two days old.
     let two_days_ago = UNIX_EPOCH + Duration::from_secs(now() - 2 * 24 * 3600);
-    for upload in std::fs::read_dir(dir.join("uploads/v5")).unwrap().flatten() {
+    let v4 = std::fs::read_dir(dir.join("uploads/v4")).unwrap().flatten();
+    for upload in std::fs::read_dir(dir.join("uploads/v5"))
+        .unwrap()
+        .flatten()
+        .chain(v4)
+    {
         if upload.file_name().to_str() == Some(fresh_id.as_str()) {
             continue;
         }
@@ -121,5 +131,10 @@ async fn opening_a_store_sweeps_uploads_idle_for_the_ttl() {
     let ts = TestStore::start_in(&dir, |_| {}).await;
     let _keep = tmp;
     assert_eq!(ts.upload_sessions(), 1, "only the fresh upload is left");
-    assert_eq!(ts.store.sweep_stats().expired_multipart, 1);
+    let stats = ts.store.sweep_stats();
+    assert_eq!(
+        (stats.expired_multipart, stats.expired_slices),
+        (1, 1),
+        "{stats:?}"
+    );
 }
