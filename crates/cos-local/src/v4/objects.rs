@@ -271,7 +271,7 @@ pub(super) async fn upload(
     let blob = form.file.take().ok_or_else(|| {
         params_error(
             "ERROR_CGI_PARAM: missing filecontent: op=upload sends the file in the \
-                 filecontent field of a multipart/form-data body",
+             filecontent field of a multipart/form-data body",
         )
     })?;
     check_sha(form.get("sha"), &blob)?;
