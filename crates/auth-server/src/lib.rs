@@ -108,6 +108,7 @@
 //! | `AUTH_STORE_FAULT_LATENCY_MS` / `AUTH_STORE_FAULT_LATENCY_RATE` | `store.fault_latency_ms` / `store.fault_latency_rate` | `0` (off) |
 //! | `AUTH_PRINT_BANNER` | `store.print_banner` | `true` |
 //! | `AUTH_STORE_ALLOW_REMOTE` | `store.allow_remote` | `false` (embedded mode only on loopback) |
+//! | `AUTH_STORE_UPLOAD_TTL_SECS` | `store.upload_ttl_secs` | `86400` (unfinished uploads removed after a day without a part) |
 //!
 //! # Embedded mode
 //! Without COS credentials the server opens a [`cos_local::Store`] in

@@ -2,6 +2,7 @@
 //! the hot signing path pays one relaxed add per counter.
 
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A monotonically increasing counter.
@@ -58,9 +59,17 @@ pub struct Metrics {
     pub audit_failed: Counter,
     /// Responses by status class (1xx..5xx).
     pub responses: [Counter; 5],
+    /// The embedded store, whose counters are rendered too (see [`Metrics::show_store`]).
+    store: OnceLock<cos_local::Store>,
 }
 
 impl Metrics {
+    /// Renders the embedded store's counters with the server's own (once the
+    /// store is opened; a second store is ignored).
+    pub fn show_store(&self, store: cos_local::Store) {
+        let _ = self.store.set(store);
+    }
+
     /// Counts one response.
     pub fn response(&self, status: u16) {
         let class = usize::from(status / 100).clamp(1, 5) - 1;
@@ -137,6 +146,65 @@ impl Metrics {
                 ("class=\"5xx\"", self.responses[4].get()),
             ],
         );
+        if let Some(store) = self.store.get() {
+            let swept = store.sweep_stats();
+            counter(
+                "cos_local_expired_uploads_total",
+                "Unfinished uploads the embedded store removed after going without a part for store.upload_ttl_secs, by kind.",
+                &[
+                    ("kind=\"multipart\"", swept.expired_multipart),
+                    ("kind=\"slice\"", swept.expired_slices),
+                ],
+            );
+            counter(
+                "cos_local_expired_upload_bytes_total",
+                "Disk space those expired uploads held, in bytes.",
+                &[("", swept.bytes_freed)],
+            );
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_store_s_expired_uploads_are_rendered_once_it_is_shown() {
+        let metrics = Metrics::default();
+        assert!(!metrics.render().contains("cos_local_"));
+        // A multipart upload abandoned long ago, which the store expires at open.
+        let dir = tempfile::tempdir().unwrap();
+        let upload = dir.path().join("uploads/v5/0123abcd");
+        std::fs::create_dir_all(&upload).unwrap();
+        std::fs::write(upload.join("upload.json"), b"{}").unwrap();
+        std::fs::write(upload.join("p00001.0123"), vec![7u8; 65_536]).unwrap();
+        for path in [
+            upload.join("upload.json"),
+            upload.join("p00001.0123"),
+            upload,
+        ] {
+            let f = std::fs::File::options().read(true).open(path).unwrap();
+            f.set_modified(std::time::UNIX_EPOCH).unwrap();
+        }
+        let creds = cos_sign::Credentials::new("AKIDmetrics", "metrics-test-secret");
+        let config = cos_local::StoreConfig::new(dir.path(), "1250000000", "metis", vec![creds]);
+        metrics.show_store(cos_local::Store::open(config).unwrap());
+        let text = metrics.render();
+        for line in [
+            "# TYPE cos_local_expired_uploads_total counter",
+            "cos_local_expired_uploads_total{kind=\"multipart\"} 1",
+            "cos_local_expired_uploads_total{kind=\"slice\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        // The part's 64 KiB at least (a file system may count the tiny
+        // upload.json as no block at all).
+        let bytes = text
+            .lines()
+            .find_map(|l| l.strip_prefix("cos_local_expired_upload_bytes_total "))
+            .and_then(|v| v.parse::<u64>().ok());
+        assert!(bytes.is_some_and(|b| b >= 65_536), "{bytes:?} in\n{text}");
     }
 }

@@ -43,6 +43,11 @@ pub struct StoreConfig {
     /// `fsync` files and directories on commit (default `true`). Turning it off
     /// keeps atomicity against crashes of the process, not of the machine.
     pub fsync: bool,
+    /// How long a v5 multipart upload or v4 slice session may go without a
+    /// part or slice before it is removed with its data (default 24 hours, as
+    /// COS's lifecycle rule for incomplete multipart uploads is usually set).
+    /// Swept at open and every quarter of it (at most hourly).
+    pub upload_ttl: Duration,
     /// Injected faults for tests (default: none).
     pub faults: FaultConfig,
     /// The region named in CAM resources (`qcs::cos:<region>:uid/<appid>:...`) of the
@@ -75,6 +80,7 @@ impl StoreConfig {
             min_part_size: 1024 * 1024,
             public_read: true,
             fsync: true,
+            upload_ttl: Duration::from_secs(24 * 60 * 60),
             faults: FaultConfig::default(),
             region: "ap-guangzhou".to_owned(),
             sts_token_key: None,
@@ -112,6 +118,12 @@ impl StoreConfig {
         {
             return Err(StoreError::Config("empty SecretId or SecretKey".to_owned()));
         }
+        if self.upload_ttl < Duration::from_secs(1) {
+            return Err(StoreError::Config(format!(
+                "upload_ttl {:?} must be at least one second",
+                self.upload_ttl
+            )));
+        }
         self.faults.check()
     }
 }
@@ -145,6 +157,11 @@ pub struct FaultConfig {
     pub latency_rate: f64,
     /// Which requests are subject to faults.
     pub scope: FaultScope,
+    /// Simulate a full disk: every write of a body, metadata sidecar, upload
+    /// session or the used-signature log fails as `ENOSPC` would, so requests
+    /// that store anything answer 507 (see the crate documentation, *Storage*).
+    /// Applies to every request, whatever the scope.
+    pub disk_full: bool,
 }
 
 impl FaultConfig {
@@ -158,6 +175,12 @@ impl FaultConfig {
 
     /// True when no fault can ever fire.
     pub fn is_off(&self) -> bool {
+        self.draws_nothing() && !self.disk_full
+    }
+
+    /// True when no request draws a fault (no failure or latency rate): the
+    /// full disk is no draw.
+    pub(crate) fn draws_nothing(&self) -> bool {
         self.error_rate <= 0.0
             && self.drop_rate <= 0.0
             && self.lost_reply_rate <= 0.0
@@ -207,6 +230,7 @@ impl Default for FaultConfig {
             latency: Duration::ZERO,
             latency_rate: 0.0,
             scope: FaultScope::default(),
+            disk_full: false,
         }
     }
 }

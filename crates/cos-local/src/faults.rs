@@ -159,7 +159,7 @@ impl Faults {
     /// do not shift the sequence others see).
     pub(crate) fn draw(&self, write: bool, head: bool) -> (Option<Duration>, Fault) {
         let c = &self.config;
-        if c.is_off() || head || (write && !c.scope.writes) || (!write && !c.scope.reads) {
+        if c.draws_nothing() || head || (write && !c.scope.writes) || (!write && !c.scope.reads) {
             return (None, Fault::None);
         }
         // Four draws, always in this order, whatever the outcome.

@@ -1,12 +1,14 @@
 //! The state every clone of a [`crate::Store`] shares.
 
+use std::sync::OnceLock;
+
 use shared::ObjectKey;
 
 use crate::config::StoreConfig;
 use crate::error::StoreError;
 use crate::faults::Faults;
 use crate::locks::KeyedLocks;
-use crate::storage::Storage;
+use crate::storage::{Storage, Writes};
 use crate::uploads;
 use crate::used_signs::UsedSigns;
 
@@ -30,21 +32,37 @@ pub(crate) struct Inner {
     /// completed (the whole copy of its parts) or aborted one at a time, while
     /// other uploads proceed in parallel.
     pub(crate) multipart_upload_locks: KeyedLocks<String>,
+    /// What the sweeps of abandoned uploads reclaimed.
+    pub(crate) sweeps: uploads::SweepCounters,
+    /// The periodic sweep's task, aborted when the store is dropped.
+    pub(crate) sweeper: OnceLock<tokio::task::AbortHandle>,
 }
 
 impl Inner {
     /// Checks `config`, then opens (or creates) the store in its data
-    /// directory: removes stale temp files, orphaned bodies and half-created
-    /// upload sessions, and rebuilds the index.
+    /// directory: removes stale temp files, orphaned bodies, half-created
+    /// upload sessions and uploads idle for `upload_ttl`, and rebuilds the
+    /// index.
     pub(crate) fn open(config: StoreConfig) -> Result<Self, StoreError> {
         config.check()?;
         std::fs::create_dir_all(&config.data_dir).map_err(StoreError::io(format!(
             "create {}",
             config.data_dir.display()
         )))?;
-        let storage = Storage::open(&config.data_dir, config.fsync)?;
+        let writes = Writes {
+            fsync: config.fsync,
+            disk_full: config.faults.disk_full,
+        };
+        let storage = Storage::open(&config.data_dir, writes)?;
         uploads::cleanup_at_open(&storage)?;
-        let used_signs = UsedSigns::open(&config.data_dir, config.fsync)?;
+        let sweeps = uploads::SweepCounters::default();
+        uploads::sweep_at_open(
+            &storage,
+            config.upload_ttl,
+            shared::clock::unix_now(),
+            &sweeps,
+        )?;
+        let used_signs = UsedSigns::open(&config.data_dir, writes)?;
         Ok(Self {
             faults: Faults::new(config.faults.clone()),
             config,
@@ -53,6 +71,8 @@ impl Inner {
             slice_target_locks: KeyedLocks::default(),
             slice_session_locks: KeyedLocks::default(),
             multipart_upload_locks: KeyedLocks::default(),
+            sweeps,
+            sweeper: OnceLock::new(),
         })
     }
 
@@ -71,6 +91,9 @@ impl Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        if let Some(task) = self.sweeper.get() {
+            task.abort();
+        }
         self.faults.log_totals();
     }
 }

@@ -26,7 +26,34 @@
 //!   HEAD Bucket, and multipart upload (initiate, upload part, complete, abort,
 //!   list parts, list uploads). Errors are COS `<Error>` documents. The
 //!   signature comes from the `Authorization` header or presigned `q-*` query
-//!   parameters.
+//!   parameters. `x-cos-forbid-overwrite: true` on PUT, POST Object (header or
+//!   form field), Initiate or Complete Multipart Upload refuses an existing
+//!   key, even with the same content, with 409 `FileAlreadyExists` and writes
+//!   nothing; given at Initiate, it is refused there at once and remembered
+//!   for the complete, and a refused complete keeps the upload (complete it
+//!   without the header, or abort it).
+//!
+//! # Sub-resources
+//! COS turns a request into another operation with a sub-resource query
+//! parameter (`PUT /<key>?acl` sets an ACL, `DELETE /<key>?tagging` removes
+//! tags). [`shared::subresource`] lists every one COS defines and which the
+//! store implements: multipart upload (`?uploads`, `?uploadId`,
+//! `?partNumber`), `GET /?uploads` and `GET /?location`. Every other one,
+//! with any method, on an object or the bucket, in any case, is answered
+//! `501 NotImplemented` naming it, after the signature check and before the
+//! body is read: nothing is read, written or deleted. Query parameters that
+//! are no sub-resource (a cache buster such as `t=123`, `response-*`,
+//! presigned `q-*`, `x-cos-security-token`, image-processing parameters) do
+//! not change the operation.
+//!
+//! # POST policies
+//! As in S3's rules, a policy must name every form field in a condition except
+//! the signature fields (`q-sign-algorithm`, `q-ak`, `q-key-time`,
+//! `q-signature`, `Signature`), `file`, `policy` and `x-cos-security-token`:
+//! `key`, `Content-Type`, `success_action_status`, `success_action_redirect`,
+//! `x-cos-meta-*`, `x-cos-acl`, `x-cos-forbid-overwrite` included. A field no
+//! condition names is refused with 403 `AccessDenied` naming it, before
+//! anything is stored. (`["starts-with", "$<field>", ""]` allows any value.)
 //!
 //! # Buckets
 //! Buckets are `<name>-<appid>`. A virtual host `<name>-<appid>.<anything>`
@@ -57,8 +84,31 @@
 //! crash can leave a sidecar whose body is missing or short: open logs a
 //! warning and removes it. Keys are never used as file names (sidecars are
 //! named by the SHA-1 of the key). Concurrent writers
-//! of one key: the last commit wins, whole. v4 slice sessions and v5 multipart
-//! uploads live on disk and survive a restart.
+//! of one key: the last commit wins, whole; of concurrent writers with
+//! `x-cos-forbid-overwrite: true` (or v4 `insertOnly=1`) of a new key exactly
+//! one is stored. v4 slice sessions and v5 multipart uploads live on disk and
+//! survive a restart.
+//!
+//! A full disk (`ENOSPC`, or `EDQUOT` for a quota) on any write (a body, a
+//! sidecar, an upload session, the used-signature log) is answered **507**
+//! with a message saying the store is full and that retrying will not help
+//! until space is freed: v5 code `InsufficientStorage` (COS has no code for
+//! this; its storage does not fill up, so the store uses the HTTP status's
+//! name) and v4 code [`shared::v4::codes::STORE_FULL`] (`-5998`,
+//! `ERROR_CMD_STORE_FULL`, this workspace's own). Nothing partial is kept: the
+//! temp file is removed and no sidecar or session is written.
+//!
+//! # Abandoned uploads
+//! A v5 multipart upload or v4 slice session that goes
+//! [`StoreConfig::upload_ttl`] (24 hours by default, as COS's lifecycle rule
+//! for incomplete multipart uploads is usually set) without a part or slice
+//! is removed with its data. The store sweeps when it is opened and then
+//! every quarter of the TTL (at most hourly) from a task on the tokio runtime
+//! it was opened in, which ends when the store is dropped. Each upload is
+//! looked at again under its lock, so one being written, completed or resumed
+//! stays. Its upload id then answers `NoSuchUpload`, its v4 session
+//! `ERROR_CMD_SESSION_NOTEXIST`. [`Store::sweep_stats`] counts the uploads
+//! removed, by kind, and the bytes freed.
 //!
 //! # Compatibility notes
 //! * Tencent's `cos-python-sdk-v5` and `coscmd` work against the store (see
@@ -92,8 +142,9 @@
 //! * v4 slice upload ignores `uploadparts` and does not offer "instant upload";
 //!   any slice size from 64 KiB to 8 MiB is accepted.
 //! * No ACLs, versioning, storage classes, lifecycle, CORS, copy, tagging,
-//!   or bucket management: `PUT Bucket` and `x-cos-copy-source` answer
-//!   `NotImplemented`. `x-cos-meta-*` headers are stored and returned.
+//!   or bucket management: their sub-resources (see above), `PUT Bucket` and
+//!   `x-cos-copy-source` answer `NotImplemented`. `x-cos-meta-*` headers are
+//!   stored and returned.
 //! * Objects are public-read unless configured otherwise (see above).
 //! * `access_url` equals `source_url` (there is no CDN).
 //! * A v5 key starting with `files/v2/` cannot be addressed: that prefix is
@@ -114,7 +165,9 @@
 //!   the client sees a failure for a request that took effect and must retry
 //!   idempotently (v4 `sha` + `insertOnly=1` answers `-4018`; v5 HEAD with
 //!   `x-cos-meta-sha1`, or `x-cos-forbid-overwrite`);
-//! * **latency** added before the request is handled.
+//! * **latency** added before the request is handled;
+//! * **a full disk** ([`FaultConfig::disk_full`]): every write fails as
+//!   `ENOSPC` would, so every request that stores anything answers 507.
 //!
 //! The failures are exclusive slices of one uniform draw, so exactly
 //! `error_rate + drop_rate + lost_reply_rate` of the requests in scope fail
@@ -200,6 +253,7 @@ use actix_web::{App, HttpServer, web};
 pub use config::{FaultConfig, FaultScope, StoreConfig};
 pub use error::StoreError;
 pub use faults::FaultStats;
+pub use uploads::SweepStats;
 
 use crate::inner::Inner;
 
@@ -222,10 +276,21 @@ impl fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) a store in `config.data_dir`: removes stale temp
     /// files and orphaned bodies and rebuilds the index.
+    ///
+    /// Called inside a tokio runtime (as actix apps and tests are), it starts
+    /// the periodic sweep of abandoned uploads there, a task that ends when the
+    /// last clone of the store is dropped; elsewhere only the sweep at open runs.
     pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
-        Ok(Store {
-            inner: Arc::new(Inner::open(config)?),
-        })
+        let inner = Arc::new(Inner::open(config)?);
+        match uploads::start_sweeper(&inner) {
+            Some(task) => {
+                let _ = inner.sweeper.set(task);
+            }
+            None => tracing::warn!(
+                "no tokio runtime: abandoned uploads are swept only when a store is opened"
+            ),
+        }
+        Ok(Store { inner })
     }
 
     /// The configuration the store was opened with.
@@ -248,6 +313,12 @@ impl Store {
     /// How many faults of each kind have been injected since the store was opened.
     pub fn fault_stats(&self) -> FaultStats {
         self.inner.faults.stats()
+    }
+
+    /// How many abandoned uploads expired (by kind) and how many bytes that
+    /// freed, since the store was opened.
+    pub fn sweep_stats(&self) -> SweepStats {
+        self.inner.sweeps.snapshot()
     }
 
     /// Keys stored in a bucket (short name), in order, directory markers included.

@@ -50,6 +50,14 @@ impl<K: Eq + Hash + Clone> KeyedLocks<K> {
     pub(crate) fn len(&self) -> usize {
         self.map().len()
     }
+
+    /// How many hold or wait for the lock named `name` (tests).
+    #[cfg(test)]
+    pub(crate) fn users(&self, name: &K) -> usize {
+        self.map()
+            .get(name)
+            .map_or(0, |e| Arc::strong_count(e).saturating_sub(1))
+    }
 }
 
 /// A held lock; releasing it forgets the name unless someone else waits for it.

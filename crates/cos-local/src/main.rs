@@ -1,5 +1,7 @@
 //! `cos-local`: run the local COS-compatible store on its own.
 
+use std::ffi::OsStr;
+use std::io::IsTerminal as _;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,78 +11,128 @@ use clap::Parser;
 use cos_local::{FaultConfig, FaultScope, Store, StoreConfig};
 use cos_sign::{Credentials, SecretKey};
 
-/// A local object store speaking Tencent COS's v4 JSON and v5 XML APIs.
+/// A local object store that speaks Tencent COS's APIs (the v4 JSON API and
+/// the v5 XML API), for developing and testing uploads without a cloud account.
 #[derive(Debug, Parser)]
-#[command(name = "cos-local", version, about)]
+#[command(
+    name = "cos-local",
+    version,
+    after_help = "Example:\n  COS_LOCAL_SECRET_KEY=change-me cos-local --secret-id AKIDlocal\n\
+                  then point a COS SDK or the uploader at http://127.0.0.1:9000 \
+                  (bucket metis-1250000000)."
+)]
 struct Args {
-    /// Directory for objects, metadata and upload sessions (created if missing).
+    /// Where uploaded objects and unfinished uploads are kept (created if missing).
     #[arg(long, env = "COS_LOCAL_DATA_DIR", default_value = "./cos-data")]
     data_dir: PathBuf,
-    /// Address to listen on (port 0 picks a free port).
+    /// Address and port to listen on; port 0 picks a free port (the address is
+    /// printed when the store starts).
     #[arg(long, env = "COS_LOCAL_BIND", default_value = "127.0.0.1:9000")]
     bind: String,
-    /// Numeric COS APPID; buckets are `<name>-<appid>`.
+    /// Your COS APPID, a number: bucket names end in -<APPID>.
     #[arg(long, env = "COS_LOCAL_APPID", default_value = "1250000000")]
     appid: String,
-    /// Default bucket (short name) for requests on a bare host such as 127.0.0.1:9000.
+    /// Bucket used when the request's host names none (as http://127.0.0.1:9000 does).
     #[arg(long, env = "COS_LOCAL_BUCKET", default_value = "metis")]
     bucket: String,
-    /// SecretId accepted in signatures.
+    /// SecretId that clients sign their requests with.
     #[arg(long, env = "COS_LOCAL_SECRET_ID")]
     secret_id: String,
-    /// SecretKey for that SecretId (prefer the environment variable to the flag).
-    /// Held as a `SecretKey`: `Debug` of `Args` prints `<redacted>`.
+    /// SecretKey that goes with the SecretId. Prefer the environment variable:
+    /// a command-line flag can be seen in the process list.
+    // Parsed into a SecretKey, so printing the arguments never shows it.
     #[arg(long, env = "COS_LOCAL_SECRET_KEY", hide_env_values = true, value_parser = parse_secret)]
     secret_key: SecretKey,
-    /// Base URL for source_url / Location (default: http://<Host of the request>).
+    /// Base URL of the links the store hands out (source_url, Location), such
+    /// as https://img.example.com (default: the address the request was sent to).
     #[arg(long, env = "COS_LOCAL_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Require signatures for GET/HEAD too (default: objects are public-read).
+    /// Require a signature to download objects too. Without it anyone may
+    /// download, as from a public-read bucket; uploads always need one.
     #[arg(long, env = "COS_LOCAL_PRIVATE")]
     private: bool,
-    /// Clock skew tolerated on signature times, in seconds.
+    /// How many seconds a client's clock may be off when it signs.
     #[arg(long, env = "COS_LOCAL_MAX_SKEW_SECS", default_value_t = 60)]
     max_skew_secs: u64,
-    /// Largest object in bytes.
+    /// Largest object accepted, in bytes.
     #[arg(long, env = "COS_LOCAL_MAX_OBJECT_SIZE", default_value_t = 5 * 1024 * 1024 * 1024)]
     max_object_size: u64,
-    /// Largest v4 simple upload (op=upload) in bytes.
+    /// Largest v4 upload in one request (op=upload), in bytes; larger files are
+    /// sent in slices.
     #[arg(long, env = "COS_LOCAL_MAX_SIMPLE_UPLOAD", default_value_t = 20 * 1024 * 1024)]
     max_simple_upload: u64,
-    /// Skip fsync on commit (faster; atomic against process crashes only).
+    /// Do not wait for the disk to confirm each upload: faster, but a power
+    /// loss can lose the latest uploads (a crash of the store alone loses none).
     #[arg(long, env = "COS_LOCAL_NO_FSYNC")]
     no_fsync: bool,
-    /// Seed of the fault-injection generator.
-    #[arg(long, env = "COS_LOCAL_FAULT_SEED", default_value_t = 0)]
+    /// Delete an unfinished multipart or slice upload after this long without a
+    /// new part: seconds, or a number with s, m, h or d (such as 90m or 7d).
+    #[arg(long, env = "COS_LOCAL_UPLOAD_TTL", default_value = "24h", value_parser = parse_ttl)]
+    upload_ttl: Duration,
+    /// Seed for choosing which requests fail: the same seed fails the same
+    /// requests of the same sequence.
+    #[arg(long, env = "COS_LOCAL_FAULT_SEED", default_value_t = 0, help_heading = FAULTS)]
     fault_seed: u64,
-    /// Fraction of requests answered 500/503.
-    #[arg(long, env = "COS_LOCAL_FAULT_ERROR_RATE", default_value_t = 0.0)]
+    /// Share of requests (0 to 1) answered with a 500 or 503 error.
+    #[arg(long, env = "COS_LOCAL_FAULT_ERROR_RATE", default_value_t = 0.0, help_heading = FAULTS)]
     fault_error_rate: f64,
-    /// Fraction of requests whose connection is dropped mid-body (nothing stored).
-    #[arg(long, env = "COS_LOCAL_FAULT_DROP_RATE", default_value_t = 0.0)]
+    /// Share of requests whose connection is cut while the body is being sent;
+    /// nothing is stored.
+    #[arg(long, env = "COS_LOCAL_FAULT_DROP_RATE", default_value_t = 0.0, help_heading = FAULTS)]
     fault_drop_rate: f64,
-    /// Fraction of requests served completely (the upload is stored) whose reply
-    /// is then lost: the connection closes before the response. Errors, drops
-    /// and lost replies are exclusive: their rates add up to the failing share.
+    /// Share of requests that are carried out (an upload is stored) but whose
+    /// reply is lost. Errors, cut connections and lost replies never overlap:
+    /// the three shares add up to the share of requests that fail.
     #[arg(
         long,
         alias = "fault-lost-reply",
         env = "COS_LOCAL_FAULT_LOST_REPLY_RATE",
-        default_value_t = 0.0
+        default_value_t = 0.0,
+        help_heading = FAULTS
     )]
     fault_lost_reply_rate: f64,
-    /// Latency added to a fraction of requests, in milliseconds.
-    #[arg(long, env = "COS_LOCAL_FAULT_LATENCY_MS", default_value_t = 0)]
+    /// Delay added to the requests picked by --fault-latency-rate, in milliseconds.
+    #[arg(long, env = "COS_LOCAL_FAULT_LATENCY_MS", default_value_t = 0, help_heading = FAULTS)]
     fault_latency_ms: u64,
-    /// Fraction of requests delayed.
-    #[arg(long, env = "COS_LOCAL_FAULT_LATENCY_RATE", default_value_t = 0.0)]
+    /// Share of requests delayed by --fault-latency-ms.
+    #[arg(long, env = "COS_LOCAL_FAULT_LATENCY_RATE", default_value_t = 0.0, help_heading = FAULTS)]
     fault_latency_rate: f64,
-    /// Which requests faults apply to: writes, reads or all.
-    #[arg(long, env = "COS_LOCAL_FAULT_SCOPE", default_value = "all")]
+    /// Which requests may fail: writes, reads or all.
+    #[arg(long, env = "COS_LOCAL_FAULT_SCOPE", default_value = "all", help_heading = FAULTS)]
     fault_scope: String,
-    /// Worker threads (default: one per core).
+    /// Act as if the disk were full: every upload is refused with 507.
+    #[arg(long, env = "COS_LOCAL_FAULT_DISK_FULL", help_heading = FAULTS)]
+    fault_disk_full: bool,
+    /// Number of worker threads (default: one per CPU core).
     #[arg(long, env = "COS_LOCAL_WORKERS")]
     workers: Option<usize>,
+}
+
+/// The heading of the fault-injection options in `--help`.
+const FAULTS: &str = "Fault injection (for testing clients)";
+
+/// `90`, `90s`, `15m`, `24h`, `7d`: seconds, or a whole number with a unit.
+fn parse_ttl(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let (digits, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => value.split_at(i),
+        None => (value, "s"),
+    };
+    let scale = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 60 * 60,
+        "d" => 24 * 60 * 60,
+        other => return Err(format!("unknown unit {other:?}: use s, m, h or d")),
+    };
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("{value:?} is not a whole number of seconds, minutes, hours or days")
+    })?;
+    match n.checked_mul(scale) {
+        Some(0) => Err("must be at least one second".to_owned()),
+        Some(secs) => Ok(Duration::from_secs(secs)),
+        None => Err(format!("{value:?} is too long")),
+    }
 }
 
 /// Wraps the SecretKey as clap parses it, so `Args` never holds it as a plain `String`.
@@ -88,14 +140,28 @@ fn parse_secret(value: &str) -> Result<SecretKey, std::convert::Infallible> {
     Ok(SecretKey::new(value))
 }
 
+/// Whether the log (on stderr) may use colours: only on a terminal, and
+/// never when `NO_COLOR` is set to anything but the empty string
+/// (<https://no-color.org>), so log files and pipes get plain text.
+fn log_in_colour(stderr_is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
+    // The binary's one read of the environment outside its arguments.
+    #[allow(clippy::disallowed_methods)]
+    let no_color = std::env::var_os("NO_COLOR");
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
                 tracing_subscriber::EnvFilter::new("info,cos_local::access=debug")
             }),
         )
+        .with_ansi(log_in_colour(
+            std::io::stderr().is_terminal(),
+            no_color.as_deref(),
+        ))
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -112,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
     faults.latency = Duration::from_millis(args.fault_latency_ms);
     faults.latency_rate = args.fault_latency_rate;
     faults.scope = scope;
+    faults.disk_full = args.fault_disk_full;
     let mut config = StoreConfig::new(
         &args.data_dir,
         &args.appid,
@@ -127,6 +194,7 @@ async fn main() -> anyhow::Result<()> {
     config.max_object_size = args.max_object_size;
     config.max_simple_upload = args.max_simple_upload;
     config.fsync = !args.no_fsync;
+    config.upload_ttl = args.upload_ttl;
     config.faults = faults;
     let store = Store::open(config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
@@ -160,6 +228,46 @@ async fn main() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        let set = |v: &'static str| Some(OsStr::new(v));
+        assert!(log_in_colour(true, None));
+        assert!(log_in_colour(true, set("")), "an empty NO_COLOR is unset");
+        assert!(!log_in_colour(true, set("1")));
+        assert!(!log_in_colour(false, None));
+    }
+
+    /// `--help` speaks to a user: no type names or internals.
+    #[test]
+    fn help_has_no_internal_jargon() {
+        use clap::CommandFactory as _;
+        let help = Args::command().render_long_help().to_string();
+        for jargon in ["Debug", "Args", "redacted", "SecretKey`", "`"] {
+            assert!(!help.contains(jargon), "{jargon:?} in\n{help}");
+        }
+        for said in [
+            "COS_LOCAL_SECRET_KEY",
+            "Fault injection",
+            "--upload-ttl",
+            "Example:",
+        ] {
+            assert!(help.contains(said), "{said:?} not in\n{help}");
+        }
+    }
+
+    #[test]
+    fn upload_ttls_are_seconds_or_have_a_unit() {
+        let secs = |v| parse_ttl(v).map(|d| d.as_secs());
+        assert_eq!(secs("90"), Ok(90));
+        assert_eq!(secs("90s"), Ok(90));
+        assert_eq!(secs("15m"), Ok(900));
+        assert_eq!(secs("24h"), Ok(86_400));
+        assert_eq!(secs("7d"), Ok(604_800));
+        for bad in ["", "0", "1.5h", "10w", "h", "-5"] {
+            assert!(parse_ttl(bad).is_err(), "{bad:?}: {:?}", parse_ttl(bad));
+        }
+    }
 
     #[test]
     fn debug_of_the_arguments_redacts_the_secret_key() {

@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use sha1::{Digest as _, Sha1};
 
 use crate::error::StoreError;
+use crate::storage::Writes;
 
 /// The log's file name in the data directory.
 const FILE_NAME: &str = "used-v4-signatures";
@@ -22,17 +23,17 @@ const FILE_NAME: &str = "used-v4-signatures";
 pub(crate) struct UsedSigns {
     seen: Mutex<HashSet<[u8; 20]>>,
     path: PathBuf,
-    fsync: bool,
+    writes: Writes,
 }
 
 impl UsedSigns {
     /// Loads the log of the store in `data_dir`.
-    pub(crate) fn open(data_dir: &Path, fsync: bool) -> Result<Self, StoreError> {
+    pub(crate) fn open(data_dir: &Path, writes: Writes) -> Result<Self, StoreError> {
         let path = data_dir.join(FILE_NAME);
         Ok(Self {
             seen: Mutex::new(load(&path)?),
             path,
-            fsync,
+            writes,
         })
     }
 
@@ -46,6 +47,8 @@ impl UsedSigns {
         if used.contains(&digest) {
             return Ok(false);
         }
+        self.writes
+            .check_space("append to the used-signature log")?;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -53,7 +56,7 @@ impl UsedSigns {
             .map_err(StoreError::io("open the used-signature log"))?;
         file.write_all(format!("{}\n", hex::encode(digest)).as_bytes())
             .map_err(StoreError::io("append to the used-signature log"))?;
-        if self.fsync {
+        if self.writes.fsync {
             file.sync_all()
                 .map_err(StoreError::io("fsync the used-signature log"))?;
         }

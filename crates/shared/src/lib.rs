@@ -1,7 +1,8 @@
 //! Types shared by the auth server, the local store and the uploader: the JSON
 //! wire shapes of every endpoint, object-key validation, the CAM policies
 //! temporary credentials carry ([`cam`]: built by the auth server, evaluated
-//! by the store), and the wall clock. Nothing here does I/O.
+//! by the store), COS's sub-resource query names ([`subresource`]), and the
+//! wall clock. Nothing here does I/O.
 //!
 //! Object keys are validated, never normalised: a key is accepted exactly as
 //! given or refused with the reason.
@@ -29,6 +30,7 @@ pub mod cam;
 pub mod clock;
 pub mod key;
 pub mod routes;
+pub mod subresource;
 pub mod v4;
 pub mod wire;
 

@@ -119,8 +119,8 @@ pub struct ListData {
 /// 436/6070); -97, -96, -61, -4018 and the `ERROR_CMD_COS_*` codes -173 to
 /// -178 from what the v4 SDKs' demos, their users and community client code
 /// of 2016 COS report, not from an official table. `PARAMS_ERROR`,
-/// `SIGN_REPLAYED`, `NOT_FOUND`, `TOO_LARGE` and `INTERNAL` are this
-/// workspace's own choices for cases without a known code.
+/// `SIGN_REPLAYED`, `NOT_FOUND`, `TOO_LARGE`, `STORE_FULL` and `INTERNAL` are
+/// this workspace's own choices for cases without a known code.
 pub mod codes {
     /// Success.
     pub const OK: i64 = 0;
@@ -156,6 +156,10 @@ pub mod codes {
     pub const DIR_NOT_EMPTY: i64 = -173;
     /// Internal error (injected faults too).
     pub const INTERNAL: i64 = -5999;
+    /// The store's disk is full (HTTP 507, `ERROR_CMD_STORE_FULL`): nothing
+    /// was stored, and retrying will not help until space is freed. COS has no
+    /// such code; the local store answers it.
+    pub const STORE_FULL: i64 = -5998;
 }
 
 #[cfg(test)]
@@ -182,6 +186,7 @@ mod tests {
             TOO_LARGE,
             DIR_NOT_EMPTY,
             INTERNAL,
+            STORE_FULL,
         ];
         let unique: std::collections::BTreeSet<i64> = all.iter().copied().collect();
         assert_eq!(unique.len(), all.len(), "{all:?}");

@@ -43,6 +43,7 @@ impl Config {
                 credentials: Some(Credentials::new(TEST_SECRET_ID, TEST_SECRET_KEY)),
                 faults: FaultConfig::default(),
                 allow_remote: false,
+                upload_ttl: Duration::from_secs(24 * 60 * 60),
             },
             wechat: WechatConfig {
                 appid: Some("wx-test".into()),

@@ -346,6 +346,8 @@ fn store(
         latency_rate: raw.rate("store.fault_latency_rate", 0.0)?,
         // No setting: faults apply to reads and writes alike.
         scope: FaultScope::default(),
+        // No setting: tests simulate a full disk in code.
+        disk_full: false,
     };
     let embedded = EmbeddedConfig {
         appid,
@@ -354,11 +356,21 @@ fn store(
             .map(|d| Credentials::new(d.cos_secret_id.clone(), d.cos_secret_key.clone())),
         faults,
         allow_remote: raw.bool("store.allow_remote", false)?,
+        upload_ttl: upload_ttl(raw)?,
     };
     Ok(Store {
         embedded,
         print_banner: raw.bool("store.print_banner", true)?,
     })
+}
+
+/// `store.upload_ttl_secs`: at least one second (default a day).
+fn upload_ttl(raw: &Raw) -> Result<Duration, ConfigError> {
+    let key = "store.upload_ttl_secs";
+    match raw.parse(key, 24 * 60 * 60u64)? {
+        0 => Err(Raw::invalid(key, "must be at least 1 (seconds)")),
+        secs => Ok(Duration::from_secs(secs)),
+    }
 }
 
 /// The v4 (JSON API) short region of a v5 region, for the default v4 endpoint.
@@ -665,6 +677,26 @@ mod tests {
         // Embedded mode has dev login on by design: no warning on loopback.
         let e = from_raw(&raw(&[("server.data_dir", d)])).unwrap();
         assert!(e.dev_login && e.warnings().is_empty());
+    }
+
+    #[test]
+    fn the_store_upload_ttl_is_whole_seconds_of_at_least_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let ttl = |v: &'static str| {
+            from_raw(&raw(&[
+                ("server.data_dir", d),
+                ("store.upload_ttl_secs", v),
+            ]))
+            .map(|c| c.embedded.upload_ttl)
+        };
+        let default = from_raw(&raw(&[("server.data_dir", d)])).unwrap();
+        assert_eq!(default.embedded.upload_ttl, Duration::from_secs(86_400));
+        assert_eq!(ttl("90").unwrap(), Duration::from_secs(90));
+        for bad in ["0", "-1", "1.5", "a day"] {
+            let e = ttl(bad).unwrap_err().to_string();
+            assert!(e.contains("AUTH_STORE_UPLOAD_TTL_SECS"), "{bad}: {e}");
+        }
     }
 
     #[test]

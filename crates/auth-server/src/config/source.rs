@@ -55,6 +55,7 @@ pub(super) const SETTINGS: &[(&str, &str)] = &[
     ("store.fault_latency_rate", "AUTH_STORE_FAULT_LATENCY_RATE"),
     ("store.print_banner", "AUTH_PRINT_BANNER"),
     ("store.allow_remote", "AUTH_STORE_ALLOW_REMOTE"),
+    ("store.upload_ttl_secs", "AUTH_STORE_UPLOAD_TTL_SECS"),
 ];
 
 /// `(file key, environment variable)` of the setting `key`, if there is one.

@@ -145,6 +145,10 @@ pub struct EmbeddedConfig {
     /// Allow embedded mode on a non-loopback bind address (default `false`:
     /// refused, since anyone who can reach it can log in as any user).
     pub allow_remote: bool,
+    /// How long an unfinished multipart or slice upload may go without a part
+    /// before the store removes it (default 24 hours; see
+    /// [`cos_local::StoreConfig::upload_ttl`]).
+    pub upload_ttl: Duration,
 }
 
 impl Config {

@@ -9,6 +9,7 @@ use md5::{Digest as _, Md5};
 use sha1::Sha1;
 use tokio::io::AsyncWriteExt as _;
 
+use super::files::Writes;
 use crate::error::StoreError;
 
 /// Streams a body into a temp file, refusing more than `limit` bytes.
@@ -19,11 +20,15 @@ pub(crate) struct TempBody {
     path: PathBuf,
     size: u64,
     limit: u64,
-    fsync: bool,
+    writes: Writes,
 }
 
 impl TempBody {
-    pub(crate) async fn create(path: PathBuf, limit: u64, fsync: bool) -> Result<Self, StoreError> {
+    pub(crate) async fn create(
+        path: PathBuf,
+        limit: u64,
+        writes: Writes,
+    ) -> Result<Self, StoreError> {
         let file = tokio::fs::File::create(&path)
             .await
             .map_err(StoreError::io(format!("create {}", path.display())))?;
@@ -32,7 +37,7 @@ impl TempBody {
             path,
             size: 0,
             limit,
-            fsync,
+            writes,
         })
     }
 
@@ -50,6 +55,8 @@ impl TempBody {
                 "writer already finished".to_owned(),
             ));
         };
+        self.writes
+            .check_space(&format!("write {}", self.path.display()))?;
         file.write_all(chunk)
             .await
             .map_err(StoreError::io(format!("write {}", self.path.display())))?;
@@ -67,7 +74,7 @@ impl TempBody {
         file.flush()
             .await
             .map_err(StoreError::io(format!("write {}", self.path.display())))?;
-        if self.fsync {
+        if self.writes.fsync {
             file.get_mut()
                 .sync_all()
                 .await
@@ -121,9 +128,13 @@ pub(crate) struct BlobWriter {
 }
 
 impl BlobWriter {
-    pub(crate) async fn create(path: PathBuf, limit: u64, fsync: bool) -> Result<Self, StoreError> {
+    pub(crate) async fn create(
+        path: PathBuf,
+        limit: u64,
+        writes: Writes,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
-            body: TempBody::create(path, limit, fsync).await?,
+            body: TempBody::create(path, limit, writes).await?,
             md5: Md5::new(),
             sha1: Sha1::new(),
         })

@@ -1,11 +1,35 @@
-//! Small file-system helpers: listing, removing, writing small files
-//! (atomically when asked) and syncing directories.
+//! Small file-system helpers: how files are written ([`Writes`]), listing,
+//! removing, writing small files (atomically when asked) and syncing
+//! directories.
 
 use std::fs;
-use std::io::Write as _;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::error::StoreError;
+
+/// How the store writes files: whether it fsyncs them, and whether a full
+/// disk is simulated (fault injection: every write of a body, sidecar,
+/// upload session or the used-signature log then fails as `ENOSPC` would).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Writes {
+    pub(crate) fsync: bool,
+    pub(crate) disk_full: bool,
+}
+
+impl Writes {
+    /// Fails as a full disk would when one is simulated; called before each
+    /// write of the store.
+    pub(crate) fn check_space(&self, what: &str) -> Result<(), StoreError> {
+        if !self.disk_full {
+            return Ok(());
+        }
+        Err(StoreError::io(what)(io::Error::new(
+            io::ErrorKind::StorageFull,
+            "no space left on device (injected fault: disk_full)",
+        )))
+    }
+}
 
 /// Makes a directory's entries (renames, creations, removals) durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {

@@ -35,7 +35,7 @@ use sha1::Sha1;
 use shared::{DirPath, ObjectKey};
 
 pub(crate) use self::body::{Blob, BlobWriter, Staged, TempBody};
-pub(crate) use self::files::{read_dir, remove_any, replace_file, sync_dir, write_file};
+pub(crate) use self::files::{Writes, read_dir, remove_any, replace_file, sync_dir, write_file};
 use crate::error::StoreError;
 use crate::key::AsStoreKey;
 
@@ -83,7 +83,8 @@ pub(crate) struct NewMeta {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
     Overwrite,
-    /// v4 `insertOnly=1`: refuse when the key exists.
+    /// v4 `insertOnly=1`, v5 `x-cos-forbid-overwrite: true`: refuse when the
+    /// key exists.
     InsertOnly,
 }
 
@@ -127,7 +128,7 @@ pub(crate) type Opened = (Arc<Meta>, Option<fs::File>);
 #[derive(Debug)]
 pub(crate) struct Storage {
     root: PathBuf,
-    fsync: bool,
+    writes: Writes,
     index: Mutex<Index>,
 }
 
@@ -138,7 +139,8 @@ fn hex_name(key: &str) -> String {
 impl Storage {
     /// Opens (creating) the layout, clears `tmp/`, loads every sidecar and
     /// removes blobs nothing refers to.
-    pub(crate) fn open(root: &Path, fsync: bool) -> Result<Self, StoreError> {
+    pub(crate) fn open(root: &Path, writes: Writes) -> Result<Self, StoreError> {
+        let fsync = writes.fsync;
         for sub in ["tmp", "blobs", "buckets", "uploads"] {
             let dir = root.join(sub);
             fs::create_dir_all(&dir)
@@ -216,7 +218,7 @@ impl Storage {
         }
         Ok(Self {
             root: root.to_owned(),
-            fsync,
+            writes,
             index: Mutex::new(index),
         })
     }
@@ -226,7 +228,12 @@ impl Storage {
     }
 
     pub(crate) fn fsync(&self) -> bool {
-        self.fsync
+        self.writes.fsync
+    }
+
+    /// Fails as a full disk would when one is simulated (see [`Writes`]).
+    pub(crate) fn check_space(&self, what: &str) -> Result<(), StoreError> {
+        self.writes.check_space(what)
     }
 
     fn lock(&self) -> MutexGuard<'_, Index> {
@@ -245,7 +252,7 @@ impl Storage {
 
     /// A writer for a new body, limited to `limit` bytes.
     pub(crate) async fn writer(&self, limit: u64) -> Result<BlobWriter, StoreError> {
-        BlobWriter::create(self.tmp_path(), limit, self.fsync).await
+        BlobWriter::create(self.tmp_path(), limit, self.writes).await
     }
 
     /// A writer for a body that is only a staging copy: it is copied into a
@@ -254,7 +261,11 @@ impl Storage {
     /// upload finishes), so it is neither hashed nor fsync'd itself, and is
     /// usually deleted before the kernel writes it back at all.
     pub(crate) async fn staging_writer(&self, limit: u64) -> Result<TempBody, StoreError> {
-        TempBody::create(self.tmp_path(), limit, false).await
+        let writes = Writes {
+            fsync: false,
+            ..self.writes
+        };
+        TempBody::create(self.tmp_path(), limit, writes).await
     }
 
     fn meta_dir(&self, bucket: &str) -> PathBuf {
@@ -389,7 +400,7 @@ impl Storage {
             let _ = fs::remove_file(&tmp);
             StoreError::io(format!("rename into {}", blob_path.display()))(e)
         })?;
-        if self.fsync
+        if self.fsync()
             && let Err(e) = sync_dir(&self.root.join("blobs"))
         {
             let _ = fs::remove_file(&blob_path);
@@ -439,7 +450,8 @@ impl Storage {
             path: final_path.display().to_string(),
             reason: e.to_string(),
         })?;
-        write_file(&tmp_path, &text, self.fsync)?;
+        self.check_space(&format!("write {}", tmp_path.display()))?;
+        write_file(&tmp_path, &text, self.fsync())?;
         let meta = Arc::new(meta);
         let old = {
             let mut index = self.lock();
@@ -462,7 +474,7 @@ impl Storage {
             }
             map.insert(meta.key.clone(), Arc::clone(&meta))
         };
-        if self.fsync {
+        if self.fsync() {
             sync_dir(&dir)?;
         }
         if let Some(old_blob) = old.and_then(|o| o.blob.clone())
@@ -501,7 +513,8 @@ impl Storage {
             reason: e.to_string(),
         })?;
         let tmp_path = dir.join(format!("{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        write_file(&tmp_path, &text, self.fsync)?;
+        self.check_space(&format!("write {}", tmp_path.display()))?;
+        write_file(&tmp_path, &text, self.fsync())?;
         if let Err(e) = fs::rename(&tmp_path, &final_path) {
             let _ = fs::remove_file(&tmp_path);
             return Err(StoreError::io(format!(
@@ -511,7 +524,7 @@ impl Storage {
         }
         map.insert(key.to_owned(), Arc::new(meta));
         drop(index);
-        if self.fsync {
+        if self.fsync() {
             sync_dir(&dir)?;
         }
         Ok(true)
@@ -541,7 +554,7 @@ impl Storage {
             }
             map.remove(key)
         };
-        if self.fsync {
+        if self.fsync() {
             sync_dir(&dir)?;
         }
         if let Some(blob) = old.as_ref().and_then(|o| o.blob.clone()) {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 use shared::ObjectKey;
 
-use super::{UploadError, load_json, valid_id};
+use super::{UploadError, create_session_dir, load_json, valid_id};
 use crate::error::StoreError;
 use crate::key::StoreKey;
 use crate::storage::{self, Blob, Commit, Mode, NewMeta, Storage};
@@ -32,6 +32,18 @@ pub(crate) struct V5Upload {
     #[serde(default)]
     pub user_meta: Vec<(String, String)>,
     pub initiated: u64,
+    /// Initiated with `x-cos-forbid-overwrite: true`: the complete refuses
+    /// an existing key.
+    #[serde(default)]
+    pub forbid_overwrite: bool,
+}
+
+/// What an upload is initiated with, besides its target.
+#[derive(Debug)]
+pub(crate) struct NewUpload<'a> {
+    pub content_type: &'a str,
+    pub user_meta: Vec<(String, String)>,
+    pub forbid_overwrite: bool,
 }
 
 /// One stored part.
@@ -49,25 +61,26 @@ pub(crate) fn v5_create(
     storage: &Storage,
     bucket: &str,
     key: &ObjectKey,
-    content_type: &str,
-    user_meta: Vec<(String, String)>,
+    new: NewUpload<'_>,
     now: u64,
 ) -> Result<V5Upload, StoreError> {
     let upload = V5Upload {
         id: uuid::Uuid::new_v4().simple().to_string(),
         bucket: bucket.to_owned(),
         key: key.clone(),
-        content_type: content_type.to_owned(),
-        user_meta,
+        content_type: new.content_type.to_owned(),
+        user_meta: new.user_meta,
         initiated: now,
+        forbid_overwrite: new.forbid_overwrite,
     };
     let dir = root(storage).join(&upload.id);
-    fs::create_dir_all(&dir).map_err(StoreError::io(format!("create {}", dir.display())))?;
     let text = serde_json::to_vec(&upload).map_err(|e| StoreError::Corrupt {
         path: dir.display().to_string(),
         reason: e.to_string(),
     })?;
-    storage::replace_file(&dir.join("upload.json"), &text, storage.fsync())?;
+    create_session_dir(storage, &dir, |dir| {
+        storage::replace_file(&dir.join("upload.json"), &text, storage.fsync())
+    })?;
     Ok(upload)
 }
 
@@ -178,13 +191,15 @@ pub(crate) fn v5_parts(storage: &Storage, upload: &V5Upload) -> Result<Vec<PartI
     Ok(out)
 }
 
-/// Assembles the listed parts into the object and removes the upload.
+/// Assembles the listed parts into the object and removes the upload; an
+/// insert-only complete that finds the key taken keeps the upload.
+/// `(min_part_size, max_object_size)` bound the parts and the whole.
 pub(crate) fn v5_complete(
     storage: &Storage,
     upload: &V5Upload,
     requested: &[(u32, String)],
-    min_part_size: u64,
-    max_object_size: u64,
+    (min_part_size, max_object_size): (u64, u64),
+    mode: Mode,
     now: u64,
 ) -> Result<Commit, UploadError> {
     if requested.is_empty() {
@@ -221,6 +236,7 @@ pub(crate) fn v5_complete(
         .into());
     }
     let tmp = storage.tmp_path();
+    storage.check_space(&format!("write {}", tmp.display()))?;
     let (md5, sha1, size) = concat_into(&tmp, &chosen, storage.fsync())?;
     let blob = Blob::from_parts(tmp, size, md5, sha1);
     let mut etag_hasher = Md5::new();
@@ -241,7 +257,7 @@ pub(crate) fn v5_complete(
             user_meta: upload.user_meta.clone(),
             etag: Some(etag),
         },
-        Mode::Overwrite,
+        mode,
         now,
     )?;
     if let Commit::Written(_) = &commit {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 use shared::ObjectKey;
 
-use super::{UploadError, load_json, valid_id};
+use super::{UploadError, create_session_dir, load_json, valid_id};
 use crate::error::StoreError;
 use crate::storage::{self, Blob, Commit, Mode, NewMeta, Staged, Storage};
 
@@ -67,18 +67,19 @@ pub(crate) fn v4_load(
 /// Creates a session with an empty data file of the declared size.
 pub(crate) fn v4_create(storage: &Storage, s: &SliceSession) -> Result<(), StoreError> {
     let dir = root(storage).join(&s.session);
-    fs::create_dir_all(&dir).map_err(StoreError::io(format!("create {}", dir.display())))?;
-    let data = dir.join("data");
-    let f =
-        fs::File::create(&data).map_err(StoreError::io(format!("create {}", data.display())))?;
-    f.set_len(s.filesize)
-        .map_err(StoreError::io(format!("size {}", data.display())))?;
     let text = serde_json::to_vec(s).map_err(|e| StoreError::Corrupt {
         path: dir.display().to_string(),
         reason: e.to_string(),
     })?;
-    // session.json last: it marks the session as complete (see cleanup_at_open).
-    storage::replace_file(&dir.join("session.json"), &text, storage.fsync())
+    create_session_dir(storage, &dir, |dir| {
+        let data = dir.join("data");
+        let f = fs::File::create(&data)
+            .map_err(StoreError::io(format!("create {}", data.display())))?;
+        f.set_len(s.filesize)
+            .map_err(StoreError::io(format!("size {}", data.display())))?;
+        // session.json last: it marks the session as complete (see cleanup_at_open).
+        storage::replace_file(&dir.join("session.json"), &text, storage.fsync())
+    })
 }
 
 /// Removes a session.
@@ -114,6 +115,7 @@ pub(crate) fn v4_write_slice(
         return Err(UploadError::NoSuchUpload);
     }
     let data = dir.join("data");
+    storage.check_space(&format!("write {}", data.display()))?;
     let mut out = fs::OpenOptions::new()
         .write(true)
         .open(&data)

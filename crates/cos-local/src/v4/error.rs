@@ -32,8 +32,8 @@ pub(super) fn params_error(message: impl Into<String>) -> V4Error {
 
 impl From<StoreError> for V4Error {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::TooLarge { limit } => fail(
+        match &e {
+            &StoreError::TooLarge { limit } => fail(
                 400,
                 codes::TOO_LARGE,
                 format!("ERROR_CMD_FILE_TOO_LARGE: the file exceeds the limit of {limit} bytes"),
@@ -41,8 +41,17 @@ impl From<StoreError> for V4Error {
             StoreError::BodyAborted(m) => params_error(format!(
                 "ERROR_CGI_BODY_INCOMPLETE: the request body was cut short: {m}"
             )),
-            other => {
-                tracing::error!(error = %other, "storage failure");
+            StoreError::Full { .. } => {
+                tracing::error!(error = %e, "the store's disk is full");
+                fail(
+                    507,
+                    codes::STORE_FULL,
+                    "ERROR_CMD_STORE_FULL: the store's disk is full: nothing was stored; \
+                     retrying will not help until space is freed on the store's data directory",
+                )
+            }
+            _ => {
+                tracing::error!(error = %e, "storage failure");
                 fail(
                     500,
                     codes::INTERNAL,
@@ -60,7 +69,9 @@ impl From<UploadError> for V4Error {
             UploadError::NoSuchUpload => fail(
                 404,
                 codes::NOT_FOUND,
-                "ERROR_CMD_SESSION_NOTEXIST: no such slice-upload session",
+                "ERROR_CMD_SESSION_NOTEXIST: no such slice-upload session: it finished, or \
+                 expired after going without a slice for the store's upload TTL; start again \
+                 with upload_slice_init",
             ),
             UploadError::Incomplete => fail(
                 400,

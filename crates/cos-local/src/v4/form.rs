@@ -93,9 +93,16 @@ pub(super) async fn read_form(
         });
     }
     if !content_type.starts_with("multipart/form-data") {
-        return Err(params_error(
-            "ERROR_CGI_PARAM: send multipart/form-data (or JSON for create/delete/update)",
-        ));
+        let given = if content_type.is_empty() {
+            "no Content-Type".to_owned()
+        } else {
+            format!("Content-Type {content_type:?}")
+        };
+        return Err(params_error(format!(
+            "ERROR_CGI_PARAM: {given} is not accepted: send the request as multipart/form-data \
+             (the fields op, ..., and the file in filecontent); create, delete and update may \
+             send a JSON object instead"
+        )));
     }
     let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
     let mut form = Form::default();
@@ -103,7 +110,8 @@ pub(super) async fn read_form(
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|e| {
             params_error(format!(
-                "ERROR_CGI_PARAM: the multipart body is malformed: {e}"
+                "ERROR_CGI_PARAM: the multipart/form-data body is malformed ({e}); send \
+                 Content-Type: multipart/form-data; boundary=<boundary> and a body in that format"
             ))
         })?;
         let name = field.name().unwrap_or_default().to_owned();

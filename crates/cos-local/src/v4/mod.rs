@@ -44,8 +44,16 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// The path as an object key (`/a/b.jpg` → `a/b.jpg`).
+    /// The path as an object key (`/a/b.jpg` → `a/b.jpg`). A path ending in
+    /// `/` names a directory: the file name is missing from the URL.
     fn file_key(&self) -> Result<shared::ObjectKey, V4Error> {
+        if self.path.ends_with('/') {
+            return Err(params_error(format!(
+                "ERROR_CMD_COS_PATH_INVALID: the URL names the directory {:?}, not a file: \
+                 append the file name to it (.../files/v2/{}/{}{}<file name>)",
+                self.path, self.appid, self.bucket, self.path
+            )));
+        }
         shared::ObjectKey::from_v4_path(&self.path)
             .map_err(|e| params_error(format!("ERROR_CMD_COS_PATH_INVALID: {e}")))
     }

@@ -255,7 +255,8 @@ pub(super) fn conflict(
         Existing::OtherContent => fail(
             409,
             codes::FILE_EXISTS,
-            "ERROR_CMD_COS_FILE_EXIST: the file exists and insertOnly=1",
+            "ERROR_CMD_COS_FILE_EXIST: another file already exists at this path and \
+             insertOnly=1 (the default) keeps it; send insertOnly=0 to overwrite it",
         ),
     }
 }
@@ -267,10 +268,12 @@ pub(super) async fn upload(
     mut form: Form,
 ) -> Result<HttpResponse, V4Error> {
     let key = ctx.file_key()?;
-    let blob = form
-        .file
-        .take()
-        .ok_or_else(|| params_error("ERROR_CGI_PARAM: missing filecontent"))?;
+    let blob = form.file.take().ok_or_else(|| {
+        params_error(
+            "ERROR_CGI_PARAM: missing filecontent: op=upload sends the file in the \
+             filecontent field of a multipart/form-data body",
+        )
+    })?;
     check_sha(form.get("sha"), &blob)?;
     let mode = if form.insert_only()? {
         Mode::InsertOnly

@@ -144,7 +144,12 @@ pub(super) async fn slice_data(
         .slice
         .take()
         .or_else(|| form.file.take().map(Blob::into_staged))
-        .ok_or_else(|| params_error("ERROR_CGI_PARAM: missing filecontent"))?;
+        .ok_or_else(|| {
+            params_error(
+                "ERROR_CGI_PARAM: missing filecontent: upload_slice_data sends the slice in \
+                 the filecontent field of a multipart/form-data body",
+            )
+        })?;
     let _guard = inner.slice_session_locks.lock(s.session.clone()).await;
     let i = Arc::clone(inner);
     let s2 = s.clone();

@@ -90,27 +90,88 @@ fn verify_with_host_fallback(
             inner.config.max_skew_secs,
         )
     };
-    match check(headers) {
-        Err(cos_sign::VerifyError::SignatureMismatch)
-            if auth.header_list.iter().any(|h| h == "host") =>
+    let with_host = |host: &str| -> Vec<(String, String)> {
+        headers
+            .iter()
+            .map(|(k, v)| {
+                if k.eq_ignore_ascii_case("host") {
+                    (k.clone(), host.to_owned())
+                } else {
+                    (k.clone(), v.clone())
+                }
+            })
+            .collect()
+    };
+    let arrived = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.clone());
+    let signs_host = auth.header_list.iter().any(|h| h == "host");
+    let result = match (check(headers), &arrived) {
+        (Err(cos_sign::VerifyError::SignatureMismatch), Some(host))
+            if signs_host && http::host_without_port(host) != host =>
         {
-            let stripped: Vec<(String, String)> = headers
-                .iter()
-                .map(|(k, v)| {
-                    if k.eq_ignore_ascii_case("host") {
-                        (k.clone(), http::host_without_port(v).to_owned())
-                    } else {
-                        (k.clone(), v.clone())
-                    }
-                })
-                .collect();
-            if stripped == headers {
-                return Err(verify_error(&cos_sign::VerifyError::SignatureMismatch));
-            }
-            check(&stripped).map_err(|e| verify_error(&e))
+            check(&with_host(http::host_without_port(host)))
         }
-        other => other.map_err(|e| verify_error(&e)),
+        (other, _) => other,
+    };
+    match (result, arrived) {
+        (Err(cos_sign::VerifyError::SignatureMismatch), Some(arrived)) if signs_host => {
+            // Never accepted: only to say which host the request was signed for.
+            let signed_for = other_names_of(&arrived)
+                .into_iter()
+                .find(|h| check(&with_host(h)).is_ok());
+            Err(host_mismatch(&arrived, signed_for.as_deref()))
+        }
+        (result, _) => result.map_err(|e| verify_error(&e)),
     }
+}
+
+/// Other spellings of the host `arrived` that a client may have signed
+/// instead: the loopback names for one another, with and without the port.
+fn other_names_of(arrived: &str) -> Vec<String> {
+    let name = http::host_without_port(arrived);
+    let port = arrived
+        .strip_prefix(name)
+        .or_else(|| arrived.strip_prefix(&format!("[{name}]")))
+        .unwrap_or("");
+    let loopback = ["127.0.0.1", "localhost", "[::1]"];
+    let mut names: Vec<String> = Vec::new();
+    if loopback.contains(&name) || name == "::1" {
+        for other in loopback {
+            names.push(format!("{other}{port}"));
+            names.push(other.to_owned());
+        }
+    }
+    names.dedup();
+    names.retain(|h| h != arrived && h != name);
+    names
+}
+
+/// A signature over `host` that matches no spelling of the host the request
+/// arrived for: say that the host is signed, and for which host it was
+/// signed when another loopback name matches.
+fn host_mismatch(arrived: &str, signed_for: Option<&str>) -> V5Error {
+    let detail = match signed_for {
+        Some(signed) => format!(
+            "the request was signed for host {signed:?} but sent to {arrived:?}; the host is \
+             part of the signature, so send the request to the host it was signed for, or \
+             sign the host you send it to"
+        ),
+        None => format!(
+            "the host is part of this signature (q-header-list names host) and the request \
+             arrived for {arrived:?}: check that it was signed for exactly that host \
+             (127.0.0.1 and localhost differ), as well as the method, path, query and headers"
+        ),
+    };
+    err(
+        403,
+        "SignatureDoesNotMatch",
+        format!(
+            "The request signature we calculated does not match the signature you provided: \
+             {detail}."
+        ),
+    )
 }
 
 pub(super) fn verify_error(e: &cos_sign::VerifyError) -> V5Error {

@@ -8,13 +8,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::error::{V5Error, err, written};
-use super::object::{receive, user_meta};
+use super::error::{V5Error, err, file_already_exists, written};
+use super::object::{FORBID_OVERWRITE, receive, user_meta, write_mode};
 use super::{Ctx, quoted};
 use crate::http::{self, param};
 use crate::inner::Inner;
 use crate::key::{AsStoreKey as _, StoreKey};
 use crate::locks::KeyedGuard;
+use crate::storage::Mode;
 use crate::uploads;
 use crate::xml::{Xml, iso8601};
 
@@ -31,6 +32,12 @@ pub(super) async fn initiate(
             "A directory marker cannot be uploaded in parts.",
         ));
     };
+    // COS takes the header here too: refuse at once rather than after every
+    // part is in, and remember it for the complete.
+    let mode = write_mode(http::header(req, FORBID_OVERWRITE))?;
+    if mode == Mode::InsertOnly && inner.storage.get(&ctx.bucket, key).is_some() {
+        return Err(file_already_exists());
+    }
     let content_type = http::content_type_for(key, http::header(req, "content-type"));
     let (i, b, k, meta) = (
         Arc::clone(inner),
@@ -39,9 +46,15 @@ pub(super) async fn initiate(
         user_meta(req),
     );
     let now = shared::clock::unix_now();
-    let upload =
-        http::blocking(move || uploads::v5_create(&i.storage, &b, &k, &content_type, meta, now))
-            .await?;
+    let upload = http::blocking(move || {
+        let new = uploads::NewUpload {
+            content_type: &content_type,
+            user_meta: meta,
+            forbid_overwrite: mode == Mode::InsertOnly,
+        };
+        uploads::v5_create(&i.storage, &b, &k, new, now)
+    })
+    .await?;
     let mut x = Xml::new();
     x.open("InitiateMultipartUploadResult")
         .elem("Bucket", &ctx.bucket)
@@ -106,6 +119,7 @@ pub(super) async fn complete(
     key: &StoreKey,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, V5Error> {
+    let forbid_overwrite = write_mode(http::header(req, FORBID_OVERWRITE))? == Mode::InsertOnly;
     let body = http::read_small(&mut payload, 4 * 1024 * 1024).await?;
     let text = std::str::from_utf8(&body).map_err(|_| {
         err(
@@ -133,8 +147,15 @@ pub(super) async fn complete(
     let i = Arc::clone(inner);
     let now = shared::clock::unix_now();
     let (min, max) = (inner.config.min_part_size, inner.config.max_object_size);
+    // Refused when the complete or the initiate said so; the upload then
+    // stays, to be completed without the header or aborted.
+    let mode = if forbid_overwrite || upload.forbid_overwrite {
+        Mode::InsertOnly
+    } else {
+        Mode::Overwrite
+    };
     let commit = tokio::task::spawn_blocking(move || {
-        uploads::v5_complete(&i.storage, &upload, &requested, min, max, now)
+        uploads::v5_complete(&i.storage, &upload, &requested, (min, max), mode, now)
     })
     .await
     .map_err(|e| err(500, "InternalError", e.to_string()))??;

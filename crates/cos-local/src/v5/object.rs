@@ -19,6 +19,26 @@ use crate::key::StoreKey;
 use crate::storage::{Blob, Mode, NewMeta};
 use crate::xml::http_date;
 
+/// The header (and POST Object form field) that refuses to replace an
+/// existing object: PUT, POST Object, Initiate and Complete Multipart Upload.
+pub(super) const FORBID_OVERWRITE: &str = "x-cos-forbid-overwrite";
+
+/// How a write treats an existing key, from the value of
+/// `x-cos-forbid-overwrite`: `true` refuses to replace it (even with the same
+/// content, as COS does), `false` or no value replaces it.
+pub(super) fn write_mode(forbid_overwrite: Option<&str>) -> Result<Mode, V5Error> {
+    match forbid_overwrite.map(str::trim) {
+        None => Ok(Mode::Overwrite),
+        Some(v) if v.eq_ignore_ascii_case("false") || v.is_empty() => Ok(Mode::Overwrite),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(Mode::InsertOnly),
+        Some(v) => Err(err(
+            400,
+            "InvalidArgument",
+            format!("{FORBID_OVERWRITE} must be true or false, not {v:?}"),
+        )),
+    }
+}
+
 pub(super) fn user_meta(req: &HttpRequest) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = req
         .headers()
@@ -104,6 +124,7 @@ pub(super) async fn put_object(
     if req.headers().contains_key("x-cos-copy-source") {
         return Err(not_implemented());
     }
+    let mode = write_mode(http::header(req, FORBID_OVERWRITE))?;
     let blob = receive(inner, req, payload, inner.config.max_object_size).await?;
     let now = shared::clock::unix_now();
     let commit = match key {
@@ -116,7 +137,7 @@ pub(super) async fn put_object(
                 ));
             }
             let (i, b, d) = (Arc::clone(inner), ctx.bucket.clone(), dir.clone());
-            http::blocking(move || i.storage.put_dir(&b, &d, "", Mode::Overwrite, now)).await?
+            http::blocking(move || i.storage.put_dir(&b, &d, "", mode, now)).await?
         }
         StoreKey::Object(key) => {
             let new = NewMeta {
@@ -126,8 +147,7 @@ pub(super) async fn put_object(
                 etag: None,
             };
             let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.clone());
-            http::blocking(move || i.storage.commit(&b, &k, blob, new, Mode::Overwrite, now))
-                .await?
+            http::blocking(move || i.storage.commit(&b, &k, blob, new, mode, now)).await?
         }
     };
     let meta = written(commit)?;

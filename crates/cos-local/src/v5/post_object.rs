@@ -1,5 +1,7 @@
 //! POST Object: an HTML-form upload, authorised by a signed policy (or a
-//! `Signature` field, or an `Authorization` header).
+//! `Signature` field, or an `Authorization` header). A policy must name
+//! every form field but the signature fields, `file`, `policy` and
+//! `x-cos-security-token` in a condition.
 //!
 //! The text fields come first; the `file` field is stored as it streams in,
 //! with every field that matters read before it (COS ignores later ones).
@@ -13,15 +15,17 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use cos_sign::policy::PostPolicy;
 use futures_util::StreamExt as _;
 use shared::ObjectKey;
 
 use super::auth::{authorize, verify_error, verify_form_signature};
 use super::error::{V5Error, err, written};
+use super::object::{FORBID_OVERWRITE, write_mode};
 use super::{Ctx, quoted};
 use crate::http;
 use crate::inner::Inner;
-use crate::storage::{Blob, Meta, Mode, NewMeta};
+use crate::storage::{Blob, Meta, NewMeta};
 use crate::xml::Xml;
 
 /// Largest text field.
@@ -127,11 +131,21 @@ async fn store_file(
         .ok_or_else(|| err(400, "InvalidArgument", "the form has no key field"))?;
     let now = shared::clock::unix_now();
     let accepted = authorize_form(inner, req, ctx, fields, now)?;
+    if let Some(accepted) = &accepted {
+        check_fields_covered(&accepted.policy, fields)?;
+    }
     let filename = field
         .content_disposition()
         .and_then(|cd| cd.get_filename())
         .map(str::to_owned);
     let key = form_key(&raw_key, filename.as_deref())?;
+    // The header, or the form field (which the policy must then name).
+    let mode = write_mode(
+        http::header(req, FORBID_OVERWRITE)
+            .map(str::to_owned)
+            .or_else(|| fields.get(FORBID_OVERWRITE))
+            .as_deref(),
+    )?;
     let content_type = http::content_type_for(
         &key,
         fields
@@ -154,8 +168,7 @@ async fn store_file(
         etag: None,
     };
     let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.clone());
-    let commit =
-        http::blocking(move || i.storage.commit(&b, &k, blob, new, Mode::Overwrite, now)).await?;
+    let commit = http::blocking(move || i.storage.commit(&b, &k, blob, new, mode, now)).await?;
     Ok((key, written(commit)?))
 }
 
@@ -188,6 +201,58 @@ fn authorize_form(
     }
     authorize(inner, req, ctx, true)?;
     Ok(None)
+}
+
+/// Form fields a policy need not name, as in S3's rules for POST policies:
+/// the signature fields, `file`, `policy` itself, and `x-cos-security-token`
+/// (checked with the temporary key it belongs to, not by the policy).
+const UNCONDITIONED_FIELDS: &[&str] = &[
+    "q-sign-algorithm",
+    "q-ak",
+    "q-key-time",
+    "q-signature",
+    "Signature",
+    "file",
+    "policy",
+    "x-cos-security-token",
+];
+
+/// Every other form field (`key`, `Content-Type`, `success_action_status`,
+/// `x-cos-acl`, `x-cos-meta-*`, …) must be named by a condition of the
+/// policy, so a client cannot add to a server-issued form what the server
+/// did not allow. Names compare in any case, as fields are looked up.
+fn check_fields_covered(policy: &PostPolicy, fields: &Fields) -> Result<(), V5Error> {
+    use cos_sign::policy::Condition;
+    let named = |name: &str| {
+        policy.conditions.iter().any(|c| match c {
+            Condition::Exact(f, _) | Condition::Eq(f, _) | Condition::StartsWith(f, _) => {
+                f.eq_ignore_ascii_case(name)
+            }
+            _ => false,
+        })
+    };
+    let exempt = |name: &str| {
+        UNCONDITIONED_FIELDS
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(name))
+    };
+    match fields
+        .list
+        .iter()
+        .find(|(name, _)| !exempt(name) && !named(name))
+    {
+        None => Ok(()),
+        Some((name, _)) => Err(err(
+            403,
+            "AccessDenied",
+            format!(
+                "Invalid according to Policy: the form field {name:?} is not covered by any \
+                 condition of the policy. Every field but the signature fields, file, policy \
+                 and x-cos-security-token must be; ask for a policy that allows it, or leave \
+                 the field out. Nothing was stored."
+            ),
+        )),
+    }
 }
 
 /// The form's `key` with `${filename}` replaced by the file's name, validated.

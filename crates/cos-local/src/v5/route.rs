@@ -1,14 +1,17 @@
 //! Which handler a v5 request goes to, by method, path and sub-resource, and
-//! which of them need a signature.
+//! which of them need a signature. A sub-resource the store does not
+//! implement ([`shared::subresource`]) is answered `501 NotImplemented` for
+//! every method before the body is read, so it never reaches a handler.
 
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use shared::subresource::{self, Method, Target};
 
 use super::Ctx;
 use super::auth::authorize;
-use super::error::{V5Error, err, not_implemented};
+use super::error::{V5Error, err, not_implemented, not_implemented_subresource};
 use super::list::list_objects;
 use super::multipart::{abort, complete, initiate, list_parts, list_uploads, upload_part};
 use super::object::{delete_object, get_object, put_object};
@@ -24,7 +27,19 @@ pub(super) async fn route(
     method: &str,
     payload: web::Payload,
 ) -> Result<HttpResponse, V5Error> {
-    if ctx.path == "/" {
+    let target = if ctx.path == "/" {
+        Target::Bucket
+    } else {
+        Target::Object
+    };
+    // A sub-resource the store does not implement is refused before anything
+    // is read, written or served: `PUT ?acl` must not replace the body,
+    // `GET ?acl` must not return it, `DELETE ?tagging` must not delete it.
+    if let Some(name) = unimplemented_subresource(method, target, ctx) {
+        authorize(inner, req, ctx, true)?;
+        return Err(not_implemented_subresource(method, name));
+    }
+    if target == Target::Bucket {
         return match method {
             "GET" if ctx.has("uploads") => {
                 authorize(inner, req, ctx, true)?;
@@ -35,21 +50,6 @@ pub(super) async fn route(
                 let mut x = Xml::new();
                 x.elem("LocationConstraint", "local");
                 Ok(ctx.xml(StatusCode::OK, x.finish()))
-            }
-            "GET"
-                if [
-                    "acl",
-                    "cors",
-                    "tagging",
-                    "policy",
-                    "lifecycle",
-                    "versioning",
-                ]
-                .iter()
-                .any(|s| ctx.has(s)) =>
-            {
-                authorize(inner, req, ctx, true)?;
-                Err(not_implemented())
             }
             "GET" => {
                 authorize(inner, req, ctx, true)?;
@@ -84,6 +84,15 @@ pub(super) async fn route(
             authorize(inner, req, ctx, true)?;
             upload_part(inner, req, ctx, &key, payload).await
         }
+        "PUT" if ctx.has("partNumber") => {
+            authorize(inner, req, ctx, true)?;
+            Err(err(
+                400,
+                "InvalidArgument",
+                "partNumber names a part of a multipart upload: send it with the uploadId that \
+                 Initiate Multipart Upload returned; nothing was stored.",
+            ))
+        }
         "PUT" => {
             authorize(inner, req, ctx, true)?;
             put_object(inner, req, ctx, &key, payload).await
@@ -103,10 +112,6 @@ pub(super) async fn route(
         "DELETE" if ctx.has("uploadId") => {
             authorize(inner, req, ctx, true)?;
             abort(inner, ctx, &key).await
-        }
-        "GET" | "HEAD" if ["acl", "tagging", "torrent"].iter().any(|s| ctx.has(s)) => {
-            authorize(inner, req, ctx, true)?;
-            Err(not_implemented())
         }
         "GET" => {
             authorize(inner, req, ctx, !inner.config.public_read)?;
@@ -128,6 +133,16 @@ pub(super) async fn route(
                 "The specified method is not allowed against this resource.",
             ))
         }
+    }
+}
+
+/// The first sub-resource of the query the store does not implement for this
+/// method and target (any sub-resource, for a method COS does not have).
+fn unimplemented_subresource<'a>(method: &str, target: Target, ctx: &'a Ctx) -> Option<&'a str> {
+    let mut names = ctx.params.iter().map(|(k, _)| k.as_str());
+    match Method::parse(method) {
+        Some(method) => subresource::first_unimplemented(method, target, names),
+        None => names.find(|n| subresource::lookup(n).is_some()),
     }
 }
 

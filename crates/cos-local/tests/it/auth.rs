@@ -273,13 +273,7 @@ async fn post_policy_failures_write_nothing() {
     let ts = TestStore::start().await;
     let file = || reqwest::multipart::Part::bytes(vec![7u8; 2000]).file_name("p.png");
     let post = |form: reqwest::multipart::Form| async {
-        let resp = ts
-            .client
-            .post(format!("{}/", ts.base))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+        let resp = ts.post_form(form).await;
         xml_code(resp).await
     };
     let prefix = || vec![Condition::StartsWith("key".into(), "u/1/".into())];
@@ -335,4 +329,87 @@ async fn post_policy_failures_write_nothing() {
     let (status, code, _) = post(form).await;
     assert_eq!((status, code.as_str()), (403, "AccessDenied"));
     ts.assert_nothing_stored().await;
+}
+
+/// A policy must name every form field but the signature fields, file,
+/// policy and x-cos-security-token; a field added to a server-issued form is
+/// refused and nothing is stored.
+#[tokio::test]
+async fn a_policy_must_cover_every_form_field() {
+    use cos_sign::policy::Condition;
+    let ts = TestStore::start().await;
+    let file = || reqwest::multipart::Part::bytes(b"png!".to_vec()).file_name("p.png");
+    let post = |form: reqwest::multipart::Form| async {
+        let resp = ts.post_form(form).await;
+        xml_code(resp).await
+    };
+    // What the auth server issues: the key and a content type prefix.
+    let issued = || {
+        vec![
+            Condition::StartsWith("key".into(), "u/1/".into()),
+            Condition::StartsWith("Content-Type".into(), "image/".into()),
+        ]
+    };
+    let form = |conditions| {
+        policy_form(
+            &ts,
+            "u/1/p.png",
+            conditions,
+            &creds(),
+            now() - 10,
+            now() + 600,
+        )
+        .text("Content-Type", "image/png")
+    };
+    for (name, value) in [
+        ("x-cos-acl", "public-read-write"),
+        (
+            "X-Cos-Meta-Sha1",
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        ),
+        ("success_action_status", "201"),
+        ("success_action_redirect", "https://evil.example/"),
+        ("x-cos-forbid-overwrite", "false"),
+    ] {
+        let (status, code, text) =
+            post(form(issued()).text(name, value).part("file", file())).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (403, "AccessDenied"),
+            "{name}: {text}"
+        );
+        let message = tag(&text, "Message").unwrap_or_default();
+        assert!(message.contains(&format!("{name:?}")), "{name}: {text}");
+    }
+    // The key too: a policy without a key condition does not let any key through.
+    let (status, code, text) = post(
+        form(vec![Condition::StartsWith(
+            "Content-Type".into(),
+            "image/".into(),
+        )])
+        .part("file", file()),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (403, "AccessDenied"), "{text}");
+    let message = tag(&text, "Message").unwrap_or_default();
+    assert!(message.contains("\"key\""), "{text}");
+    ts.assert_nothing_stored().await;
+
+    // Covered (an empty starts-with allows any value) or exempt: stored.
+    let mut conditions = issued();
+    conditions.push(Condition::StartsWith(
+        "x-cos-meta-sha1".into(),
+        String::new(),
+    ));
+    conditions.push(Condition::Eq("success_action_status".into(), "200".into()));
+    let (status, _, text) = post(
+        form(conditions)
+            .text("x-cos-meta-sha1", "abc")
+            .text("success_action_status", "200")
+            .text("x-cos-security-token", "token")
+            .part("file", file()),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(ts.keys(), ["u/1/p.png"]);
 }

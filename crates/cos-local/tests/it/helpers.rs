@@ -195,6 +195,42 @@ impl TestStore {
             .unwrap()
     }
 
+    /// A v5 request on `path` signed with the store's credentials (host and
+    /// `params`), with extra `headers` and a `body`.
+    pub async fn signed(
+        &self,
+        method: &str,
+        path: &str,
+        params: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+        let auth = self.auth(&method.as_str().to_ascii_lowercase(), path, params);
+        let mut rb = self
+            .client
+            .request(
+                method,
+                format!("{}{}", self.base, cos_sign::encode_path(path)),
+            )
+            .query(params)
+            .header("Authorization", auth);
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        rb.body(body).send().await.unwrap()
+    }
+
+    /// POST Object: `form` sent to the bucket's root.
+    pub async fn post_form(&self, form: reqwest::multipart::Form) -> reqwest::Response {
+        self.client
+            .post(format!("{}/", self.base))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, key: &str) -> reqwest::Response {
         self.client.get(self.url(key)).send().await.unwrap()
     }
@@ -221,6 +257,23 @@ impl TestStore {
                 .unwrap_or(0)
         };
         count("blobs") + count("tmp")
+    }
+
+    /// Upload sessions on disk: v5 multipart uploads and v4 slice sessions.
+    pub fn upload_sessions(&self) -> usize {
+        ["uploads/v4", "uploads/v5"]
+            .iter()
+            .map(|sub| {
+                std::fs::read_dir(self.dir.join(sub))
+                    .map(|d| d.count())
+                    .unwrap_or(0)
+            })
+            .sum()
+    }
+
+    /// The store's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Nothing was stored: no key, no body, no temp file (waits briefly for

@@ -11,8 +11,14 @@
 )]
 
 mod auth;
+mod binary;
+mod disk_full;
+mod expiry;
+mod forbid_overwrite;
 mod helpers;
 mod interop;
+mod messages;
 mod storage;
+mod subresources;
 mod v4;
 mod v5;

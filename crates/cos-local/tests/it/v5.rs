@@ -628,24 +628,22 @@ async fn post_object_with_policy() {
     let c = creds();
     let file = || reqwest::multipart::Part::bytes(b"form body".to_vec()).file_name("pic.png");
 
-    // Default: 204, Location and ETag headers, ${filename}.
+    // Default: 204, Location and ETag headers, ${filename}. Every field the
+    // form sends is named by a condition of the policy.
     let form = policy_form(
         &ts,
         "u/1/${filename}",
-        vec![Condition::StartsWith("key".into(), "u/1/".into())],
+        vec![
+            Condition::StartsWith("key".into(), "u/1/".into()),
+            Condition::StartsWith("Content-Type".into(), "image/".into()),
+        ],
         &c,
         now() - 10,
         now() + 600,
     )
     .text("Content-Type", "image/png")
     .part("file", file());
-    let resp = ts
-        .client
-        .post(format!("{}/", ts.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = ts.post_form(form).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(
         resp.headers()["location"],
@@ -659,37 +657,40 @@ async fn post_object_with_policy() {
     assert_eq!(got.headers()["content-type"], "image/png");
 
     // success_action_status 201: an XML PostResponse.
-    let form = policy_form(&ts, "u/1/b.png", vec![], &c, now() - 10, now() + 600)
+    let conditions = vec![
+        Condition::Exact("key".into(), "u/1/b.png".into()),
+        Condition::Eq("success_action_status".into(), "201".into()),
+    ];
+    let form = policy_form(&ts, "u/1/b.png", conditions, &c, now() - 10, now() + 600)
         .text("success_action_status", "201")
         .part("file", file());
-    let resp = ts
-        .client
-        .post(format!("{}/", ts.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = ts.post_form(form).await;
     assert_eq!(resp.status(), 201);
     let text = resp.text().await.unwrap();
     assert_eq!(tag(&text, "Key").unwrap(), "u/1/b.png");
     assert_eq!(tag(&text, "Bucket").unwrap(), "metis-1250000000");
 
     // 200: empty body.
-    let form = policy_form(&ts, "u/1/c.png", vec![], &c, now() - 10, now() + 600)
+    let conditions = vec![
+        Condition::Exact("key".into(), "u/1/c.png".into()),
+        Condition::Eq("success_action_status".into(), "200".into()),
+    ];
+    let form = policy_form(&ts, "u/1/c.png", conditions, &c, now() - 10, now() + 600)
         .text("success_action_status", "200")
         .part("file", file());
-    let resp = ts
-        .client
-        .post(format!("{}/", ts.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = ts.post_form(form).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(ts.keys(), ["u/1/b.png", "u/1/c.png", "u/1/pic.png"]);
 
     // success_action_redirect: 303 to the target with bucket, key and etag.
-    let form = policy_form(&ts, "u/1/d.png", vec![], &c, now() - 10, now() + 600)
+    let conditions = vec![
+        Condition::Exact("key".into(), "u/1/d.png".into()),
+        Condition::StartsWith(
+            "success_action_redirect".into(),
+            "https://app.example/".into(),
+        ),
+    ];
+    let form = policy_form(&ts, "u/1/d.png", conditions, &c, now() - 10, now() + 600)
         .text("success_action_redirect", "https://app.example/done?x=1")
         .part("file", file());
     let no_redirect = reqwest::Client::builder()
@@ -716,27 +717,13 @@ async fn post_object_with_policy() {
         .text("key", "u/1/e.png")
         .text("Signature", ts.auth("post", "/", &[]))
         .part("file", file());
-    let resp = ts
-        .client
-        .post(format!("{}/", ts.base))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let resp = ts.post_form(form).await;
     assert_eq!(resp.status(), 204);
     let form = reqwest::multipart::Form::new()
         .text("key", "u/1/f.png")
         .text("Signature", ts.auth("post", "/other", &[]))
         .part("file", file());
-    let (status, code, _) = xml_code(
-        ts.client
-            .post(format!("{}/", ts.base))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, code, _) = xml_code(ts.post_form(form).await).await;
     assert_eq!((status, code.as_str()), (403, "SignatureDoesNotMatch"));
     assert_eq!(
         ts.keys(),
