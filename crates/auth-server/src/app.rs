@@ -168,7 +168,9 @@ impl Application {
                 );
                 sc.public_url = Some(public_url.clone());
                 sc.faults = config.embedded.faults.clone();
+                sc.upload_ttl = config.embedded.upload_ttl;
                 let store = cos_local::Store::open(sc)?;
+                metrics.show_store(store.clone());
                 (
                     CosConfig {
                         appid: config.embedded.appid.clone(),

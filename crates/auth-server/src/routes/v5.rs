@@ -178,9 +178,14 @@ pub async fn post_policy(
             "expires_in must be at least 1",
         ));
     }
+    // The store refuses a form field no condition names (as S3 does), so the policy names
+    // every field its clients send: the status they ask for and the content's SHA-1 (the
+    // uploader's resume check) may take any value.
     let mut conditions = vec![
         key_condition,
         Condition::ContentLengthRange(min_size, max_size),
+        Condition::StartsWith("success_action_status".into(), String::new()),
+        Condition::StartsWith("x-cos-meta-sha1".into(), String::new()),
     ];
     let mut fixed_type = None;
     if let Some(ct) = &body.content_type {
@@ -197,6 +202,9 @@ pub async fn post_policy(
             conditions.push(Condition::Eq("Content-Type".into(), ct.clone()));
             fixed_type = Some(ct.clone());
         }
+    } else {
+        // No type asked for: the client names its own (or none, and the store guesses).
+        conditions.push(Condition::StartsWith("Content-Type".into(), String::new()));
     }
     let now = shared::clock::unix_now();
     let key_time = KeyTime::new(now, now + ttl).map_err(|_| AppError::internal())?;

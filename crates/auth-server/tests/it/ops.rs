@@ -85,6 +85,30 @@ async fn metrics_count_signatures_refusals_and_logins() {
 }
 
 #[tokio::test]
+async fn the_embedded_store_gets_its_upload_ttl_and_shows_its_sweeps_in_metrics() {
+    let ttl = std::time::Duration::from_secs(3 * 60 * 60);
+    let app = spawn_app_with(|c| c.embedded.upload_ttl = ttl).await;
+    let store = app.store.clone().expect("embedded mode runs the store");
+    assert_eq!(store.config().upload_ttl, ttl);
+    let text = app
+        .http
+        .get(app.url(shared::routes::METRICS))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "cos_local_expired_uploads_total{kind=\"multipart\"} 0",
+        "cos_local_expired_uploads_total{kind=\"slice\"} 0",
+        "cos_local_expired_upload_bytes_total 0",
+    ] {
+        assert!(text.contains(line), "{line} not in\n{text}");
+    }
+}
+
+#[tokio::test]
 async fn every_issued_credential_is_audited() {
     let app = spawn_app().await;
     let (token, id) = app.token("alice").await;
