@@ -92,15 +92,22 @@
 //! | `AUTH_JWT_ISSUER` / `AUTH_JWT_AUDIENCE` | `jwt.issuer` / `jwt.audience` | `metis-auth` / `metis-upload` |
 //! | `AUTH_JWT_TTL_SECS` / `AUTH_JWT_LEEWAY_SECS` | `jwt.ttl_secs` / `jwt.leeway_secs` | `7200` / `30` |
 //! | `AUTH_COS_APPID` / `AUTH_COS_BUCKET` | `cos.appid` / `cos.bucket` | `1250000000` / `metis` |
-//! | `AUTH_COS_REGION` | `cos.region` | required with credentials |
+//! | `AUTH_COS_REGION` | `cos.region` | required with credentials; embedded store: `ap-guangzhou` |
 //! | `AUTH_COS_SECRET_ID` / `AUTH_COS_SECRET_KEY` | `cos.secret_id` / `cos.secret_key` | none = embedded store |
 //! | `AUTH_COS_V4_ENDPOINT` / `AUTH_COS_V5_ENDPOINT` | `cos.v4_endpoint` / `cos.v5_endpoint` | from region |
 //! | `AUTH_WECHAT_APPID` / `AUTH_WECHAT_SECRET` | `wechat.appid` / `wechat.secret` | none (code login answers 503) |
 //! | `AUTH_WECHAT_API_BASE` / `AUTH_WECHAT_TIMEOUT_SECS` | `wechat.api_base` / `wechat.timeout_secs` | `https://api.weixin.qq.com` / `5` |
 //! | `AUTH_DEV_LOGIN` | `signing.dev_login` | `false` (always on when embedded) |
 //! | `AUTH_SIGN_TTL_SECS` | `signing.ttl_secs` | `3600` (max 86400) |
-//! | `AUTH_MAX_UPLOAD_SIZE` | `signing.max_upload_size` | 1 GiB |
+//! | `AUTH_MAX_UPLOAD_SIZE` | `signing.max_upload_size` | 1 GiB (POST policies and temporary credentials) |
 //! | `AUTH_V5_METHODS` | `signing.v5_methods` | `PUT,POST,GET,HEAD,DELETE` |
+//! | `AUTH_STS_DURATION_SECS` | `sts.duration_secs` | `1800`, within 60..=7200 (7200 s is the longest Tencent STS grants a root account's key; a sub-account's may go to 129600 s, but this server caps at 7200) |
+//! | `AUTH_STS_ALLOWED_EXTENSIONS` | `sts.allowed_extensions` | `jpg,jpeg,png,gif,webp,heic,heif,avif,bmp,mp4,mov` |
+//! | `AUTH_STS_ALLOWED_CONTENT_TYPES` | `sts.allowed_content_types` | `image/*,video/*` (each `type/subtype` or `type/*`) |
+//! | `AUTH_STS_ENDPOINT` / `AUTH_STS_SCHEME` | `sts.endpoint` / `sts.scheme` | `sts.tencentcloudapi.com` / `https` (`http` for a local stand-in) |
+//! | `AUTH_STS_TIMEOUT_SECS` | `sts.timeout_secs` | `5` per call (3 calls at most) |
+//! | `AUTH_STS_REUSE_MARGIN_SECS` | `sts.reuse_margin_secs` | `300` (at least 60) |
+//! | `AUTH_STS_TOKEN_KEY` | `sts.token_key` | embedded: generated into `dev-secrets.toml`; with COS credentials: none (Tencent STS); set it (≥ 32 bytes) to mint for a standalone cos-local holding the same key |
 //! | `AUTH_LOGIN_PER_MINUTE` / `AUTH_LOGIN_BURST` | `limits.login_per_minute` / `limits.login_burst` | `30` / `10` per IP (0 = off) |
 //! | `AUTH_SIGN_PER_SECOND` / `AUTH_SIGN_BURST` | `limits.sign_per_second` / `limits.sign_burst` | `20` / `100` per user (0 = off) |
 //! | `AUTH_STORE_FAULT_SEED` | `store.fault_seed` | `0` |
@@ -150,6 +157,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod sts;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod wechat;

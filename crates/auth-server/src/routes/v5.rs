@@ -103,6 +103,7 @@ pub async fn v5_sign(
         expires_at: end,
         ip: client_ip(&req, state.trust_forwarded_for).to_string(),
         issued_at: now,
+        source: None,
     });
     Ok(ok_json(&V5SignResponse {
         authorization: signature.to_authorization(),
@@ -231,6 +232,7 @@ pub async fn post_policy(
         expires_at: now + ttl,
         ip: client_ip(&req, state.trust_forwarded_for).to_string(),
         issued_at: now,
+        source: None,
     });
     Ok(ok_json(&PostPolicyResponse {
         url: format!("{}/", state.cos.v5_endpoint),

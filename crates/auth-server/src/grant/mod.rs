@@ -1,8 +1,10 @@
 //! What the server agrees to sign, as pure functions of the request: a
 //! directory or key inside the caller's prefix, the v5 query parameters and
 //! headers a signature may cover, the bucket's `host`, a POST policy's content
-//! type. The handlers in [`crate::routes`] call these and sign only what they
-//! return.
+//! type; and ([`credentials`]) what temporary credentials may do. The
+//! handlers in [`crate::routes`] call these and sign only what they return.
+
+pub mod credentials;
 
 use std::collections::BTreeMap;
 
