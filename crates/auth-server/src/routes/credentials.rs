@@ -47,11 +47,7 @@ pub async fn credentials(
     sign_limit(&state, &user)?;
     let now = shared::clock::unix_now();
     let random = hex::encode(rand::rngs::OsRng.r#gen::<[u8; 16]>());
-    let date = format_time(
-        now,
-        format_description!("[year][month][day]"),
-        "the key's date",
-    )?;
+    let date = key_date(now)?;
     let (scope, limits) = count_refusal(
         &state,
         credential_grant(
@@ -85,11 +81,10 @@ pub async fn credentials(
                 AppError::internal()
             }
         })?;
-    let expiration = format_time(
-        issued.expired_time,
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"),
-        "Expiration",
-    )?;
+    let expiration = crate::sts::expiration(issued.expired_time).ok_or_else(|| {
+        tracing::error!(issued.expired_time, "ExpiredTime cannot be formatted");
+        AppError::internal()
+    })?;
     let (kind, target, key, key_prefix) = match &scope {
         Scope::Key(k) => (
             Kind::CredentialsKey,
@@ -129,18 +124,14 @@ pub async fn credentials(
     }))
 }
 
-/// A UNIX time in UTC with `format`; a time out of range is a server fault.
-fn format_time(
-    secs: u64,
-    format: &[time::format_description::BorrowedFormatItem<'_>],
-    what: &str,
-) -> Result<String, AppError> {
-    i64::try_from(secs)
+/// The UTC date of `now`, `yyyymmdd`, for the key.
+fn key_date(now: u64) -> Result<String, AppError> {
+    i64::try_from(now)
         .ok()
         .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| t.format(format).ok())
+        .and_then(|t| t.format(format_description!("[year][month][day]")).ok())
         .ok_or_else(|| {
-            tracing::error!(secs, "{what} cannot be formatted");
+            tracing::error!(now, "the clock cannot be formatted as a date");
             AppError::internal()
         })
 }

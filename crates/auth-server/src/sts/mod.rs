@@ -22,6 +22,8 @@ use std::sync::Arc;
 
 use cos_sign::SecretKey;
 use shared::cam::Policy;
+use time::OffsetDateTime;
+use time::macros::format_description;
 
 use crate::config::{Config, CosConfig};
 use crate::metrics::Metrics;
@@ -74,6 +76,16 @@ impl fmt::Debug for Issued {
             .field("source", &self.source)
             .finish_non_exhaustive()
     }
+}
+
+/// `ExpiredTime` as STS writes `Expiration`: ISO 8601 in UTC,
+/// `2026-12-02T13:23:20Z` (`None` past the year 9999).
+pub fn expiration(expired_time: u64) -> Option<String> {
+    let t = OffsetDateTime::from_unix_timestamp(i64::try_from(expired_time).ok()?).ok()?;
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+    ))
+    .ok()
 }
 
 /// Why no credential was issued. The text is for the log; clients get a
