@@ -291,7 +291,12 @@ impl Client {
     async fn call(&self, body: &[u8]) -> Result<Issued, StsError> {
         let timestamp = shared::clock::unix_now();
         let headers = signed_headers(&self.credentials, &self.host, &self.region, body, timestamp)?;
-        let mut request = self.http.post(&self.url).body(body.to_vec());
+        // The Host sent is the one signed (a client may drop a default port).
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("Host", &self.host)
+            .body(body.to_vec());
         for (name, value) in headers {
             request = request.header(name, value);
         }

@@ -293,3 +293,24 @@ async fn transient_sts_failures_are_retried_up_to_three_calls() {
         assert!(text.contains(line), "{line} not in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn with_a_token_key_real_cos_mode_mints_for_a_standalone_cos_local() {
+    let (app, fake) = spawn_sts_app(|c| c.sts.token_key = Some(sts_token_key())).await;
+    let (token, id) = app.token("alice").await;
+    let v = ok(app.credentials(&token, &json!({"scope": "prefix"})).await).await;
+    assert_eq!(v["Prefix"], format!("u/{id}/"));
+    assert_eq!(v["Endpoint"], COS_V5_ENDPOINT);
+    let claims = sts::open(&sts_token_key(), v["SecurityToken"].as_str().unwrap()).unwrap();
+    let dir = DirPath::parse(&format!("/u/{id}/")).unwrap();
+    assert_eq!(
+        Policy::from_json(&claims.policy).unwrap(),
+        Policy::for_upload(&bucket(), &Scope::Prefix(dir), &limits(&app))
+    );
+    assert!(fake.calls().is_empty());
+    let text = app.metrics().await;
+    assert!(
+        text.contains("auth_credentials_issued_total{scope=\"prefix\",source=\"minted\"} 1"),
+        "{text}"
+    );
+}
