@@ -132,15 +132,13 @@ async fn prefix_credentials_are_reused_per_user_and_policy_until_the_margin() {
         assert_ne!(v["TmpSecretId"], first["TmpSecretId"], "{body}");
     }
     assert_eq!(fake.calls().len(), 5);
-    let text = app.metrics().await;
-    for line in [
+    app.assert_metrics(&[
         "auth_credentials_issued_total{scope=\"prefix\",source=\"sts\"} 5",
         "auth_credentials_issued_total{scope=\"prefix\",source=\"cache\"} 1",
         "auth_sts_calls_total{outcome=\"ok\"} 5",
         "auth_sts_call_duration_seconds_count 5",
-    ] {
-        assert!(text.contains(line), "{line} not in\n{text}");
-    }
+    ])
+    .await;
     let db = app.db();
     let rows: Vec<(String, String)> = db
         .prepare("SELECT target, source FROM signatures ORDER BY id LIMIT 2")
@@ -209,16 +207,9 @@ async fn an_sts_error_is_503_sts_unavailable_with_a_generic_message() {
         "{calls:?}"
     );
     // Nothing was issued or audited.
-    let text = app.metrics().await;
-    assert!(
-        text.contains("auth_sts_calls_total{outcome=\"sts_error\"} 1"),
-        "{text}"
-    );
-    let n: i64 = app
-        .db()
-        .query_row("SELECT COUNT(*) FROM signatures", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(n, 0);
+    app.assert_metrics(&["auth_sts_calls_total{outcome=\"sts_error\"} 1"])
+        .await;
+    assert_eq!(app.issued_count(), 0);
 }
 
 #[tokio::test]
@@ -233,14 +224,12 @@ async fn sts_down_is_503_after_bounded_retries() {
         "sts_unavailable",
     )
     .await;
-    let text = app.metrics().await;
-    for line in [
+    app.assert_metrics(&[
         "auth_sts_calls_total{outcome=\"transport_error\"} 3",
         "auth_sts_calls_total{outcome=\"ok\"} 0",
         "auth_sts_call_duration_seconds_count 3",
-    ] {
-        assert!(text.contains(line), "{line} not in\n{text}");
-    }
+    ])
+    .await;
 }
 
 #[tokio::test]
@@ -284,14 +273,12 @@ async fn transient_sts_failures_are_retried_up_to_three_calls() {
         "{:?}",
         fake.calls()
     );
-    let text = app.metrics().await;
-    for line in [
+    app.assert_metrics(&[
         "auth_sts_calls_total{outcome=\"ok\"} 2",
         "auth_sts_calls_total{outcome=\"sts_error\"} 5",
         "auth_sts_calls_total{outcome=\"transport_error\"} 1",
-    ] {
-        assert!(text.contains(line), "{line} not in\n{text}");
-    }
+    ])
+    .await;
 }
 
 #[tokio::test]
@@ -308,9 +295,6 @@ async fn with_a_token_key_real_cos_mode_mints_for_a_standalone_cos_local() {
         Policy::for_upload(&bucket(), &Scope::Prefix(dir), &limits(&app))
     );
     assert!(fake.calls().is_empty());
-    let text = app.metrics().await;
-    assert!(
-        text.contains("auth_credentials_issued_total{scope=\"prefix\",source=\"minted\"} 1"),
-        "{text}"
-    );
+    app.assert_metrics(&["auth_credentials_issued_total{scope=\"prefix\",source=\"minted\"} 1"])
+        .await;
 }

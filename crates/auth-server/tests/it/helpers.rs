@@ -59,8 +59,10 @@ pub trait Api {
     async fn post_authed(&self, path: &str, token: &str, body: &Value) -> reqwest::Response;
     /// `POST /v1/cos/credentials`.
     async fn credentials(&self, token: &str, body: &Value) -> reqwest::Response;
-    /// `GET /metrics`.
-    async fn metrics(&self) -> String;
+    /// Asserts that `GET /metrics` has each of `lines`.
+    async fn assert_metrics(&self, lines: &[&str]);
+    /// Rows of the audit table (signatures and credentials issued).
+    fn issued_count(&self) -> i64;
     /// A token for any user id, signed with the server's secret (tokens are
     /// stateless, so this is what the server itself would issue).
     fn forge(&self, claims: &Value) -> String;
@@ -127,14 +129,24 @@ impl Api for TestApp {
             .await
     }
 
-    async fn metrics(&self) -> String {
-        self.http
+    async fn assert_metrics(&self, lines: &[&str]) {
+        let text = self
+            .http
             .get(self.url(shared::routes::METRICS))
             .send()
             .await
             .unwrap()
             .text()
             .await
+            .unwrap();
+        for line in lines {
+            assert!(text.contains(line), "{line} not in\n{text}");
+        }
+    }
+
+    fn issued_count(&self) -> i64 {
+        self.db()
+            .query_row("SELECT COUNT(*) FROM signatures", [], |r| r.get(0))
             .unwrap()
     }
 

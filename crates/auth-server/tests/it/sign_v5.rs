@@ -13,6 +13,12 @@ fn host(app: &TestApp) -> String {
     app.base_url.trim_start_matches("http://").to_owned()
 }
 
+/// `POST /v1/cos/v5/sign` for a bucket-level GET (a listing) with `query`.
+async fn sign_bucket_get(app: &TestApp, token: &str, query: Value) -> reqwest::Response {
+    let body = json!({"Method": "GET", "Key": "", "Pathname": "/", "Query": query});
+    app.post_authed(shared::routes::V5_SIGN, token, &body).await
+}
+
 #[tokio::test]
 async fn v5_signature_covers_exactly_the_request_and_host() {
     let app = spawn_app().await;
@@ -498,13 +504,9 @@ async fn v5_upload_listing_is_signed_only_inside_the_callers_prefix() {
     let app = spawn_app().await;
     let (token, id) = app.token("alice").await;
     let sign = |query: Value| {
-        let body = json!({"Method": "GET", "Key": "", "Pathname": "/", "Query": query});
-        let app = &app;
-        let token = token.clone();
+        let (app, token) = (&app, token.clone());
         async move {
-            let r = app
-                .post_authed(shared::routes::V5_SIGN, &token, &body)
-                .await;
+            let r = sign_bucket_get(app, &token, query).await;
             let status = r.status().as_u16();
             (status, r.json::<Value>().await.unwrap())
         }
@@ -565,15 +567,7 @@ async fn v5_upload_listing_is_signed_only_inside_the_callers_prefix() {
 async fn v5_object_listing_is_signed_only_inside_the_callers_prefix() {
     let app = spawn_app().await;
     let (token, id) = app.token("alice").await;
-    let sign = |query: Value| {
-        let body = json!({"Method": "GET", "Key": "", "Pathname": "/", "Query": query});
-        let app = &app;
-        let token = token.clone();
-        async move {
-            app.post_authed(shared::routes::V5_SIGN, &token, &body)
-                .await
-        }
-    };
+    let sign = |query: Value| sign_bucket_get(&app, &token, query);
     // What getBucket sends (wx/js/node: every given parameter; Python: all
     // of them, empty ones included).
     let prefix = format!("u/{id}/dir/");
