@@ -144,7 +144,7 @@ impl Issuer {
         })
     }
 
-    /// `minted` or `tencent sts at <url>`, for the startup log.
+    /// Where credentials come from, for the startup log.
     pub fn describe(&self) -> String {
         match self {
             Self::Mint(_) => "minted locally (embedded token format)".to_owned(),
