@@ -27,13 +27,32 @@ pub fn allowed_headers() -> impl Iterator<Item = &'static str> {
     )
 }
 
-/// Response headers a browser script may read.
-pub const EXPOSED_HEADERS: [&str; 5] = [
+/// Response headers a browser script may read: `*`, every header (a wildcard
+/// for requests without credentials, which are the only cross-origin requests
+/// this server allows: <https://fetch.spec.whatwg.org/#http-access-control-expose-headers>),
+/// so `x-cos-meta-*` and whatever else the store answers are readable; and,
+/// for browsers that read `*` as a header name, by name the headers
+/// cos-js-sdk-v5 reads (`ETag` of uploads and parts, `Content-Length` and
+/// `Content-Range` of downloads, `Date` for its clock-skew correction,
+/// `x-cos-version-id`, `x-cos-delete-marker`, `x-cos-hash-crc64ecma`), the
+/// object headers a GET sets, the uploader's `x-cos-meta-sha1`, and the
+/// request ids.
+pub const EXPOSED_HEADERS: [&str; 15] = [
+    "*",
     "etag",
     "content-length",
+    "content-range",
+    "content-disposition",
+    "cache-control",
+    "date",
     "location",
     "x-cos-request-id",
+    "x-cos-version-id",
+    "x-cos-delete-marker",
+    "x-cos-hash-crc64ecma",
+    "x-cos-meta-sha1",
     "x-request-id",
+    "content-encoding",
 ];
 
 /// Seconds a browser may cache a preflight answer.
@@ -109,13 +128,19 @@ mod tests {
 
     #[test]
     fn sdk_headers_are_allowed_and_others_refused() {
+        // Every header cos-js-sdk-v5 sends from a browser, temporary
+        // credentials' token and its retry marker included.
         for ok in [
             "Authorization",
             "content-type",
             "Content-MD5",
+            "cache-control",
+            "range",
             "x-cos-meta-sha1",
             "X-Cos-Storage-Class",
             "x-cos-security-token",
+            "x-cos-sdk-retry",
+            "x-cos-acl",
         ] {
             assert!(header_allowed(ok), "{ok}");
         }

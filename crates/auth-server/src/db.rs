@@ -1,4 +1,5 @@
-//! SQLite persistence: users, and an audit table of issued signatures.
+//! SQLite persistence: users, and an audit table of issued signatures and
+//! temporary credentials.
 //!
 //! Request handling never waits for SQLite on the signing path: audit records
 //! go through a bounded channel to one writer thread that inserts them in
@@ -32,7 +33,8 @@ CREATE TABLE IF NOT EXISTS signatures (
     target     TEXT NOT NULL,
     expires_at INTEGER NOT NULL,
     ip         TEXT NOT NULL,
-    issued_at  INTEGER NOT NULL
+    issued_at  INTEGER NOT NULL,
+    source     TEXT
 );
 CREATE INDEX IF NOT EXISTS signatures_by_user ON signatures (user_id, issued_at);
 ";
@@ -53,7 +55,21 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA)?;
+    add_source_column(&conn)?;
     Ok(conn)
+}
+
+/// Databases made before temporary credentials lack `signatures.source`
+/// (where a credential came from: `minted`, `sts` or `cache`; NULL for
+/// signatures).
+fn add_source_column(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let present = conn
+        .prepare("SELECT 1 FROM pragma_table_info('signatures') WHERE name = 'source'")?
+        .exists([])?;
+    if !present {
+        conn.execute_batch("ALTER TABLE signatures ADD COLUMN source TEXT")?;
+    }
+    Ok(())
 }
 
 /// Who logs in.
@@ -148,6 +164,10 @@ pub enum Kind {
     V5,
     /// v5 POST Object policy.
     Policy,
+    /// Temporary credentials for one key.
+    CredentialsKey,
+    /// Temporary credentials for a prefix.
+    CredentialsPrefix,
 }
 
 impl Kind {
@@ -157,6 +177,8 @@ impl Kind {
             Self::V4 => "v4",
             Self::V5 => "v5",
             Self::Policy => "post-policy",
+            Self::CredentialsKey => "sts-key",
+            Self::CredentialsPrefix => "sts-prefix",
         }
     }
 }
@@ -174,9 +196,10 @@ impl rusqlite::ToSql for Kind {
 pub struct AuditRecord {
     /// The user.
     pub user_id: u64,
-    /// v4, v5 or policy.
+    /// v4, v5, policy or credentials.
     pub kind: Kind,
-    /// The directory, key (`PUT u/7/a.jpg`) or key prefix granted.
+    /// The directory, key (`PUT u/7/a.jpg`), key or key prefix granted
+    /// (`u/7/*`).
     pub target: String,
     /// Expiry (UNIX seconds).
     pub expires_at: u64,
@@ -184,6 +207,9 @@ pub struct AuditRecord {
     pub ip: String,
     /// Issue time (UNIX seconds).
     pub issued_at: u64,
+    /// Where temporary credentials came from (`minted`, `sts`, `cache`);
+    /// `None` for signatures.
+    pub source: Option<&'static str>,
 }
 
 enum Msg {
@@ -324,18 +350,18 @@ fn writer_loop(mut conn: Connection, rx: Receiver<MsgBox>, metrics: Arc<Metrics>
     }
 }
 
-/// Rows per multi-row `INSERT` (SQLite allows 32,766 parameters; 6 per row).
+/// Rows per multi-row `INSERT` (SQLite allows 32,766 parameters; 7 per row).
 const ROWS_PER_INSERT: usize = 128;
 
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(
-        "INSERT INTO signatures (user_id, kind, target, expires_at, ip, issued_at) VALUES ",
+        "INSERT INTO signatures (user_id, kind, target, expires_at, ip, issued_at, source) VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str("(?,?,?,?,?,?)");
+        sql.push_str("(?,?,?,?,?,?,?)");
     }
     sql
 }
@@ -350,7 +376,7 @@ fn write_batch(conn: &mut Connection, batch: &[AuditRecord]) -> Result<(), rusql
             .iter()
             .map(|r| [to_i64(r.user_id), to_i64(r.expires_at), to_i64(r.issued_at)])
             .collect();
-        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 6);
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 7);
         for (r, n) in chunk.iter().zip(&nums) {
             values.extend_from_slice(&[
                 &n[0] as &dyn rusqlite::ToSql,
@@ -359,6 +385,7 @@ fn write_batch(conn: &mut Connection, batch: &[AuditRecord]) -> Result<(), rusql
                 &n[1],
                 &r.ip,
                 &n[2],
+                &r.source,
             ]);
         }
         stmt.execute(rusqlite::params_from_iter(values))?;
@@ -402,6 +429,7 @@ mod tests {
                 expires_at: 10,
                 ip: "127.0.0.1".into(),
                 issued_at: 1,
+                source: None,
             });
         }
         writer.shutdown();
@@ -419,5 +447,50 @@ mod tests {
             )
             .unwrap();
         assert_eq!((user, kind.as_str(), target.as_str()), (299, "v4", "/u/1/"));
+    }
+
+    #[test]
+    fn a_database_from_before_credentials_gets_the_source_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE signatures (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL,
+                 kind TEXT NOT NULL, target TEXT NOT NULL, expires_at INTEGER NOT NULL,
+                 ip TEXT NOT NULL, issued_at INTEGER NOT NULL);
+             INSERT INTO signatures (user_id, kind, target, expires_at, ip, issued_at)
+                 VALUES (1, 'v4', '/u/1/', 10, '127.0.0.1', 1);",
+        )
+        .unwrap();
+        drop(old);
+        let metrics = Arc::new(Metrics::default());
+        let (log, writer) = start_audit(open(&path).unwrap(), 10, metrics);
+        // Opening twice (the server opens two connections) is fine.
+        drop(open(&path).unwrap());
+        log.record(AuditRecord {
+            user_id: 1,
+            kind: Kind::CredentialsPrefix,
+            target: "u/1/*".into(),
+            expires_at: 20,
+            ip: "127.0.0.1".into(),
+            issued_at: 2,
+            source: Some("cache"),
+        });
+        writer.shutdown();
+        let conn = open(&path).unwrap();
+        let rows: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT kind, source FROM signatures ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("v4".to_owned(), None),
+                ("sts-prefix".to_owned(), Some("cache".to_owned()))
+            ]
+        );
     }
 }

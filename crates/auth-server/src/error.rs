@@ -27,6 +27,10 @@ pub enum ErrorCode {
     /// 400 `invalid_content_type`: a POST policy content type that is not a
     /// printable MIME type or `<type>/` prefix.
     InvalidContentType,
+    /// 400 `extension_not_allowed`: a file extension outside `sts.allowed_extensions`.
+    ExtensionNotAllowed,
+    /// 400 `too_large`: a declared size above `signing.max_upload_size`.
+    TooLarge,
     /// 400 `unsupported_method`: a v5 method the server does not sign.
     UnsupportedMethod,
     /// 400 `query_not_allowed`: a v5 query parameter that cannot be signed.
@@ -71,6 +75,9 @@ pub enum ErrorCode {
     WechatUnavailable,
     /// 503 `login_not_configured`: no WeChat appid/secret.
     LoginNotConfigured,
+    /// 503 `sts_unavailable`: Tencent STS could not be reached or refused
+    /// (the cause is logged, not shown).
+    StsUnavailable,
     /// `error`: any other framework error, answered with the framework's status.
     Other,
 }
@@ -83,6 +90,8 @@ impl ErrorCode {
             Self::InvalidPath => "invalid_path",
             Self::InvalidKey => "invalid_key",
             Self::InvalidContentType => "invalid_content_type",
+            Self::ExtensionNotAllowed => "extension_not_allowed",
+            Self::TooLarge => "too_large",
             Self::UnsupportedMethod => "unsupported_method",
             Self::QueryNotAllowed => "query_not_allowed",
             Self::HeaderNotAllowed => "header_not_allowed",
@@ -105,6 +114,7 @@ impl ErrorCode {
             Self::WechatError => "wechat_error",
             Self::WechatUnavailable => "wechat_unavailable",
             Self::LoginNotConfigured => "login_not_configured",
+            Self::StsUnavailable => "sts_unavailable",
             Self::Other => "error",
         }
     }
@@ -117,6 +127,8 @@ impl ErrorCode {
             | Self::InvalidPath
             | Self::InvalidKey
             | Self::InvalidContentType
+            | Self::ExtensionNotAllowed
+            | Self::TooLarge
             | Self::UnsupportedMethod
             | Self::QueryNotAllowed
             | Self::HeaderNotAllowed
@@ -137,7 +149,7 @@ impl ErrorCode {
             Self::WechatBusy | Self::WechatError | Self::WechatUnavailable => {
                 StatusCode::BAD_GATEWAY
             }
-            Self::LoginNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            Self::LoginNotConfigured | Self::StsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

@@ -2,12 +2,13 @@
 //! Each route lists every error code it can answer, per status.
 
 use shared::wire::{
-    ApiError, DevLoginRequest, LoginRequest, PostPolicyRequest, PostPolicyResponse, SignResponse,
-    TokenResponse, V5SignRequest, V5SignResponse,
+    ApiError, CredentialScope, CredentialsRequest, CredentialsResponse, DevLoginRequest,
+    LoginRequest, PostPolicyRequest, PostPolicyResponse, SignResponse, TokenResponse,
+    V5SignRequest, V5SignResponse,
 };
 use utoipa::OpenApi;
 
-use crate::routes::{login, ops, v4, v5};
+use crate::routes::{credentials, login, ops, v4, v5};
 
 struct SecurityAddon;
 
@@ -36,9 +37,10 @@ impl utoipa::Modify for SecurityAddon {
 #[openapi(
     info(
         title = "metis auth-server",
-        description = "Logs mini-program users in (WeChat jscode2session) and signs COS uploads \
-                       into each user's own prefix /u/<user_id>/. Every error is \
-                       {error_code, message}."
+        description = "Logs mini-program users in (WeChat jscode2session) and grants COS uploads \
+                       into each user's own prefix /u/<user_id>/: temporary credentials (the \
+                       flow Tencent recommends), or v4/v5 signatures and POST policies. Every \
+                       error is {error_code, message}."
     ),
     paths(
         login::login,
@@ -46,18 +48,20 @@ impl utoipa::Modify for SecurityAddon {
         v4::v4_sign,
         v5::v5_sign,
         v5::post_policy,
+        credentials::credentials,
         ops::healthz,
         ops::metrics,
         ops::openapi
     ),
     components(schemas(
         ApiError, LoginRequest, DevLoginRequest, TokenResponse, SignResponse, V5SignRequest,
-        V5SignResponse, PostPolicyRequest, PostPolicyResponse
+        V5SignResponse, PostPolicyRequest, PostPolicyResponse, CredentialScope, CredentialsRequest,
+        CredentialsResponse
     )),
     modifiers(&SecurityAddon),
     tags(
         (name = "auth", description = "Login"),
-        (name = "signing", description = "COS signatures for the caller's prefix"),
+        (name = "signing", description = "COS signatures and temporary credentials for the caller's prefix"),
         (name = "ops", description = "Health, metrics, this document"),
     )
 )]
@@ -72,7 +76,7 @@ mod tests {
     fn the_openapi_document_renders() {
         let json = ApiDoc::openapi().to_json().unwrap();
         let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(doc["paths"].as_object().map(|p| p.len()), Some(8), "{json}");
+        assert_eq!(doc["paths"].as_object().map(|p| p.len()), Some(9), "{json}");
         // The request schema documents the optional fields.
         let props = &doc["components"]["schemas"]["PostPolicyRequest"]["properties"];
         assert!(props.get("min_size").is_some() && props.get("content_type").is_some());

@@ -2,11 +2,15 @@
 
 use std::sync::Arc;
 
+use shared::cam::Bucket;
+
 use crate::config::CosConfig;
 use crate::db::{AuditLog, Users};
+use crate::grant::credentials::UploadRules;
 use crate::jwt::JwtKeys;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::sts::Issuer;
 
 /// Everything a handler needs; built once, shared through `web::Data`.
 #[derive(Debug)]
@@ -37,6 +41,12 @@ pub struct AppState {
     pub max_upload_size: u64,
     /// Methods the v5 endpoint signs.
     pub v5_methods: Vec<String>,
+    /// The bucket as CAM policies name it.
+    pub cam_bucket: Bucket,
+    /// What temporary credentials may upload.
+    pub upload_rules: UploadRules,
+    /// Issues temporary credentials.
+    pub issuer: Issuer,
     /// Trust `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
     /// The OpenAPI document, rendered once.

@@ -10,6 +10,9 @@ pub const V4_SIGN: &str = "/v1/qc_cos/config";
 pub const V5_SIGN: &str = "/v1/cos/v5/sign";
 /// `POST` [`crate::wire::PostPolicyRequest`] → [`crate::wire::PostPolicyResponse`].
 pub const POST_POLICY: &str = "/v1/cos/v5/post-policy";
+/// `POST` [`crate::wire::CredentialsRequest`] → [`crate::wire::CredentialsResponse`]
+/// (temporary COS credentials for the caller's prefix or one new key).
+pub const CREDENTIALS: &str = "/v1/cos/credentials";
 /// Liveness.
 pub const HEALTHZ: &str = "/healthz";
 /// Prometheus text.

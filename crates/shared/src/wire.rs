@@ -190,6 +190,96 @@ pub struct PostPolicyResponse {
     pub max_size: u64,
 }
 
+/// What `POST /v1/cos/credentials` grants: one key the server picks, or a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum CredentialScope {
+    /// Exactly one new key, `<prefix><dir>/<yyyymmdd>/<random>.<ext>`, chosen by the server.
+    Key,
+    /// Any key under the caller's prefix, or under `dir` inside it.
+    Prefix,
+}
+
+/// `POST /v1/cos/credentials`: temporary COS credentials for the caller's own
+/// prefix or for one new key. Unknown fields are refused, so a misspelt limit
+/// is an error rather than a silently wider grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsRequest {
+    /// `key` (one new key) or `prefix` (a directory).
+    pub scope: CredentialScope,
+    /// The file's extension (`jpg`; case and one leading `.` ignored). Required
+    /// for `scope = key`, refused for `prefix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ext: Option<String>,
+    /// A directory inside the caller's prefix: relative (`photos`, `album/2026`)
+    /// or absolute (`/u/12/photos`). Default: the prefix itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<String>,
+    /// The content type the upload will declare (`image/jpeg`); it must match
+    /// the server's allow-list and becomes the only type the credentials allow.
+    /// Default: any type of the allow-list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The file's size in bytes; at most the server's upload limit, and the
+    /// largest object the credentials allow. Default: the server's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+/// Temporary credentials, in the shape the `getAuthorization` callback of
+/// cos-wx-sdk-v5, cos-js-sdk-v5 and cos-nodejs-sdk-v5 takes unchanged
+/// (PascalCase, times as 10-digit UNIX seconds). `Debug` leaves out the
+/// TmpSecretKey and the SecurityToken.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "PascalCase")]
+pub struct CredentialsResponse {
+    /// Temporary SecretId (`AKID…`), the `q-ak` of the client's signatures.
+    pub tmp_secret_id: String,
+    /// Temporary SecretKey the client signs its COS requests with.
+    pub tmp_secret_key: String,
+    /// Sent with every request as `x-cos-security-token`.
+    pub security_token: String,
+    /// Start of validity, UNIX seconds.
+    pub start_time: u64,
+    /// End of validity, UNIX seconds (`StartTime` + the configured duration).
+    pub expired_time: u64,
+    /// `ExpiredTime` as ISO 8601 UTC, `2026-12-02T13:23:20Z`.
+    pub expiration: String,
+    /// The bucket, `<name>-<appid>` (the SDKs' `Bucket`).
+    pub bucket: String,
+    /// The bucket's region (the SDKs' `Region`).
+    pub region: String,
+    /// `scope = key`: the one key the credentials may write (no leading `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `scope = prefix`: the key prefix the credentials may write under (`u/12/album/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Where to send COS requests: the bucket's endpoint, e.g.
+    /// `https://metis-1250000000.cos.ap-guangzhou.myqcloud.com`, or the auth
+    /// server's own URL when it runs the embedded store.
+    pub endpoint: String,
+}
+
+impl std::fmt::Debug for CredentialsResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialsResponse")
+            .field("tmp_secret_id", &self.tmp_secret_id)
+            .field("start_time", &self.start_time)
+            .field("expired_time", &self.expired_time)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("key", &self.key)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +308,57 @@ mod tests {
                 .starts_with(r#"value of "a" must be a string or number"#),
             "{err}"
         );
+    }
+
+    #[test]
+    fn credentials_travel_in_the_sdks_shape() {
+        let r: CredentialsRequest =
+            serde_json::from_str(r#"{"scope":"key","ext":"jpg","size":12}"#).unwrap();
+        assert_eq!(r.scope, CredentialScope::Key);
+        assert_eq!(
+            (r.ext.as_deref(), r.size, r.dir),
+            (Some("jpg"), Some(12), None)
+        );
+        let typo = serde_json::from_str::<CredentialsRequest>(r#"{"scope":"prefix","Size":1}"#)
+            .unwrap_err();
+        assert!(typo.to_string().contains("unknown field `Size`"), "{typo}");
+        let reply = CredentialsResponse {
+            tmp_secret_id: "AKIDx".into(),
+            tmp_secret_key: "hunter2-key".into(),
+            security_token: "hunter2-token".into(),
+            start_time: 1_764_680_000,
+            expired_time: 1_764_681_800,
+            expiration: "2025-12-02T13:23:20Z".into(),
+            bucket: "metis-1250000000".into(),
+            region: "ap-guangzhou".into(),
+            key: Some("u/12/a.jpg".into()),
+            prefix: None,
+            endpoint: "http://127.0.0.1:8080".into(),
+        };
+        let json = serde_json::to_value(&reply).unwrap();
+        let mut names: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "Bucket",
+                "Endpoint",
+                "Expiration",
+                "ExpiredTime",
+                "Key",
+                "Region",
+                "SecurityToken",
+                "StartTime",
+                "TmpSecretId",
+                "TmpSecretKey"
+            ]
+        );
+        let debug = format!("{reply:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
     }
 }

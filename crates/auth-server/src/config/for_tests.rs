@@ -6,10 +6,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use cos_local::FaultConfig;
+use cos_sign::sts::TokenKey;
 use cos_sign::{Credentials, SecretKey};
 
 use super::dev_secrets::random_text;
-use super::{Config, EmbeddedConfig, JwtConfig, RateLimits, WechatConfig};
+use super::{Config, EmbeddedConfig, JwtConfig, RateLimits, StsConfig, StsScheme, WechatConfig};
 
 /// The test COS SecretId of `Config::for_tests` (feature `test-support`).
 pub const TEST_SECRET_ID: &str = "AKIDTestSecretId00000000000000000000";
@@ -20,9 +21,11 @@ impl Config {
     /// A configuration for tests: embedded store in `data_dir` with the known
     /// credentials [`TEST_SECRET_ID`]/[`TEST_SECRET_KEY`] (APPID `1250000000`,
     /// bucket `metis`), a random JWT secret, dev login on, bound to
-    /// `127.0.0.1:0`, no banner, generous rate limits, and WeChat configured
+    /// `127.0.0.1:0`, no banner, generous rate limits, WeChat configured
     /// with appid `wx-test`/secret `wx-test-secret` at an unreachable base URL
-    /// (set `wechat.api_base` to a fake).
+    /// (set `wechat.api_base` to a fake), region `ap-guangzhou`, a random STS
+    /// token key and the default `[sts]` settings (STS itself at an unreachable
+    /// `http://127.0.0.1:9`; point `sts.endpoint` at a fake).
     pub fn for_tests(data_dir: &Path) -> Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -40,6 +43,7 @@ impl Config {
             embedded: EmbeddedConfig {
                 appid: "1250000000".into(),
                 bucket: "metis".into(),
+                region: "ap-guangzhou".into(),
                 credentials: Some(Credentials::new(TEST_SECRET_ID, TEST_SECRET_KEY)),
                 faults: FaultConfig::default(),
                 allow_remote: false,
@@ -57,6 +61,19 @@ impl Config {
             v5_methods: ["PUT", "POST", "GET", "HEAD", "DELETE"]
                 .map(String::from)
                 .to_vec(),
+            sts: StsConfig {
+                duration_secs: 1800,
+                allowed_extensions: "jpg,jpeg,png,gif,webp,heic,heif,avif,bmp,mp4,mov"
+                    .split(',')
+                    .map(String::from)
+                    .collect(),
+                allowed_content_types: vec!["image/*".into(), "video/*".into()],
+                endpoint: "127.0.0.1:9".into(),
+                scheme: StsScheme::Http,
+                timeout: Duration::from_secs(5),
+                reuse_margin_secs: 300,
+                token_key: TokenKey::new(SecretKey::new(random_text(48))).ok(),
+            },
             limits: RateLimits {
                 login_per_minute: 100_000,
                 login_burst: 10_000,

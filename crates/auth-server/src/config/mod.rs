@@ -32,7 +32,8 @@ pub use for_tests::{TEST_SECRET_ID, TEST_SECRET_KEY};
 pub use secret_strength::{MIN_JWT_SECRET_BITS, estimated_bits, jwt_secret_is_strong};
 pub use types::{
     Config, CosConfig, EmbeddedConfig, JwtConfig, MAX_JWT_TTL_SECS, MAX_SIGN_TTL_SECS,
-    MIN_JWT_SECRET_BYTES, RateLimits, WechatConfig,
+    MAX_STS_DURATION_SECS, MIN_JWT_SECRET_BYTES, MIN_STS_DURATION_SECS, MIN_STS_REUSE_MARGIN_SECS,
+    RateLimits, StsConfig, StsScheme, WechatConfig,
 };
 
 /// Why the configuration was refused.

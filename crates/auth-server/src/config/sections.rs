@@ -1,6 +1,6 @@
 //! From the settings as text to a [`Config`]: one function per section of the
-//! file (`[server]`, `[cos]`, `[jwt]`, `[wechat]`, `[signing]`, `[limits]`,
-//! `[store]`), each checking its values. A refused value names its file key
+//! file (`[server]`, `[cos]`, `[jwt]`, `[wechat]`, `[signing]`, `[sts]`,
+//! `[limits]`, `[store]`), each checking its values. A refused value names its file key
 //! and environment variable, never a secret's value.
 
 use std::net::SocketAddr;
@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cos_local::{FaultConfig, FaultScope};
+use cos_sign::sts::TokenKey;
 use cos_sign::{Credentials, SecretKey};
 
 use super::dev_secrets::{DevSecrets, load_or_create_dev_secrets};
@@ -15,7 +16,8 @@ use super::secret_strength::{RULE, Weakness, check_jwt_secret};
 use super::source::{Raw, setting};
 use super::{
     Config, ConfigError, CosConfig, EmbeddedConfig, JwtConfig, MAX_JWT_TTL_SECS, MAX_SIGN_TTL_SECS,
-    RateLimits, WechatConfig,
+    MAX_STS_DURATION_SECS, MIN_STS_DURATION_SECS, MIN_STS_REUSE_MARGIN_SECS, RateLimits, StsConfig,
+    StsScheme, WechatConfig,
 };
 
 /// The methods `POST /v1/cos/v5/sign` can sign (and signs by default).
@@ -35,8 +37,9 @@ pub(super) fn from_raw(raw: &Raw) -> Result<Config, ConfigError> {
     let jwt = jwt(raw, dev_secrets.as_ref())?;
     let wechat = wechat(raw)?;
     let signing = signing(raw, dev_secrets.is_some())?;
+    let sts = sts(raw, dev_secrets.as_ref())?;
     let limits = limits(raw)?;
-    let store = store(raw, cos.appid, cos.bucket, dev_secrets.as_ref())?;
+    let store = store(raw, cos.appid, cos.bucket, cos.region, dev_secrets.as_ref())?;
     let config = Config {
         bind: server.bind,
         public_url: server.public_url,
@@ -50,6 +53,7 @@ pub(super) fn from_raw(raw: &Raw) -> Result<Config, ConfigError> {
         sign_ttl_secs: signing.ttl_secs,
         max_upload_size: signing.max_upload_size,
         v5_methods: signing.v5_methods,
+        sts,
         limits,
         trust_forwarded_for: server.trust_forwarded_for,
         workers: server.workers,
@@ -119,8 +123,12 @@ fn server(raw: &Raw) -> Result<Server, ConfigError> {
 struct Cos {
     appid: String,
     bucket: String,
+    region: String,
     account: Option<CosConfig>,
 }
+
+/// The region of the embedded store's bucket when `cos.region` is not set.
+const EMBEDDED_REGION: &str = "ap-guangzhou";
 
 fn cos(raw: &Raw) -> Result<Cos, ConfigError> {
     let secret_id = raw.str("cos.secret_id");
@@ -139,9 +147,15 @@ fn cos(raw: &Raw) -> Result<Cos, ConfigError> {
     let appid = check_name("cos.appid", &raw.string_or("cos.appid", "1250000000"), true)?;
     let bucket = check_name("cos.bucket", &raw.string_or("cos.bucket", "metis"), false)?;
     let Some((id, key)) = credentials else {
+        let region = check_name(
+            "cos.region",
+            &raw.string_or("cos.region", EMBEDDED_REGION),
+            false,
+        )?;
         return Ok(Cos {
             appid,
             bucket,
+            region,
             account: None,
         });
     };
@@ -169,7 +183,7 @@ fn cos(raw: &Raw) -> Result<Cos, ConfigError> {
     let account = CosConfig {
         appid: appid.clone(),
         bucket: bucket.clone(),
-        region,
+        region: region.clone(),
         credentials: Credentials::new(id, key),
         v4_endpoint,
         v5_endpoint,
@@ -177,6 +191,7 @@ fn cos(raw: &Raw) -> Result<Cos, ConfigError> {
     Ok(Cos {
         appid,
         bucket,
+        region,
         account: Some(account),
     })
 }
@@ -315,6 +330,117 @@ fn signing(raw: &Raw, embedded: bool) -> Result<Signing, ConfigError> {
     })
 }
 
+/// The extensions `POST /v1/cos/credentials` allows by default: photos and
+/// the videos phones record.
+const DEFAULT_EXTENSIONS: &str = "jpg,jpeg,png,gif,webp,heic,heif,avif,bmp,mp4,mov";
+
+/// `[sts]`. The token key: `sts.token_key` when set (at least 32 bytes), else
+/// in embedded mode the generated one.
+fn sts(raw: &Raw, dev: Option<&DevSecrets>) -> Result<StsConfig, ConfigError> {
+    let duration_secs = raw.parse("sts.duration_secs", 1800u64)?;
+    if !(MIN_STS_DURATION_SECS..=MAX_STS_DURATION_SECS).contains(&duration_secs) {
+        return Err(Raw::invalid(
+            "sts.duration_secs",
+            format!(
+                "must lie in {MIN_STS_DURATION_SECS}..={MAX_STS_DURATION_SECS} (7200 s is the \
+                 longest Tencent STS grants a root account's key)"
+            ),
+        ));
+    }
+    let allowed_extensions =
+        list_setting(raw, "sts.allowed_extensions", DEFAULT_EXTENSIONS, |e| {
+            let e = e.to_ascii_lowercase();
+            let ok = !e.is_empty() && e.len() <= 16 && e.bytes().all(|c| c.is_ascii_alphanumeric());
+            ok.then_some(e)
+                .ok_or("an extension is 1-16 letters or digits, without the '.'")
+        })?;
+    let allowed_content_types =
+        list_setting(raw, "sts.allowed_content_types", "image/*,video/*", |t| {
+            let t = t.to_ascii_lowercase();
+            crate::grant::credentials::content_type_pattern(&t)
+                .then_some(t)
+                .ok_or("a content type is type/subtype or type/* (e.g. image/jpeg, image/*)")
+        })?;
+    let endpoint = raw.string_or("sts.endpoint", "sts.tencentcloudapi.com");
+    let host_ok = !endpoint.is_empty()
+        && endpoint.len() <= 253
+        && endpoint
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'[' | b']'));
+    if !host_ok {
+        return Err(Raw::invalid(
+            "sts.endpoint",
+            format!("{endpoint:?} is not host[:port] (no scheme, no path)"),
+        ));
+    }
+    let scheme = match raw
+        .str("sts.scheme")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("https") => StsScheme::Https,
+        Some("http") => StsScheme::Http,
+        Some(other) => {
+            return Err(Raw::invalid(
+                "sts.scheme",
+                format!("expected https or http, got {other:?}"),
+            ));
+        }
+    };
+    let reuse_margin_secs = raw.parse("sts.reuse_margin_secs", 300u64)?;
+    if reuse_margin_secs < MIN_STS_REUSE_MARGIN_SECS {
+        return Err(Raw::invalid(
+            "sts.reuse_margin_secs",
+            format!(
+                "must be at least {MIN_STS_REUSE_MARGIN_SECS}: the SDKs ask for new credentials \
+                 once fewer than 60 s are left"
+            ),
+        ));
+    }
+    let token_key = match (raw.str("sts.token_key"), dev) {
+        (Some(key), _) => Some(key.to_owned()),
+        (None, Some(dev)) => Some(dev.sts_token_key.clone()),
+        (None, None) => None,
+    }
+    .map(|key| TokenKey::new(SecretKey::new(key)))
+    .transpose()
+    .map_err(|e| Raw::invalid("sts.token_key", e.to_string()))?;
+    Ok(StsConfig {
+        duration_secs,
+        allowed_extensions,
+        allowed_content_types,
+        endpoint,
+        scheme,
+        timeout: Duration::from_secs(raw.parse("sts.timeout_secs", 5u64)?.max(1)),
+        reuse_margin_secs,
+        token_key,
+    })
+}
+
+/// A non-empty comma-separated list setting (default `default`), each item
+/// checked by `item`; duplicates dropped.
+fn list_setting(
+    raw: &Raw,
+    key: &str,
+    default: &str,
+    item: impl Fn(&str) -> Result<String, &'static str>,
+) -> Result<Vec<String>, ConfigError> {
+    let items = raw
+        .list(key)
+        .unwrap_or_else(|| default.split(',').collect());
+    let mut out: Vec<String> = Vec::new();
+    for i in items {
+        let v = item(i).map_err(|why| Raw::invalid(key, format!("{i:?}: {why}")))?;
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    if out.is_empty() {
+        return Err(Raw::invalid(key, "must list at least one item"));
+    }
+    Ok(out)
+}
+
 /// `[limits]`.
 fn limits(raw: &Raw) -> Result<RateLimits, ConfigError> {
     Ok(RateLimits {
@@ -335,6 +461,7 @@ fn store(
     raw: &Raw,
     appid: String,
     bucket: String,
+    region: String,
     dev: Option<&DevSecrets>,
 ) -> Result<Store, ConfigError> {
     let faults = FaultConfig {
@@ -352,6 +479,7 @@ fn store(
     let embedded = EmbeddedConfig {
         appid,
         bucket,
+        region,
         credentials: dev
             .map(|d| Credentials::new(d.cos_secret_id.clone(), d.cos_secret_key.clone())),
         faults,
@@ -748,5 +876,103 @@ mod tests {
             m.get("server.cors_allowed_origins").unwrap(),
             "https://a.example,https://b.example"
         );
+    }
+
+    #[test]
+    fn sts_settings_have_defaults_and_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let c = from_raw(&raw(&[("server.data_dir", d)])).unwrap();
+        assert_eq!(c.sts.duration_secs, 1800);
+        assert_eq!(c.sts.allowed_extensions.len(), 11);
+        assert_eq!(c.sts.allowed_content_types, ["image/*", "video/*"]);
+        assert_eq!(c.sts.endpoint, "sts.tencentcloudapi.com");
+        assert_eq!(c.sts.scheme, StsScheme::Https);
+        assert_eq!(c.sts.timeout, Duration::from_secs(5));
+        assert_eq!(c.sts.reuse_margin_secs, 300);
+        // Embedded: the generated token key, and the default region.
+        assert!(c.sts.token_key.is_some());
+        assert_eq!(c.embedded.region, "ap-guangzhou");
+        let c = from_raw(&raw(&[
+            ("server.data_dir", d),
+            ("cos.region", "ap-shanghai"),
+            ("sts.duration_secs", "60"),
+            ("sts.allowed_extensions", "JPG, .png"),
+            ("sts.allowed_content_types", "image/jpeg,Video/*"),
+            ("sts.endpoint", "127.0.0.1:9000"),
+            ("sts.scheme", "HTTP"),
+            ("sts.reuse_margin_secs", "60"),
+        ]));
+        let e = c.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            e.contains("AUTH_STS_ALLOWED_EXTENSIONS") && e.contains("\".png\""),
+            "{e}"
+        );
+        let c = from_raw(&raw(&[
+            ("server.data_dir", d),
+            ("cos.region", "ap-shanghai"),
+            ("sts.duration_secs", "7200"),
+            ("sts.allowed_extensions", "JPG, png,jpg"),
+            ("sts.allowed_content_types", "image/jpeg,Video/*"),
+            ("sts.endpoint", "127.0.0.1:9000"),
+            ("sts.scheme", "HTTP"),
+            ("sts.reuse_margin_secs", "60"),
+        ]))
+        .unwrap();
+        assert_eq!(c.embedded.region, "ap-shanghai");
+        assert_eq!(c.sts.allowed_extensions, ["jpg", "png"]);
+        assert_eq!(c.sts.allowed_content_types, ["image/jpeg", "video/*"]);
+        assert_eq!(c.sts.scheme, StsScheme::Http);
+        for (key, value, env) in [
+            ("sts.duration_secs", "59", "AUTH_STS_DURATION_SECS"),
+            ("sts.duration_secs", "7201", "AUTH_STS_DURATION_SECS"),
+            ("sts.reuse_margin_secs", "59", "AUTH_STS_REUSE_MARGIN_SECS"),
+            (
+                "sts.allowed_content_types",
+                "image",
+                "AUTH_STS_ALLOWED_CONTENT_TYPES",
+            ),
+            (
+                "sts.allowed_content_types",
+                "*/*",
+                "AUTH_STS_ALLOWED_CONTENT_TYPES",
+            ),
+            (
+                "sts.allowed_extensions",
+                "tar.gz",
+                "AUTH_STS_ALLOWED_EXTENSIONS",
+            ),
+            (
+                "sts.endpoint",
+                "https://sts.tencentcloudapi.com",
+                "AUTH_STS_ENDPOINT",
+            ),
+            (
+                "sts.endpoint",
+                "sts.tencentcloudapi.com/x",
+                "AUTH_STS_ENDPOINT",
+            ),
+            ("sts.scheme", "ftp", "AUTH_STS_SCHEME"),
+            ("sts.token_key", "hunter2-too-short", "AUTH_STS_TOKEN_KEY"),
+            ("cos.region", "AP_X", "AUTH_COS_REGION"),
+        ] {
+            let e = from_raw(&raw(&[("server.data_dir", d), (key, value)])).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains(env), "{key}={value}: {text}");
+            assert!(!text.contains("hunter2"), "{text}");
+        }
+        // With COS credentials: Tencent STS unless a token key is set.
+        let cos = [
+            ("server.data_dir", d),
+            ("cos.secret_id", "AKIDx"),
+            ("cos.secret_key", "k"),
+            ("cos.region", "ap-shanghai"),
+            ("jwt.secret", STRONG_TEST_SECRET),
+        ];
+        assert!(from_raw(&raw(&cos)).unwrap().sts.token_key.is_none());
+        let key = "t".repeat(32);
+        let mut with_key = cos.to_vec();
+        with_key.push(("sts.token_key", &key));
+        assert!(from_raw(&raw(&with_key)).unwrap().sts.token_key.is_some());
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cos_local::FaultConfig;
+use cos_sign::sts::TokenKey;
 use cos_sign::{Credentials, SecretKey};
 
 use super::ConfigError;
@@ -15,6 +16,15 @@ pub const MIN_JWT_SECRET_BYTES: usize = 32;
 pub const MAX_SIGN_TTL_SECS: u64 = 24 * 3600;
 /// Longest accepted JWT lifetime.
 pub const MAX_JWT_TTL_SECS: u64 = 30 * 24 * 3600;
+/// Shortest lifetime of temporary credentials (`sts.duration_secs`).
+pub const MIN_STS_DURATION_SECS: u64 = 60;
+/// Longest lifetime of temporary credentials: the most Tencent STS grants a
+/// root account's key (sub-accounts may ask for up to 129600 s; this server
+/// signs with whichever key it is given, so it caps at the lower bound).
+pub const MAX_STS_DURATION_SECS: u64 = 7200;
+/// Shortest `sts.reuse_margin_secs`: the SDKs ask for new credentials once
+/// fewer than 60 s are left, so reusing any closer to expiry would loop.
+pub const MIN_STS_REUSE_MARGIN_SECS: u64 = 60;
 
 /// The COS account the server signs for.
 #[derive(Debug, Clone)]
@@ -84,6 +94,52 @@ pub struct RateLimits {
     pub sign_burst: u32,
 }
 
+/// How `POST /v1/cos/credentials` issues temporary credentials (`[sts]`).
+#[derive(Debug, Clone)]
+pub struct StsConfig {
+    /// Lifetime of issued credentials, seconds (default 1800, within
+    /// [`MIN_STS_DURATION_SECS`]..=[`MAX_STS_DURATION_SECS`]).
+    pub duration_secs: u64,
+    /// File extensions a key may end in, lower case, without the `.`.
+    pub allowed_extensions: Vec<String>,
+    /// Content types the credentials may upload: exact (`image/jpeg`) or a
+    /// whole top-level type (`image/*`), lower case.
+    pub allowed_content_types: Vec<String>,
+    /// `host[:port]` of Tencent STS (default `sts.tencentcloudapi.com`).
+    pub endpoint: String,
+    /// `https` (default), or `http` for a local stand-in.
+    pub scheme: StsScheme,
+    /// Timeout of one `GetFederationToken` call (default 5 s).
+    pub timeout: Duration,
+    /// Prefix credentials from STS are handed out again, per user and policy,
+    /// until this many seconds before they expire (default 300).
+    pub reuse_margin_secs: u64,
+    /// The key security tokens are minted with, when this server mints them
+    /// itself: always in embedded mode (generated into the dev secrets unless
+    /// set), and with `[cos]` credentials when set (for a standalone cos-local
+    /// holding the same key). `None` with `[cos]` credentials: Tencent STS.
+    pub token_key: Option<TokenKey>,
+}
+
+/// The scheme of the STS endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StsScheme {
+    /// `https://` (Tencent).
+    Https,
+    /// `http://` (a local stand-in in tests).
+    Http,
+}
+
+impl StsScheme {
+    /// `https` or `http`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Https => "https",
+            Self::Http => "http",
+        }
+    }
+}
+
 /// Everything the server needs. Build with [`Config::from_env`] (production),
 /// or `Config::for_tests` (tests; feature `test-support`), then adjust the public fields.
 #[derive(Debug, Clone)]
@@ -110,10 +166,13 @@ pub struct Config {
     /// Lifetime of issued COS signatures and policies, seconds (default 3600,
     /// at most [`MAX_SIGN_TTL_SECS`]).
     pub sign_ttl_secs: u64,
-    /// Largest object a POST policy allows, bytes (default 1 GiB).
+    /// Largest object a POST policy or temporary credentials allow, bytes
+    /// (default 1 GiB).
     pub max_upload_size: u64,
     /// HTTP methods `POST /v1/cos/v5/sign` signs (default PUT, POST, GET, HEAD, DELETE).
     pub v5_methods: Vec<String>,
+    /// Temporary credentials.
+    pub sts: StsConfig,
     /// Rate limits.
     pub limits: RateLimits,
     /// Take the client IP from the last `X-Forwarded-For` entry (only behind a
@@ -138,6 +197,9 @@ pub struct EmbeddedConfig {
     pub appid: String,
     /// Short bucket name (default `metis`).
     pub bucket: String,
+    /// Region named in the policies of temporary credentials and in their
+    /// reply (`cos.region`, default `ap-guangzhou`).
+    pub region: String,
     /// Credentials; `None` = generate and persist in the data directory.
     pub credentials: Option<Credentials>,
     /// Faults injected into the store (tests and demos; off by default).

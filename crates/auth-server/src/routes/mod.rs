@@ -1,6 +1,7 @@
 //! The HTTP routes, one file per route family: [`login`] (WeChat and dev
 //! login), [`v4`] (`qc_cos/config`), [`v5`] (v5 request signatures and POST
-//! policies), [`ops`] (health, metrics, the OpenAPI document). A new family is a
+//! policies), [`credentials`] (temporary credentials), [`ops`] (health,
+//! metrics, the OpenAPI document). A new family is a
 //! new file here, one line in [`configure`] and its handlers in
 //! [`crate::openapi::ApiDoc`].
 //!
@@ -8,6 +9,7 @@
 //! [`crate::grant`] what may be signed, sign, audit and count. Every refusal is
 //! an [`AppError`].
 
+pub mod credentials;
 pub mod login;
 pub mod ops;
 pub mod v4;
@@ -40,6 +42,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(one("/qc_cos/config", web::get().to(v4::v4_sign)))
             .service(one("/cos/v5/sign", web::post().to(v5::v5_sign)))
             .service(one("/cos/v5/post-policy", web::post().to(v5::post_policy)))
+            .service(one(
+                "/cos/credentials",
+                web::post().to(credentials::credentials),
+            ))
             .default_service(web::to(not_found)),
     )
     .service(one(shared::routes::HEALTHZ, web::get().to(ops::healthz)))
@@ -54,7 +60,7 @@ fn ok_json<T: serde::Serialize>(body: &T) -> HttpResponse {
         .json(body)
 }
 
-/// The per-user limiter of the three signing routes.
+/// The per-user limiter of the signing and credentials routes.
 fn sign_limit(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
     state.limits.sign.check(&user.id).map_err(|wait| {
         state.metrics.rate_limited_sign.inc();

@@ -87,6 +87,7 @@ pub async fn v4_sign(
         expires_at,
         ip: client_ip(&req, state.trust_forwarded_for).to_string(),
         issued_at: now,
+        source: None,
     });
     Ok(ok_json(&SignResponse {
         sign,

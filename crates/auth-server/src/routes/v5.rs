@@ -16,19 +16,20 @@ use super::{Data, count_refusal, grant_dir, grant_key, ok_json, sign_limit};
 use crate::auth::{AuthUser, client_ip};
 use crate::db::{AuditRecord, Kind};
 use crate::error::{AppError, ErrorCode};
-use crate::grant::{check_uploads_listing, check_v5_query, v5_signed_headers, valid_content_type};
+use crate::grant::{check_bucket_listing, check_v5_query, v5_signed_headers, valid_content_type};
 
-/// Sign one v5 request for a key inside the caller's prefix. The body is the
-/// options object the SDKs pass to `getAuthorization`; `host` is always signed.
+/// Sign one v5 request for a key inside the caller's prefix, or a listing of
+/// it (`GET /?prefix=…`, `GET /?uploads&prefix=…`). The body is the options
+/// object the SDKs pass to `getAuthorization`; `host` is always signed.
 #[utoipa::path(
     post, path = "/v1/cos/v5/sign", tag = "signing",
     request_body = V5SignRequest,
     security(("jwt" = [])),
     responses(
         (status = 200, description = "Authorization for exactly this request", body = V5SignResponse),
-        (status = 400, description = "`invalid_key` (the message says why), `unsupported_method`, `query_not_allowed`, `header_not_allowed`, `host_mismatch` (a Host other than the bucket's) or `invalid_input` (malformed JSON body, a header given twice, a control character or an over-long value)", body = ApiError),
+        (status = 400, description = "`invalid_key` (the message says why), `unsupported_method`, `query_not_allowed` (a sub-resource such as `acl`, a list parameter outside prefix, delimiter, marker, max-keys, encoding-type and the multipart listing's, or a non-numeric max-keys), `header_not_allowed`, `host_mismatch` (a Host other than the bucket's) or `invalid_input` (malformed JSON body, a header given twice, a control character or an over-long value)", body = ApiError),
         (status = 401, description = "`missing_token`, `invalid_token` or `token_expired`", body = ApiError),
-        (status = 403, description = "`outside_prefix`: the key (or the upload listing's prefix) is not inside /u/<id>/", body = ApiError),
+        (status = 403, description = "`outside_prefix`: the key, or a listing's prefix, is not inside /u/<id>/ (a listing needs a prefix starting with u/<id>/)", body = ApiError),
         (status = 429, description = "`rate_limited` (per user); see Retry-After", body = ApiError),
         (status = 500, description = "`internal_error`: a server fault (the cause is logged, not shown)", body = ApiError),
     )
@@ -52,17 +53,17 @@ pub async fn v5_sign(
             ),
         ));
     }
-    // An object request, or the one bucket-level request the SDKs' resumable
-    // uploads make: listing the caller's own unfinished multipart uploads.
-    let key =
-        if body.object_key().is_empty() && method == "GET" && body.query.contains_key("uploads") {
-            count_refusal(&state, check_uploads_listing(&user.prefix, &body.query))?;
-            None
-        } else {
-            let key = grant_key(&state, &user.prefix, body.object_key())?;
-            check_v5_query(&method, &body.query)?;
-            Some(key)
-        };
+    // An object request, or one of the two bucket-level requests the SDKs
+    // make on the caller's own keys: listing its objects or its unfinished
+    // multipart uploads.
+    let key = if body.object_key().is_empty() && method == "GET" {
+        count_refusal(&state, check_bucket_listing(&user.prefix, &body.query))?;
+        None
+    } else {
+        let key = grant_key(&state, &user.prefix, body.object_key())?;
+        check_v5_query(&method, &body.query)?;
+        Some(key)
+    };
     let headers = v5_signed_headers(&body.headers, &state.v5_host)?;
     let now = shared::clock::unix_now();
     let end = now + state.sign_ttl_secs;
@@ -96,13 +97,19 @@ pub async fn v5_sign(
         target: match &key {
             Some(k) => format!("{method} {}", k.as_str()),
             None => format!(
-                "{method} ?uploads&prefix={}",
+                "{method} ?{}prefix={}",
+                if body.query.contains_key("uploads") {
+                    "uploads&"
+                } else {
+                    ""
+                },
                 body.query.get("prefix").map_or("", String::as_str)
             ),
         },
         expires_at: end,
         ip: client_ip(&req, state.trust_forwarded_for).to_string(),
         issued_at: now,
+        source: None,
     });
     Ok(ok_json(&V5SignResponse {
         authorization: signature.to_authorization(),
@@ -239,6 +246,7 @@ pub async fn post_policy(
         expires_at: now + ttl,
         ip: client_ip(&req, state.trust_forwarded_for).to_string(),
         issued_at: now,
+        source: None,
     });
     Ok(ok_json(&PostPolicyResponse {
         url: format!("{}/", state.cos.v5_endpoint),

@@ -2,10 +2,12 @@
 //! deployed build): [`spawn_app`] starts the real server in-process on
 //! `127.0.0.1:0` with [`Config::for_tests`] (embedded store, dev login on) in a
 //! fresh data directory, and WeChat pointed at a fake ([`fake_wechat`]).
+//! [`fake_sts`] stands in for Tencent STS in tests of the real-COS mode.
 //! Suites keep their own request helpers on top of [`TestApp`].
 // Test support: a harness that cannot start should fail the test loudly.
 #![allow(clippy::expect_used)]
 
+pub mod fake_sts;
 pub mod fake_wechat;
 
 use std::sync::Arc;

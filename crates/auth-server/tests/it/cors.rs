@@ -251,3 +251,104 @@ async fn the_default_config_sends_no_cors_headers() {
     no_cors_headers(&r);
     assert!(r.headers().get("vary").is_none());
 }
+
+#[tokio::test]
+async fn the_browser_sdk_with_temporary_credentials_passes_preflight_and_reads_its_headers() {
+    let app = cors_app().await;
+    let (token, id) = app.token("alice").await;
+    // The credentials endpoint, called from the page.
+    let r = preflight(
+        &app,
+        shared::routes::CREDENTIALS,
+        APP,
+        "POST",
+        "authorization,content-type",
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "access-control-allow-origin").unwrap(), APP);
+    // What cos-js-sdk-v5 asks for before its requests (PUT with a typed
+    // Blob, Initiate, UploadPart, Complete, a retried request, a ranged GET).
+    for (method, headers) in [
+        (
+            "PUT",
+            "authorization,cache-control,content-type,x-cos-security-token",
+        ),
+        (
+            "POST",
+            "authorization,cache-control,content-type,x-cos-security-token",
+        ),
+        ("PUT", "authorization,x-cos-security-token"),
+        (
+            "POST",
+            "authorization,content-md5,content-type,x-cos-security-token",
+        ),
+        (
+            "PUT",
+            "authorization,content-md5,x-cos-sdk-retry,x-cos-security-token,x-cos-meta-sha1",
+        ),
+        ("GET", "authorization,range,x-cos-security-token"),
+    ] {
+        let r = preflight(&app, &format!("/u/{id}/a.jpg"), APP, method, headers).await;
+        assert_eq!(r.status(), 200, "{method} {headers}");
+        let allowed = header(&r, "access-control-allow-headers").unwrap();
+        for h in headers.split(',') {
+            assert!(allowed.contains(h), "{h} not in {allowed}");
+        }
+    }
+    // A download: the page reads the headers the SDK reads, x-cos-meta-* included.
+    let key = format!("u/{id}/a.txt");
+    let v: Value = app
+        .post_authed(
+            shared::routes::V5_SIGN,
+            &token,
+            &json!({"Method": "PUT", "Key": key,
+                    "Headers": {"Content-Type": "text/plain", "x-cos-meta-note": "hi"}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = app
+        .http
+        .put(v["Url"].as_str().unwrap())
+        .header("Authorization", v["Authorization"].as_str().unwrap())
+        .header("Content-Type", "text/plain")
+        .header("x-cos-meta-note", "hi")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .get(v["Url"].as_str().unwrap())
+        .header("Origin", APP)
+        .header("Range", "bytes=0-1")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(header(&r, "access-control-allow-origin").unwrap(), APP);
+    let exposed = header(&r, "access-control-expose-headers").unwrap();
+    let names: Vec<&str> = exposed.split(',').map(str::trim).collect();
+    for h in [
+        "*",
+        "etag",
+        "content-length",
+        "content-range",
+        "content-disposition",
+        "cache-control",
+        "date",
+        "x-cos-version-id",
+        "x-cos-request-id",
+        "x-request-id",
+    ] {
+        assert!(names.contains(&h), "{h} not in {exposed}");
+    }
+    assert!(
+        r.headers().contains_key("x-cos-meta-note"),
+        "{:?}",
+        r.headers()
+    );
+}

@@ -1,9 +1,12 @@
 //! This suite's helpers on the shared harness ([`auth_server::testing`]): one
 //! request helper per endpoint, token forging, and the error-body check.
 
-use auth_server::config::{TEST_SECRET_ID, TEST_SECRET_KEY};
+use auth_server::Config;
+use auth_server::config::{CosConfig, StsScheme, TEST_SECRET_ID, TEST_SECRET_KEY};
+use auth_server::testing::fake_sts::FakeSts;
 pub use auth_server::testing::{TestApp, spawn_app, spawn_app_with};
-use cos_sign::Credentials;
+use cos_sign::sts::TokenKey;
+use cos_sign::{Credentials, SecretKey};
 use serde_json::{Value, json};
 
 pub fn test_creds() -> Credentials {
@@ -12,6 +15,37 @@ pub fn test_creds() -> Credentials {
 
 pub fn now() -> u64 {
     shared::clock::unix_now()
+}
+
+/// The token key the fake STS mints with (and a store checking its tokens holds).
+pub fn sts_token_key() -> TokenKey {
+    TokenKey::new(SecretKey::new("fake-sts-token-key-0123456789abcdef")).unwrap()
+}
+
+/// The bucket of [`spawn_sts_app`] as Tencent names its v5 endpoint.
+pub const COS_V5_ENDPOINT: &str = "https://metis-1250000000.cos.ap-guangzhou.myqcloud.com";
+
+/// The server in real-COS mode (the test credentials, region `ap-guangzhou`)
+/// with Tencent STS played by a [`FakeSts`] that accepts those credentials.
+pub async fn spawn_sts_app(tweak: impl FnOnce(&mut Config)) -> (TestApp, FakeSts) {
+    let fake = FakeSts::start(test_creds(), sts_token_key());
+    let host = fake.host.clone();
+    let app = spawn_app_with(|c| {
+        c.cos = Some(CosConfig {
+            appid: "1250000000".into(),
+            bucket: "metis".into(),
+            region: "ap-guangzhou".into(),
+            credentials: test_creds(),
+            v4_endpoint: "https://gz.file.myqcloud.com".into(),
+            v5_endpoint: COS_V5_ENDPOINT.into(),
+        });
+        c.sts.token_key = None;
+        c.sts.endpoint = host;
+        c.sts.scheme = StsScheme::Http;
+        tweak(c);
+    })
+    .await;
+    (app, fake)
 }
 
 /// Requests and tokens against the app under test.
@@ -23,6 +57,12 @@ pub trait Api {
     async fn login(&self, code: &str) -> reqwest::Response;
     async fn v4(&self, auth: Option<&str>, cos_path: Option<&str>) -> reqwest::Response;
     async fn post_authed(&self, path: &str, token: &str, body: &Value) -> reqwest::Response;
+    /// `POST /v1/cos/credentials`.
+    async fn credentials(&self, token: &str, body: &Value) -> reqwest::Response;
+    /// Asserts that `GET /metrics` has each of `lines`.
+    async fn assert_metrics(&self, lines: &[&str]);
+    /// Rows of the audit table (signatures and credentials issued).
+    fn issued_count(&self) -> i64;
     /// A token for any user id, signed with the server's secret (tokens are
     /// stateless, so this is what the server itself would issue).
     fn forge(&self, claims: &Value) -> String;
@@ -81,6 +121,32 @@ impl Api for TestApp {
             .json(body)
             .send()
             .await
+            .unwrap()
+    }
+
+    async fn credentials(&self, token: &str, body: &Value) -> reqwest::Response {
+        self.post_authed(shared::routes::CREDENTIALS, token, body)
+            .await
+    }
+
+    async fn assert_metrics(&self, lines: &[&str]) {
+        let text = self
+            .http
+            .get(self.url(shared::routes::METRICS))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in lines {
+            assert!(text.contains(line), "{line} not in\n{text}");
+        }
+    }
+
+    fn issued_count(&self) -> i64 {
+        self.db()
+            .query_row("SELECT COUNT(*) FROM signatures", [], |r| r.get(0))
             .unwrap()
     }
 

@@ -6,6 +6,9 @@ mod helpers;
 
 mod binary;
 mod cors;
+mod credentials;
+mod credentials_official;
+mod credentials_sts;
 mod embedded;
 mod errors;
 mod hostile_paths;

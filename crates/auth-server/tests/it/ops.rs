@@ -31,6 +31,7 @@ async fn healthz_and_openapi_describe_every_route() {
         shared::routes::V4_SIGN,
         shared::routes::V5_SIGN,
         shared::routes::POST_POLICY,
+        shared::routes::CREDENTIALS,
         shared::routes::HEALTHZ,
         shared::routes::METRICS,
         shared::routes::OPENAPI,
@@ -390,6 +391,79 @@ async fn every_error_a_route_returns_is_in_its_openapi_responses() {
         );
     }
 
+    // Temporary credentials
+    let cr = shared::routes::CREDENTIALS;
+    let mut seen = Vec::new();
+    for body in [
+        json!({"scope": "key", "ext": "exe"}),
+        json!({"scope": "key", "ext": "jpg", "content_type": "text/html"}),
+        json!({"scope": "key", "ext": "jpg", "size": u64::MAX}),
+        json!({"scope": "prefix", "dir": "../x"}),
+        json!({"scope": "prefix", "dir": "/u/999999/"}),
+        json!({"scope": "key"}),
+    ] {
+        seen.push(documented(&doc, "post", cr, app.post_authed(cr, &token, &body).await).await);
+    }
+    seen.push(
+        documented(
+            &doc,
+            "post",
+            cr,
+            raw(cr, "application/json", "{").await.unwrap(),
+        )
+        .await,
+    );
+    let r = app
+        .http
+        .post(app.url(cr))
+        .json(&json!({"scope": "prefix"}))
+        .send()
+        .await
+        .unwrap();
+    seen.push(documented(&doc, "post", cr, r).await);
+    seen.push(
+        documented(
+            &doc,
+            "post",
+            cr,
+            app.post_authed(cr, "nope", &json!({"scope": "prefix"}))
+                .await,
+        )
+        .await,
+    );
+    let (sts_app, fake) = spawn_sts_app(|_| {}).await;
+    fake.fail_always(Some(auth_server::testing::fake_sts::Failure::Error(
+        "UnauthorizedOperation".into(),
+    )));
+    let t = sts_app.token_for(5);
+    seen.push(
+        documented(
+            &doc,
+            "post",
+            cr,
+            sts_app
+                .post_authed(cr, &t, &json!({"scope": "prefix"}))
+                .await,
+        )
+        .await,
+    );
+    for code in [
+        "extension_not_allowed",
+        "invalid_content_type",
+        "too_large",
+        "invalid_path",
+        "outside_prefix",
+        "invalid_input",
+        "missing_token",
+        "invalid_token",
+        "sts_unavailable",
+    ] {
+        assert!(
+            seen.iter().any(|c| c == code),
+            "{code} not triggered: {seen:?}"
+        );
+    }
+
     // Logins
     let login = shared::routes::LOGIN;
     let mut seen = Vec::new();
@@ -443,6 +517,11 @@ async fn every_error_a_route_returns_is_in_its_openapi_responses() {
                 .await,
         ),
         ("post", pp, off.post_authed(pp, &t, &json!({})).await),
+        (
+            "post",
+            cr,
+            off.post_authed(cr, &t, &json!({"scope": "prefix"})).await,
+        ),
     ] {
         assert_eq!(documented(&doc, method, path, r).await, "rate_limited");
     }

@@ -144,17 +144,6 @@ async fn signing_rate_limit_per_user_is_429() {
         .await;
     expect_error(r, 429, "rate_limited").await;
     assert_eq!(app.v4(Some(&b), None).await.status(), 200);
-    let metrics = app
-        .http
-        .get(app.url(shared::routes::METRICS))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("auth_refused_total{reason=\"rate_limited_sign\"} 3"),
-        "{metrics}"
-    );
+    app.assert_metrics(&["auth_refused_total{reason=\"rate_limited_sign\"} 3"])
+        .await;
 }

@@ -13,6 +13,12 @@ fn host(app: &TestApp) -> String {
     app.base_url.trim_start_matches("http://").to_owned()
 }
 
+/// `POST /v1/cos/v5/sign` for a bucket-level GET (a listing) with `query`.
+async fn sign_bucket_get(app: &TestApp, token: &str, query: Value) -> reqwest::Response {
+    let body = json!({"Method": "GET", "Key": "", "Pathname": "/", "Query": query});
+    app.post_authed(shared::routes::V5_SIGN, token, &body).await
+}
+
 #[tokio::test]
 async fn v5_signature_covers_exactly_the_request_and_host() {
     let app = spawn_app().await;
@@ -329,15 +335,20 @@ async fn v5_sign_refuses_every_cos_sub_resource_for_every_method() {
             }
         }
     }
-    // The one bucket-level request (listing the caller's own multipart uploads)
-    // refuses them too.
+    // The two bucket-level requests (listing the caller's own objects or
+    // multipart uploads) refuse them too.
     for sub in COS_SUB_RESOURCES {
-        let body = json!({"Method": "GET", "Key": "", "Pathname": "/",
-                          "Query": {"uploads": "", "prefix": format!("u/{id}/"), sub: ""}});
-        let r = app
-            .post_authed(shared::routes::V5_SIGN, &token, &body)
-            .await;
-        expect_error(r, 400, "query_not_allowed").await;
+        for mut query in [
+            json!({"uploads": "", "prefix": format!("u/{id}/")}),
+            json!({"prefix": format!("u/{id}/")}),
+        ] {
+            query[sub] = json!("");
+            let body = json!({"Method": "GET", "Key": "", "Pathname": "/", "Query": query});
+            let r = app
+                .post_authed(shared::routes::V5_SIGN, &token, &body)
+                .await;
+            expect_error(r, 400, "query_not_allowed").await;
+        }
     }
 }
 
@@ -493,13 +504,9 @@ async fn v5_upload_listing_is_signed_only_inside_the_callers_prefix() {
     let app = spawn_app().await;
     let (token, id) = app.token("alice").await;
     let sign = |query: Value| {
-        let body = json!({"Method": "GET", "Key": "", "Pathname": "/", "Query": query});
-        let app = &app;
-        let token = token.clone();
+        let (app, token) = (&app, token.clone());
         async move {
-            let r = app
-                .post_authed(shared::routes::V5_SIGN, &token, &body)
-                .await;
+            let r = sign_bucket_get(app, &token, query).await;
             let status = r.status().as_u16();
             (status, r.json::<Value>().await.unwrap())
         }
@@ -542,9 +549,181 @@ async fn v5_upload_listing_is_signed_only_inside_the_callers_prefix() {
         assert!(status == 403 || status == 400, "{query}: {status}");
     }
     // Any other bucket-level request stays refused.
-    let (status, v) = sign(json!({"prefix": format!("u/{id}/")})).await;
-    assert_eq!(status, 400, "{v}");
-    assert_eq!(v["error_code"], "invalid_key");
+    for method in ["PUT", "POST", "HEAD", "DELETE"] {
+        let body = json!({"Method": method, "Key": "", "Pathname": "/",
+                          "Query": {"prefix": format!("u/{id}/")}});
+        let v = expect_error(
+            app.post_authed(shared::routes::V5_SIGN, &token, &body)
+                .await,
+            400,
+            "invalid_key",
+        )
+        .await;
+        assert!(v["message"].as_str().is_some(), "{method}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn v5_object_listing_is_signed_only_inside_the_callers_prefix() {
+    let app = spawn_app().await;
+    let (token, id) = app.token("alice").await;
+    let sign = |query: Value| sign_bucket_get(&app, &token, query);
+    // What getBucket sends (wx/js/node: every given parameter; Python: all
+    // of them, empty ones included).
+    let prefix = format!("u/{id}/dir/");
+    for params in [
+        vec![
+            ("delimiter", "/"),
+            ("encoding-type", "url"),
+            ("marker", "dir/a b"),
+            ("max-keys", "10"),
+            ("prefix", prefix.as_str()),
+        ],
+        vec![
+            ("prefix", prefix.as_str()),
+            ("delimiter", ""),
+            ("marker", ""),
+            ("max-keys", "1000"),
+        ],
+        vec![("prefix", &prefix[..prefix.len() - 1])],
+    ] {
+        let query: BTreeMap<&str, &str> = params.iter().copied().collect();
+        let r = sign(json!(query)).await;
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        let auth = ParsedAuthorization::from_header(v["Authorization"].as_str().unwrap()).unwrap();
+        let mut names: Vec<&str> = query.keys().copied().collect();
+        names.sort_unstable();
+        assert_eq!(auth.param_list, names);
+        let h = host(&app);
+        let signed: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, *v)).collect();
+        v5::verify(
+            &auth,
+            &test_creds(),
+            &v5::Request {
+                method: "GET",
+                path: "/",
+                params: &signed,
+                headers: &[("Host", &h)],
+            },
+            now(),
+            0,
+        )
+        .unwrap();
+    }
+    // The caller's whole prefix, yes; a prefix that is not inside it by whole
+    // segments, no (u/12 would also list u/123/).
+    assert_eq!(
+        sign(json!({"prefix": format!("u/{id}/")})).await.status(),
+        200
+    );
+    for (query, status, code) in [
+        (json!({}), 403, "outside_prefix"),
+        (json!({"prefix": ""}), 403, "outside_prefix"),
+        (json!({"prefix": "u/"}), 403, "outside_prefix"),
+        (json!({"prefix": format!("u/{id}")}), 403, "outside_prefix"),
+        (
+            json!({"prefix": format!("u/{id}0/")}),
+            403,
+            "outside_prefix",
+        ),
+        (
+            json!({"prefix": format!("u/{}/", id + 1)}),
+            403,
+            "outside_prefix",
+        ),
+        (
+            json!({"prefix": format!("u/{id}/"), "max-keys": "ten"}),
+            400,
+            "query_not_allowed",
+        ),
+        (
+            json!({"prefix": format!("u/{id}/"), "versions": ""}),
+            400,
+            "query_not_allowed",
+        ),
+        (
+            json!({"prefix": format!("u/{id}/"), "key-marker": ""}),
+            400,
+            "query_not_allowed",
+        ),
+        (
+            json!({"prefix": format!("u/{id}/\n")}),
+            400,
+            "invalid_input",
+        ),
+    ] {
+        let v = expect_error(sign(query.clone()).await, status, code).await;
+        assert!(v["message"].as_str().is_some(), "{query}");
+    }
+    // Audited like any signature.
+    let db = app.db();
+    let target: String = db
+        .query_row(
+            "SELECT target FROM signatures WHERE target LIKE 'GET ?prefix=%' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(target, format!("GET ?prefix={prefix}"));
+}
+
+#[tokio::test]
+async fn v5_get_signs_the_response_header_parameters() {
+    let app = spawn_app().await;
+    let (token, id) = app.token("alice").await;
+    let key = format!("u/{id}/dir/a.txt");
+    let query = json!({
+        "response-content-disposition": "attachment; filename=\"a b.txt\"",
+        "response-content-type": "text/plain",
+        "response-content-language": "zh-CN",
+        "response-expires": "Thu, 01 Dec 1994 16:00:00 GMT",
+        "response-cache-control": "max-age=600",
+        "response-content-encoding": "identity",
+    });
+    let r = app
+        .post_authed(
+            shared::routes::V5_SIGN,
+            &token,
+            &json!({"Method": "GET", "Key": key, "Query": query}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let auth = ParsedAuthorization::from_header(v["Authorization"].as_str().unwrap()).unwrap();
+    assert_eq!(auth.param_list.len(), 6);
+    let params: Vec<(&str, &str)> = query
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+        .collect();
+    let h = host(&app);
+    v5::verify(
+        &auth,
+        &test_creds(),
+        &v5::Request {
+            method: "GET",
+            path: &format!("/{key}"),
+            params: &params,
+            headers: &[("Host", &h)],
+        },
+        now(),
+        0,
+    )
+    .unwrap();
+    // Only for GET.
+    for method in ["PUT", "HEAD", "DELETE", "POST"] {
+        let r = app
+            .post_authed(
+                shared::routes::V5_SIGN,
+                &token,
+                &json!({"Method": method, "Key": key,
+                        "Query": {"response-content-type": "text/html"}}),
+            )
+            .await;
+        expect_error(r, 400, "query_not_allowed").await;
+    }
 }
 
 #[tokio::test]

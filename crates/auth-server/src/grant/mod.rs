@@ -1,8 +1,10 @@
 //! What the server agrees to sign, as pure functions of the request: a
 //! directory or key inside the caller's prefix, the v5 query parameters and
 //! headers a signature may cover, the bucket's `host`, a POST policy's content
-//! type. The handlers in [`crate::routes`] call these and sign only what they
-//! return.
+//! type; and ([`credentials`]) what temporary credentials may do. The
+//! handlers in [`crate::routes`] call these and sign only what they return.
+
+pub mod credentials;
 
 use std::collections::BTreeMap;
 
@@ -81,7 +83,9 @@ fn check_text(what: &str, name: &str, value: &str) -> Result<(), AppError> {
 }
 
 /// Checks the sub-resource parameters a v5 signature for `method` may cover
-/// (object operations and multipart upload only).
+/// (object operations and multipart upload only), plus, for `GET`, the
+/// `response-*` parameters that set the headers of the reply
+/// (`response-content-disposition=attachment; filename=…` and the like).
 pub fn check_v5_query(method: &str, query: &BTreeMap<String, String>) -> Result<(), AppError> {
     let has = |k: &str| query.contains_key(k);
     let allowed: &[&str] = match method {
@@ -92,6 +96,12 @@ pub fn check_v5_query(method: &str, query: &BTreeMap<String, String>) -> Result<
             "max-parts",
             "part-number-marker",
             "encoding-type",
+            "response-content-type",
+            "response-content-language",
+            "response-expires",
+            "response-cache-control",
+            "response-content-disposition",
+            "response-content-encoding",
         ],
         "DELETE" => &["uploadId"],
         _ => &[],
@@ -125,14 +135,19 @@ pub fn check_v5_query(method: &str, query: &BTreeMap<String, String>) -> Result<
     Ok(())
 }
 
-/// `GET /?uploads` (List Multipart Uploads), which `uploadFile`/`sliceUploadFile` of the
-/// v5 SDKs call to resume: allowed only with a signed `prefix` inside the caller's own
-/// prefix, so the listing cannot show another user's uploads.
-pub fn check_uploads_listing(
+/// A bucket-level `GET` the SDKs make on the caller's own keys: listing
+/// objects (`getBucket`, `GET /?prefix=…&delimiter=&marker=&max-keys=&encoding-type=`)
+/// or unfinished multipart uploads (`GET /?uploads&prefix=…`, which
+/// `uploadFile`/`sliceUploadFile` call to resume). Allowed only with a signed
+/// `prefix` inside the caller's own prefix (it starts with `u/<id>/`, whole
+/// segments), so the listing cannot show another user's keys; the other list
+/// parameters are free (the prefix bounds what they can reach).
+pub fn check_bucket_listing(
     prefix: &DirPath,
     query: &BTreeMap<String, String>,
 ) -> Result<(), AppError> {
-    const ALLOWED: [&str; 7] = [
+    const OBJECTS: [&str; 5] = ["prefix", "delimiter", "marker", "max-keys", "encoding-type"];
+    const UPLOADS: [&str; 7] = [
         "uploads",
         "prefix",
         "delimiter",
@@ -141,19 +156,35 @@ pub fn check_uploads_listing(
         "key-marker",
         "upload-id-marker",
     ];
+    let (what, allowed): (&str, &[&str]) = if query.contains_key("uploads") {
+        ("a multipart upload listing", &UPLOADS)
+    } else {
+        ("an object listing", &OBJECTS)
+    };
     for (k, v) in query {
-        if !ALLOWED.contains(&k.as_str()) {
+        if !allowed.contains(&k.as_str()) {
             return Err(AppError::new(
                 ErrorCode::QueryNotAllowed,
-                format!("query parameter {k:?} cannot be signed for a multipart upload listing"),
+                format!("query parameter {k:?} cannot be signed for {what}"),
             ));
         }
         check_text("query parameter", k, v)?;
     }
+    let count_ok = |k: &str| {
+        query
+            .get(k)
+            .is_none_or(|v| v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if !count_ok("max-keys") || !count_ok("max-uploads") {
+        return Err(AppError::new(
+            ErrorCode::QueryNotAllowed,
+            format!("max-keys and max-uploads must be numbers in {what}"),
+        ));
+    }
     let requested = query.get("prefix").map_or("", String::as_str);
     if !requested.starts_with(prefix.key_prefix()) {
         return Err(AppError::outside_prefix(
-            &format!("upload listing prefix {requested:?}"),
+            &format!("listing prefix {requested:?}"),
             prefix.as_str(),
         ));
     }
@@ -387,6 +418,34 @@ mod tests {
         assert_eq!(code("POST", &[("uploadId", "x")]), Ok(()));
         assert_eq!(code("POST", &[]), Err(ErrorCode::QueryNotAllowed));
         assert_eq!(code("GET", &[("uploadId", "x")]), Ok(()));
+        assert_eq!(
+            code(
+                "GET",
+                &[
+                    (
+                        "response-content-disposition",
+                        "attachment; filename=\"a b.txt\""
+                    ),
+                    ("response-content-type", "text/plain"),
+                    ("response-cache-control", "max-age=600"),
+                    ("response-content-language", "zh-CN"),
+                    ("response-expires", "Thu, 01 Dec 1994 16:00:00 GMT"),
+                    ("response-content-encoding", "gzip"),
+                ]
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            code("HEAD", &[("response-content-type", "text/plain")]),
+            Err(ErrorCode::QueryNotAllowed)
+        );
+        assert_eq!(
+            code(
+                "GET",
+                &[("response-content-disposition", "a\r\nx-cos-acl: x")]
+            ),
+            Err(ErrorCode::InvalidInput)
+        );
         assert_eq!(
             code("HEAD", &[("uploadId", "x")]),
             Err(ErrorCode::QueryNotAllowed)
