@@ -125,9 +125,13 @@ pub(crate) fn content_length(req: &HttpRequest) -> Option<u64> {
     header(req, "content-length").and_then(|v| v.trim().parse().ok())
 }
 
-/// The content type to store when the client named none (or only
-/// `application/octet-stream`): guessed from the key's extension for common
-/// media and text types. HTML and scripts are never guessed.
+/// The content type an upload is stored with: the one the client gave, or,
+/// when it gave none, an empty one or `application/octet-stream` (what SDKs
+/// send when they do not know, such as the wx SDK's empty `Content-Type` form
+/// field and its Initiate Multipart Upload), the type guessed from the key's
+/// extension for common media and text types. HTML and scripts are never
+/// guessed. Temporary credentials' `cos:content-type` condition is evaluated
+/// against this same value.
 pub(crate) fn content_type_for(key: &ObjectKey, given: Option<&str>) -> String {
     if let Some(t) = given.map(str::trim).filter(|t| !t.is_empty())
         && !t.eq_ignore_ascii_case("application/octet-stream")
@@ -160,6 +164,29 @@ pub(crate) fn content_type_for(key: &ObjectKey, given: Option<&str>) -> String {
         _ => "application/octet-stream",
     };
     guessed.to_owned()
+}
+
+/// The standard headers an upload may set (PUT and Initiate headers, POST
+/// Object form fields) and GET/HEAD return, by their canonical names. A
+/// `response-*` query parameter of the GET overrides the stored value.
+pub(crate) const STORED_HEADERS: [&str; 4] = [
+    "Cache-Control",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Expires",
+];
+
+/// The [`STORED_HEADERS`] that `get` (a case-insensitive lookup of headers
+/// or form fields) has with a non-empty value, trimmed: an empty value (the
+/// wx SDK sends `Cache-Control:` empty) sets nothing.
+pub(crate) fn stored_headers(get: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+    STORED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = get(name)?.trim().to_owned();
+            (!value.is_empty()).then(|| ((*name).to_owned(), value))
+        })
+        .collect()
 }
 
 /// Base URL objects of `bucket` are served from (no trailing `/`).

@@ -123,10 +123,20 @@
 //!   `X-Cos-Request-Id`): clients that copy headers into a case-sensitive map
 //!   (the Python SDK does) find `Content-Length`; COS itself spells `ETag`,
 //!   which actix cannot produce, so look it up case-insensitively.
-//! * When a v4 upload or v5 PUT names no content type, a media type is guessed
-//!   from the key's extension (images, video, audio, text, JSON, PDF; never
-//!   HTML). Served objects carry `X-Content-Type-Options: nosniff` and
-//!   `Content-Security-Policy: sandbox`.
+//! * When an upload (v4, v5 PUT, POST Object, Initiate Multipart Upload) names
+//!   no content type, an empty one or `application/octet-stream` (what the wx
+//!   SDK sends: an empty `Content-Type` form field, `application/octet-stream`
+//!   on Initiate), the object is stored with a media type guessed from the
+//!   key's extension (images, video, audio, text, JSON, PDF; never HTML),
+//!   `application/octet-stream` when none fits. Served objects carry
+//!   `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`.
+//! * `Cache-Control`, `Content-Disposition`, `Content-Encoding` and `Expires`
+//!   given to PUT, POST Object (as form fields) or Initiate Multipart Upload
+//!   (for the completed object) are stored and returned by GET and HEAD; an
+//!   empty value stores nothing. GET's `response-content-type`,
+//!   `response-content-disposition`, `response-cache-control`,
+//!   `response-content-encoding`, `response-content-language` and
+//!   `response-expires` replace the served header for that request.
 //! * Single-effect v4 signatures are remembered (by SHA-1, in
 //!   `used-v4-signatures` in the data directory) for as long as the data
 //!   directory lives, so a replay is refused even after a restart.

@@ -1,5 +1,5 @@
 //! v5 multipart uploads on disk: `uploads/v5/<id>/upload.json` (bucket, key,
-//! content type, user metadata) and one file per part, `p<number>.<md5>`.
+//! content type, user metadata, stored headers) and one file per part, `p<number>.<md5>`.
 //! Completing concatenates the listed parts into a new object.
 
 use std::fs;
@@ -31,6 +31,9 @@ pub(crate) struct V5Upload {
     pub content_type: String,
     #[serde(default)]
     pub user_meta: Vec<(String, String)>,
+    /// Standard headers given at initiate, for the completed object.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
     pub initiated: u64,
     /// Initiated with `x-cos-forbid-overwrite: true`: the complete refuses
     /// an existing key.
@@ -43,6 +46,7 @@ pub(crate) struct V5Upload {
 pub(crate) struct NewUpload<'a> {
     pub content_type: &'a str,
     pub user_meta: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
     pub forbid_overwrite: bool,
 }
 
@@ -70,6 +74,7 @@ pub(crate) fn v5_create(
         key: key.clone(),
         content_type: new.content_type.to_owned(),
         user_meta: new.user_meta,
+        headers: new.headers,
         initiated: now,
         forbid_overwrite: new.forbid_overwrite,
     };
@@ -255,6 +260,7 @@ pub(crate) fn v5_complete(
             content_type: upload.content_type.clone(),
             biz_attr: String::new(),
             user_meta: upload.user_meta.clone(),
+            headers: upload.headers.clone(),
             etag: Some(etag),
         },
         mode,

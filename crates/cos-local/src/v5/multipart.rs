@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::error::{V5Error, err, file_already_exists, written};
-use super::object::{FORBID_OVERWRITE, receive, user_meta, write_mode};
+use super::object::{FORBID_OVERWRITE, receive, stored_headers, user_meta, write_mode};
 use super::{Ctx, quoted};
 use crate::http::{self, param};
 use crate::inner::Inner;
@@ -39,17 +39,19 @@ pub(super) async fn initiate(
         return Err(file_already_exists());
     }
     let content_type = http::content_type_for(key, http::header(req, "content-type"));
-    let (i, b, k, meta) = (
+    let (i, b, k, meta, headers) = (
         Arc::clone(inner),
         ctx.bucket.clone(),
         key.clone(),
         user_meta(req),
+        stored_headers(req),
     );
     let now = shared::clock::unix_now();
     let upload = http::blocking(move || {
         let new = uploads::NewUpload {
             content_type: &content_type,
             user_meta: meta,
+            headers,
             forbid_overwrite: mode == Mode::InsertOnly,
         };
         uploads::v5_create(&i.storage, &b, &k, new, now)

@@ -165,6 +165,7 @@ async fn store_file(
         content_type,
         biz_attr: String::new(),
         user_meta: fields.user_meta(),
+        headers: http::stored_headers(|name| fields.get(name)),
         etag: None,
     };
     let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.clone());

@@ -15,6 +15,7 @@ mod binary;
 mod disk_full;
 mod expiry;
 mod forbid_overwrite;
+mod headers;
 mod helpers;
 mod interop;
 mod messages;
