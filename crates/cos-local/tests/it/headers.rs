@@ -94,7 +94,10 @@ async fn put_post_and_multipart_store_the_headers_get_and_head_return() {
     assert_eq!(resp.status(), 200);
     let resp = ts.get("h/empty.png").await;
     assert!(!resp.headers().contains_key("cache-control"), "{resp:?}");
-    assert!(!resp.headers().contains_key("content-disposition"), "{resp:?}");
+    assert!(
+        !resp.headers().contains_key("content-disposition"),
+        "{resp:?}"
+    );
 }
 
 #[tokio::test]
