@@ -1,8 +1,11 @@
 //! Request plumbing shared by the v4 and v5 front ends: bucket routing, query
 //! parsing, body streaming, URLs.
 
-use actix_web::HttpRequest;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use actix_web::http::header::HeaderMap;
+use actix_web::{FromRequest as _, HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use shared::ObjectKey;
@@ -247,6 +250,54 @@ impl BodySink for TempBody {
     async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         TempBody::write(self, chunk).await
     }
+}
+
+/// A request body as both the handler and its answer hold it (see [`shared_body`]).
+pub(crate) struct UnreadBody {
+    _held: Rc<RefCell<actix_web::dev::Payload>>,
+}
+
+impl UnreadBody {
+    /// Keeps what is left of the body with `resp` until it has been sent.
+    /// actix decides when it sends the answer: a body the handler neither
+    /// read to its end nor dropped makes it close the connection after the
+    /// answer (after a short linger), where a dropped chunked body would be
+    /// read to its end and thrown away to keep the connection open.
+    pub(crate) fn keep_until_sent(self, resp: &mut HttpResponse) {
+        resp.extensions_mut().insert(self);
+    }
+}
+
+/// Reads through the shared body.
+struct SharedBody(Rc<RefCell<actix_web::dev::Payload>>);
+
+impl futures_util::Stream for SharedBody {
+    type Item = Result<Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.borrow_mut().poll_next_unpin(cx)
+    }
+}
+
+/// The request body for a handler to read, and a handle on it that an
+/// answer can keep ([`UnreadBody::keep_until_sent`]): a refused upload then
+/// closes its connection instead of being read to its end.
+pub(crate) async fn shared_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> (web::Payload, UnreadBody) {
+    let shared = Rc::new(RefCell::new(payload.into_inner()));
+    let stream: std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>> =
+        Box::pin(SharedBody(Rc::clone(&shared)));
+    let mut body = actix_web::dev::Payload::from(stream);
+    let payload = match web::Payload::from_request(req, &mut body).await {
+        Ok(payload) => payload,
+        Err(_) => unreachable!("taking a request's payload cannot fail"),
+    };
+    (payload, UnreadBody { _held: shared })
 }
 
 /// Reads a small body completely, refusing more than `limit` bytes.

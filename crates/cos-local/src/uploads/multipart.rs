@@ -196,17 +196,15 @@ pub(crate) fn v5_parts(storage: &Storage, upload: &V5Upload) -> Result<Vec<PartI
     Ok(out)
 }
 
-/// Assembles the listed parts into the object and removes the upload; an
-/// insert-only complete that finds the key taken keeps the upload.
-/// `(min_part_size, max_object_size)` bound the parts and the whole.
-pub(crate) fn v5_complete(
+/// The stored parts a complete names, in order: each must have been
+/// uploaded with that ETag, and every part but the last must be at least
+/// `min_part_size`. Their sizes add up to the object's.
+pub(crate) fn v5_choose_parts(
     storage: &Storage,
     upload: &V5Upload,
     requested: &[(u32, String)],
-    (min_part_size, max_object_size): (u64, u64),
-    mode: Mode,
-    now: u64,
-) -> Result<Commit, UploadError> {
+    min_part_size: u64,
+) -> Result<Vec<PartInfo>, UploadError> {
     if requested.is_empty() {
         return Err(UploadError::BadRequest("the part list is empty".to_owned()));
     }
@@ -233,6 +231,20 @@ pub(crate) fn v5_complete(
         }
         chosen.push(part.clone());
     }
+    Ok(chosen)
+}
+
+/// Assembles the `chosen` parts ([`v5_choose_parts`]) into the object and
+/// removes the upload; an insert-only complete that finds the key taken
+/// keeps the upload. The whole must not exceed `max_object_size`.
+pub(crate) fn v5_complete(
+    storage: &Storage,
+    upload: &V5Upload,
+    chosen: &[PartInfo],
+    max_object_size: u64,
+    mode: Mode,
+    now: u64,
+) -> Result<Commit, UploadError> {
     let total: u64 = chosen.iter().map(|p| p.size).sum();
     if total > max_object_size {
         return Err(StoreError::TooLarge {
@@ -242,10 +254,10 @@ pub(crate) fn v5_complete(
     }
     let tmp = storage.tmp_path();
     storage.check_space(&format!("write {}", tmp.display()))?;
-    let (md5, sha1, size) = concat_into(&tmp, &chosen, storage.fsync())?;
+    let (md5, sha1, size) = concat_into(&tmp, chosen, storage.fsync())?;
     let blob = Blob::from_parts(tmp, size, md5, sha1);
     let mut etag_hasher = Md5::new();
-    for p in &chosen {
+    for p in chosen {
         let mut raw = [0u8; 16];
         hex::decode_to_slice(&p.md5, &mut raw)
             .map_err(|_| UploadError::InvalidPart(format!("part {} has a bad ETag", p.number)))?;

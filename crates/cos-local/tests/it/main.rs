@@ -20,6 +20,8 @@ mod helpers;
 mod interop;
 mod messages;
 mod storage;
+mod sts;
+mod sts_client;
 mod subresources;
 mod v4;
 mod v5;
