@@ -294,16 +294,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn debug_of_the_arguments_redacts_the_secret_key() {
-        let args = Args::try_parse_from([
+    /// The arguments with a SecretId and SecretKey and `extra`.
+    fn parse_with(extra: &[&str]) -> Args {
+        let base = [
             "cos-local",
             "--secret-id",
             "AKIDvisible",
             "--secret-key",
             "TopSecretKeyValue42",
-        ])
-        .unwrap();
+        ];
+        Args::try_parse_from(base.iter().chain(extra)).unwrap()
+    }
+
+    #[test]
+    fn debug_of_the_arguments_redacts_the_secret_key() {
+        let args = parse_with(&[]);
         let shown = format!("{args:?}");
         assert!(!shown.contains("TopSecretKeyValue42"), "{shown}");
         assert!(
@@ -316,18 +321,7 @@ mod tests {
     #[test]
     fn the_sts_token_key_is_redacted_and_must_be_long_enough() {
         let key = "a token key of at least 32 bytes, kept secret";
-        let args = Args::try_parse_from([
-            "cos-local",
-            "--secret-id",
-            "AKIDvisible",
-            "--secret-key",
-            "TopSecretKeyValue42",
-            "--sts-token-key",
-            key,
-            "--region",
-            "ap-shanghai",
-        ])
-        .unwrap();
+        let args = parse_with(&["--sts-token-key", key, "--region", "ap-shanghai"]);
         let shown = format!("{args:?}");
         assert!(!shown.contains(key), "{shown}");
         assert_eq!(args.region, "ap-shanghai");

@@ -19,38 +19,10 @@ import requests
 from qcloud_cos import CosConfig, CosS3Client
 from qcloud_cos.cos_exception import CosServiceError
 
-
-def proved(msg):
-    print("PROVED: " + msg, flush=True)
-
-
-def fail(msg):
-    print("FAILED: " + msg, flush=True)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def header(resp, name):
-    """A header from an SDK response dict, whatever the case of its name."""
-    for k, v in resp.items():
-        if k.lower() == name.lower():
-            return v
-    fail("response has no %s header: %r" % (name, sorted(resp)))
-
-
-def expect_error(fn, status, code, what):
-    try:
-        fn()
-    except CosServiceError as e:
-        if e.get_status_code() != status or (code is not None and e.get_error_code() != code):
-            fail("%s: expected %d %s, got %d %s (%s)" % (
-                what, status, code, e.get_status_code(), e.get_error_code(), e.get_error_msg()))
-        return e
-    fail("%s: expected %d %s, the request succeeded" % (what, status, code))
+# The checks and their output, shared with the permanent-key script.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "..", "tests", "interop", "python"))
+from sdk_v5 import check, expect_error, fail, header, proved  # noqa: E402
 
 
 def main():
@@ -131,11 +103,14 @@ def main():
 
     # Outside the prefix: refused, nothing stored.
     outside = "u/13/" if prefix != "u/13/" else "u/14/"
-    e = expect_error(lambda: client.put_object(Bucket=bucket, Key=outside + "x.jpg", Body=b"x",
-                                               ContentType="image/jpeg"),
-                     403, "AccessDenied", "PUT outside the prefix")
-    check("name/cos:PutObject" in e.get_error_msg() and token not in e.get_error_msg(),
-          "the refusal names the action, never the token: %s" % e.get_error_msg())
+    try:
+        client.put_object(Bucket=bucket, Key=outside + "x.jpg", Body=b"x", ContentType="image/jpeg")
+        fail("PUT outside the prefix: expected 403 AccessDenied, the request succeeded")
+    except CosServiceError as e:
+        check(e.get_status_code() == 403 and e.get_error_code() == "AccessDenied",
+              "PUT outside the prefix: %d %s" % (e.get_status_code(), e.get_error_code()))
+        check("name/cos:PutObject" in e.get_error_msg() and token not in e.get_error_msg(),
+              "the refusal names the action, never the token: %s" % e.get_error_msg())
     expect_error(lambda: client.list_objects(Bucket=bucket, Prefix=outside),
                  403, "AccessDenied", "LIST outside the prefix")
     expect_error(lambda: client.head_object(Bucket=bucket, Key=outside + "x.jpg"),
