@@ -158,7 +158,10 @@
 //! `source_url` returned by a v4 upload (`<public base>/<key>`) can be shown by
 //! the app without a signature. With `public_read = false`, GET and HEAD need a
 //! signature too. A request that carries a signature or a security token
-//! always has it checked, even where none is required.
+//! always has it checked, even where none is required. A refused request
+//! whose body was not read to its end has its connection closed after the
+//! answer (after actix's short linger), rather than the rest of a chunked
+//! body being read and thrown away.
 //!
 //! # Storage
 //! Bodies are streamed to a temp file while MD5 and SHA-1 are computed (v4
