@@ -51,11 +51,13 @@ pub struct StoreConfig {
     /// Injected faults for tests (default: none).
     pub faults: FaultConfig,
     /// The region named in CAM resources (`qcs::cos:<region>:uid/<appid>:...`) of the
-    /// policies carried by security tokens (default `ap-guangzhou`).
+    /// policies carried by security tokens (default `ap-guangzhou`): lower-case
+    /// letters, digits and `-`.
     pub region: String,
     /// The key that MACs security tokens of temporary credentials and derives their
     /// TmpSecretKeys (shared with whoever mints them: the auth server in embedded mode).
-    /// `None` (the default): requests carrying `x-cos-security-token` are refused.
+    /// `None` (the default): requests carrying `x-cos-security-token` are refused
+    /// (see the crate documentation, *Temporary credentials*).
     pub sts_token_key: Option<cos_sign::sts::TokenKey>,
 }
 
@@ -117,6 +119,12 @@ impl StoreConfig {
             .any(|c| c.secret_id.is_empty() || c.secret_key.expose_secret().is_empty())
         {
             return Err(StoreError::Config("empty SecretId or SecretKey".to_owned()));
+        }
+        if let Err(e) = shared::cam::Bucket::new(&self.region, &self.appid, &self.default_bucket) {
+            return Err(StoreError::Config(format!(
+                "region {:?} cannot name CAM resources ({e}): use a region such as ap-guangzhou",
+                self.region
+            )));
         }
         if self.upload_ttl < Duration::from_secs(1) {
             return Err(StoreError::Config(format!(

@@ -1,8 +1,11 @@
 //! Request plumbing shared by the v4 and v5 front ends: bucket routing, query
 //! parsing, body streaming, URLs.
 
-use actix_web::HttpRequest;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use actix_web::http::header::HeaderMap;
+use actix_web::{FromRequest as _, HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use shared::ObjectKey;
@@ -125,9 +128,13 @@ pub(crate) fn content_length(req: &HttpRequest) -> Option<u64> {
     header(req, "content-length").and_then(|v| v.trim().parse().ok())
 }
 
-/// The content type to store when the client named none (or only
-/// `application/octet-stream`): guessed from the key's extension for common
-/// media and text types. HTML and scripts are never guessed.
+/// The content type an upload is stored with: the one the client gave, or,
+/// when it gave none, an empty one or `application/octet-stream` (what SDKs
+/// send when they do not know, such as the wx SDK's empty `Content-Type` form
+/// field and its Initiate Multipart Upload), the type guessed from the key's
+/// extension for common media and text types. HTML and scripts are never
+/// guessed. Temporary credentials' `cos:content-type` condition is evaluated
+/// against this same value.
 pub(crate) fn content_type_for(key: &ObjectKey, given: Option<&str>) -> String {
     if let Some(t) = given.map(str::trim).filter(|t| !t.is_empty())
         && !t.eq_ignore_ascii_case("application/octet-stream")
@@ -160,6 +167,29 @@ pub(crate) fn content_type_for(key: &ObjectKey, given: Option<&str>) -> String {
         _ => "application/octet-stream",
     };
     guessed.to_owned()
+}
+
+/// The standard headers an upload may set (PUT and Initiate headers, POST
+/// Object form fields) and GET/HEAD return, by their canonical names. A
+/// `response-*` query parameter of the GET overrides the stored value.
+pub(crate) const STORED_HEADERS: [&str; 4] = [
+    "Cache-Control",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Expires",
+];
+
+/// The [`STORED_HEADERS`] that `get` (a case-insensitive lookup of headers
+/// or form fields) has with a non-empty value, trimmed: an empty value (the
+/// wx SDK sends `Cache-Control:` empty) sets nothing.
+pub(crate) fn stored_headers(get: impl Fn(&str) -> Option<String>) -> Vec<(String, String)> {
+    STORED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = get(name)?.trim().to_owned();
+            (!value.is_empty()).then(|| ((*name).to_owned(), value))
+        })
+        .collect()
 }
 
 /// Base URL objects of `bucket` are served from (no trailing `/`).
@@ -220,6 +250,54 @@ impl BodySink for TempBody {
     async fn write(&mut self, chunk: &[u8]) -> Result<(), StoreError> {
         TempBody::write(self, chunk).await
     }
+}
+
+/// A request body as both the handler and its answer hold it (see [`shared_body`]).
+pub(crate) struct UnreadBody {
+    _held: Rc<RefCell<actix_web::dev::Payload>>,
+}
+
+impl UnreadBody {
+    /// Keeps what is left of the body with `resp` until it has been sent.
+    /// actix decides when it sends the answer: a body the handler neither
+    /// read to its end nor dropped makes it close the connection after the
+    /// answer (after a short linger), where a dropped chunked body would be
+    /// read to its end and thrown away to keep the connection open.
+    pub(crate) fn keep_until_sent(self, resp: &mut HttpResponse) {
+        resp.extensions_mut().insert(self);
+    }
+}
+
+/// Reads through the shared body.
+struct SharedBody(Rc<RefCell<actix_web::dev::Payload>>);
+
+impl futures_util::Stream for SharedBody {
+    type Item = Result<Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.borrow_mut().poll_next_unpin(cx)
+    }
+}
+
+/// The request body for a handler to read, and a handle on it that an
+/// answer can keep ([`UnreadBody::keep_until_sent`]): a refused upload then
+/// closes its connection instead of being read to its end.
+pub(crate) async fn shared_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> (web::Payload, UnreadBody) {
+    let shared = Rc::new(RefCell::new(payload.into_inner()));
+    let stream: std::pin::Pin<Box<dyn futures_util::Stream<Item = _>>> =
+        Box::pin(SharedBody(Rc::clone(&shared)));
+    let mut body = actix_web::dev::Payload::from(stream);
+    let payload = match web::Payload::from_request(req, &mut body).await {
+        Ok(payload) => payload,
+        Err(_) => unreachable!("taking a request's payload cannot fail"),
+    };
+    (payload, UnreadBody { _held: shared })
 }
 
 /// Reads a small body completely, refusing more than `limit` bytes.

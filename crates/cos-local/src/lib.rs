@@ -55,6 +55,94 @@
 //! condition names is refused with 403 `AccessDenied` naming it, before
 //! anything is stored. (`["starts-with", "$<field>", ""]` allows any value.)
 //!
+//! # Temporary credentials
+//! With a token key ([`StoreConfig::sts_token_key`], shared with whoever mints
+//! the credentials: the auth server in embedded mode), the store accepts
+//! Tencent STS-style temporary credentials, as COS does: the client signs
+//! with the TmpSecretId and TmpSecretKey and presents the SecurityToken (the
+//! embedded `cul1.` format of [`cos_sign::sts`]: claims and CAM policy under
+//! a MAC, so the store needs no shared state).
+//!
+//! **Where the token travels.** The `x-cos-security-token` header; for
+//! presigned URLs the `x-cos-security-token` query parameter, appended
+//! unsigned (the JS SDKs' `getObjectUrl`) or signed (the Python SDK's
+//! `Params`); for POST Object the form field of that name (the wx SDK sends
+//! the field and the header). Two different tokens on one request are
+//! refused.
+//!
+//! **How a token is checked**, in this order, before anything else:
+//! 1. the store has a token key, else 403 `AccessDenied` ("this store does not
+//!    accept temporary credentials");
+//! 2. the token opens under it (format, version, MAC checked in constant
+//!    time), else 400 `InvalidToken` (S3's code: Tencent's list has none for a
+//!    token that is not valid);
+//! 3. now is within StartTime..=ExpiredTime, widened by `max_skew_secs`, else
+//!    400 `ExpiredToken` (COS's code);
+//! 4. the signature's `q-ak` is the token's TmpSecretId, else 403
+//!    `InvalidAccessKeyId`: a permanent key's signature presenting a token is
+//!    refused, and a TmpSecretId without its token is an unknown SecretId;
+//! 5. the signature verifies with the TmpSecretKey derived from the
+//!    TmpSecretId, exactly as a permanent key's: the `Authorization` header,
+//!    presigned `q-*` parameters, POST Object's `Signature` field, or a POST
+//!    policy form (whose rules below still apply);
+//! 6. the policy the token carries parses (else 403 `AccessDenied`) and is
+//!    evaluated for the request.
+//!
+//! A token presented without a signature is refused (403 `AccessDenied`).
+//! Tokens are never logged or echoed.
+//!
+//! **What is evaluated.** Every v5 request made with temporary credentials is
+//! its CAM action on a resource `qcs::cos:<region>:uid/<appid>:<bucket>/<key>`
+//! ([`StoreConfig::region`]): PUT Object `PutObject`, POST Object
+//! `PostObject`, GET/HEAD Object `GetObject`/`HeadObject`, DELETE Object
+//! `DeleteObject`, GET Bucket `GetBucket` and GET `?uploads`
+//! `ListMultipartUploads` (resource `<bucket>/<prefix>`, `cos:prefix` the
+//! `prefix` parameter), HEAD Bucket `HeadBucket`, and multipart
+//! `InitiateMultipartUpload`, `UploadPart`, `CompleteMultipartUpload`,
+//! `ListParts`, `AbortMultipartUpload`. A public-read GET or HEAD that
+//! presents a token is evaluated too: the token was presented, so it is
+//! checked, as a presented signature is. Directory markers (keys ending in
+//! `/`), PUT Bucket and GET `?location` are refused to temporary credentials.
+//! The condition values are:
+//! * `cos:content-length`: PUT Object's and Upload Part's `Content-Length`
+//!   (a body without one, chunked, is refused 411 `MissingContentLength`);
+//!   POST Object's file size; Complete Multipart Upload's assembled size.
+//! * `cos:content-type`: the type the object is stored with: the declared
+//!   one (PUT header, POST field, Initiate header), or, when that is absent,
+//!   empty or `application/octet-stream`, the type guessed from the key (see
+//!   *Compatibility notes*); Complete is judged with the type given at
+//!   Initiate.
+//! * `cos:prefix`: the listing's `prefix` parameter, decoded (a policy writes
+//!   it URL-encoded, as COS reads it).
+//!
+//! Evaluation follows CAM ([`shared::cam`]): default deny, an explicit deny
+//! wins, and a condition key or operator the store does not know fails
+//! closed. A refusal is 403 `AccessDenied` naming the action, the key (or
+//! prefix) and the condition values, and comes before any byte of the body
+//! is read (PUT, Upload Part, POST Object's file) and before anything is
+//! written; Complete is judged once the parts are chosen and, refused, keeps
+//! the upload. POST Object's file is cut off as soon as it grows past the
+//! largest size the policy allows: its temp file is removed, nothing is
+//! stored, and the connection is closed after the answer rather than read to
+//! its end.
+//!
+//! **Forms.** A POST policy form signed with the TmpSecretKey is held to its
+//! POST policy (every field covered, see below) and to the CAM policy. A form
+//! without a POST policy (the wx SDK's `Signature` field, a header-style
+//! Authorization over `post /` with only `host` signed) is bound by the CAM
+//! policy alone, so it may carry only the fields the store honours and that
+//! policy binds or that change nothing but the reply and the object's own
+//! headers: `key`, `Signature`, `x-cos-security-token`,
+//! `success_action_status`, `success_action_redirect`, `Content-Type`,
+//! `Content-MD5`, `Cache-Control`, `Content-Disposition`, `Content-Encoding`,
+//! `Expires`, `x-cos-forbid-overwrite` and `x-cos-meta-*`. Any other field
+//! (`acl`, `x-cos-acl`, `x-cos-grant-*`, `x-cos-storage-class`, …) asks for
+//! something the store does not implement and the policy cannot allow, and
+//! is refused (403 `AccessDenied` naming it) rather than ignored.
+//!
+//! The v4 JSON API has no temporary credentials: a v4 signature made with a
+//! TmpSecretId is an unknown SecretId.
+//!
 //! # Buckets
 //! Buckets are `<name>-<appid>`. A virtual host `<name>-<appid>.<anything>`
 //! names the bucket; any other host (`127.0.0.1:port`, `localhost`, a custom
@@ -69,8 +157,11 @@
 //! ([`StoreConfig::public_read`]), like a typical image bucket, so the
 //! `source_url` returned by a v4 upload (`<public base>/<key>`) can be shown by
 //! the app without a signature. With `public_read = false`, GET and HEAD need a
-//! signature too. A request that carries a signature always has it checked,
-//! even where none is required.
+//! signature too. A request that carries a signature or a security token
+//! always has it checked, even where none is required. A refused request
+//! whose body was not read to its end has its connection closed after the
+//! answer (after actix's short linger), rather than the rest of a chunked
+//! body being read and thrown away.
 //!
 //! # Storage
 //! Bodies are streamed to a temp file while MD5 and SHA-1 are computed (v4
@@ -123,10 +214,20 @@
 //!   `X-Cos-Request-Id`): clients that copy headers into a case-sensitive map
 //!   (the Python SDK does) find `Content-Length`; COS itself spells `ETag`,
 //!   which actix cannot produce, so look it up case-insensitively.
-//! * When a v4 upload or v5 PUT names no content type, a media type is guessed
-//!   from the key's extension (images, video, audio, text, JSON, PDF; never
-//!   HTML). Served objects carry `X-Content-Type-Options: nosniff` and
-//!   `Content-Security-Policy: sandbox`.
+//! * When an upload (v4, v5 PUT, POST Object, Initiate Multipart Upload) names
+//!   no content type, an empty one or `application/octet-stream` (what the wx
+//!   SDK sends: an empty `Content-Type` form field, `application/octet-stream`
+//!   on Initiate), the object is stored with a media type guessed from the
+//!   key's extension (images, video, audio, text, JSON, PDF; never HTML),
+//!   `application/octet-stream` when none fits. Served objects carry
+//!   `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`.
+//! * `Cache-Control`, `Content-Disposition`, `Content-Encoding` and `Expires`
+//!   given to PUT, POST Object (as form fields) or Initiate Multipart Upload
+//!   (for the completed object) are stored and returned by GET and HEAD; an
+//!   empty value stores nothing. GET's `response-content-type`,
+//!   `response-content-disposition`, `response-cache-control`,
+//!   `response-content-encoding`, `response-content-language` and
+//!   `response-expires` replace the served header for that request.
 //! * Single-effect v4 signatures are remembered (by SHA-1, in
 //!   `used-v4-signatures` in the data directory) for as long as the data
 //!   directory lives, so a replay is refused even after a restart.
@@ -153,6 +254,17 @@
 //!   so two stores on one directory would break each other's uploads.
 //! * Path-style v5 requests (`/<bucket>/<key>` on a bare host) are not
 //!   recognised: the first segment is part of the key in the default bucket.
+//! * Temporary credentials (see above): only tokens minted with the store's
+//!   token key are accepted, not Tencent STS's own. The size condition
+//!   (`cos:content-length`) is also held at Complete Multipart Upload, against
+//!   the assembled object, where real COS applies it to simple uploads only;
+//!   so a size limit bounds multipart uploads too. `cos:content-type` is
+//!   evaluated against the type the object will be stored with (the guessed
+//!   one when the request gives none, an empty one or
+//!   `application/octet-stream`), where real COS looks at the request's
+//!   `Content-Type` header alone. Only `cos:content-length`,
+//!   `cos:content-type` and `cos:prefix` are known condition keys; any other
+//!   (`qcs:ip`, `cos:x-cos-acl`, …) keeps an allow from applying.
 //!
 //! # Fault injection
 //! [`FaultConfig`] makes the store fail a deterministic (seeded) fraction of

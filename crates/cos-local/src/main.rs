@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use cos_local::{FaultConfig, FaultScope, Store, StoreConfig};
+use cos_sign::sts::TokenKey;
 use cos_sign::{Credentials, SecretKey};
 
 /// A local object store that speaks Tencent COS's APIs (the v4 JSON API and
@@ -43,6 +44,19 @@ struct Args {
     // Parsed into a SecretKey, so printing the arguments never shows it.
     #[arg(long, env = "COS_LOCAL_SECRET_KEY", hide_env_values = true, value_parser = parse_secret)]
     secret_key: SecretKey,
+    /// Key shared with the server that issues temporary credentials (at least
+    /// 32 bytes): with it the store accepts requests signed with their
+    /// TmpSecretId and TmpSecretKey that carry x-cos-security-token, and allows
+    /// each only what the credentials' policy allows. Without it such requests
+    /// are refused. Prefer the environment variable.
+    // Parsed into a SecretKey and checked in `token_key`: clap would echo a
+    // value its parser refuses.
+    #[arg(long, env = "COS_LOCAL_STS_TOKEN_KEY", hide_env_values = true, value_parser = parse_secret)]
+    sts_token_key: Option<SecretKey>,
+    /// Region named in the resources of temporary credentials' policies
+    /// (qcs::cos:<region>:uid/<APPID>:<bucket>/<key>).
+    #[arg(long, env = "COS_LOCAL_REGION", default_value = "ap-guangzhou")]
+    region: String,
     /// Base URL of the links the store hands out (source_url, Location), such
     /// as https://img.example.com (default: the address the request was sent to).
     #[arg(long, env = "COS_LOCAL_PUBLIC_URL")]
@@ -140,6 +154,13 @@ fn parse_secret(value: &str) -> Result<SecretKey, std::convert::Infallible> {
     Ok(SecretKey::new(value))
 }
 
+/// The STS token key, if given, checked for length (the error does not show it).
+fn token_key(key: Option<SecretKey>) -> anyhow::Result<Option<TokenKey>> {
+    key.map(TokenKey::new)
+        .transpose()
+        .context("--sts-token-key (COS_LOCAL_STS_TOKEN_KEY)")
+}
+
 /// Whether the log (on stderr) may use colours: only on a terminal, and
 /// never when `NO_COLOR` is set to anything but the empty string
 /// (<https://no-color.org>), so log files and pipes get plain text.
@@ -196,6 +217,8 @@ async fn main() -> anyhow::Result<()> {
     config.fsync = !args.no_fsync;
     config.upload_ttl = args.upload_ttl;
     config.faults = faults;
+    config.region = args.region;
+    config.sts_token_key = token_key(args.sts_token_key)?;
     let store = Store::open(config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let listener =
@@ -248,6 +271,8 @@ mod tests {
         }
         for said in [
             "COS_LOCAL_SECRET_KEY",
+            "COS_LOCAL_STS_TOKEN_KEY",
+            "COS_LOCAL_REGION",
             "Fault injection",
             "--upload-ttl",
             "Example:",
@@ -269,16 +294,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn debug_of_the_arguments_redacts_the_secret_key() {
-        let args = Args::try_parse_from([
+    /// The arguments with a SecretId and SecretKey and `extra`.
+    fn parse_with(extra: &[&str]) -> Args {
+        let base = [
             "cos-local",
             "--secret-id",
             "AKIDvisible",
             "--secret-key",
             "TopSecretKeyValue42",
-        ])
-        .unwrap();
+        ];
+        Args::try_parse_from(base.iter().chain(extra)).unwrap()
+    }
+
+    #[test]
+    fn debug_of_the_arguments_redacts_the_secret_key() {
+        let args = parse_with(&[]);
         let shown = format!("{args:?}");
         assert!(!shown.contains("TopSecretKeyValue42"), "{shown}");
         assert!(
@@ -286,5 +316,24 @@ mod tests {
             "{shown}"
         );
         assert_eq!(args.secret_key.expose_secret(), "TopSecretKeyValue42");
+    }
+
+    #[test]
+    fn the_sts_token_key_is_redacted_and_must_be_long_enough() {
+        let key = "a token key of at least 32 bytes, kept secret";
+        let args = parse_with(&["--sts-token-key", key, "--region", "ap-shanghai"]);
+        let shown = format!("{args:?}");
+        assert!(!shown.contains(key), "{shown}");
+        assert_eq!(args.region, "ap-shanghai");
+        assert!(token_key(args.sts_token_key).unwrap().is_some());
+        let short = format!(
+            "{:#}",
+            token_key(Some(SecretKey::new("too short"))).unwrap_err()
+        );
+        assert!(
+            short.contains("at least 32") && !short.contains("too short"),
+            "{short}"
+        );
+        assert!(token_key(None).unwrap().is_none());
     }
 }

@@ -61,6 +61,10 @@ pub(crate) struct Meta {
     /// `x-cos-meta-*` headers, lower-case names.
     #[serde(default)]
     pub user_meta: Vec<(String, String)>,
+    /// Standard headers the upload set and GET/HEAD return
+    /// (`crate::http::STORED_HEADERS`), by their canonical names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 impl Meta {
@@ -75,6 +79,8 @@ pub(crate) struct NewMeta {
     pub content_type: String,
     pub biz_attr: String,
     pub user_meta: Vec<(String, String)>,
+    /// `Cache-Control`, `Content-Disposition`, `Content-Encoding`, `Expires`.
+    pub headers: Vec<(String, String)>,
     /// Overrides the ETag (multipart); default: the MD5.
     pub etag: Option<String>,
 }
@@ -379,6 +385,7 @@ impl Storage {
             ctime: now,
             mtime: now,
             user_meta: new.user_meta,
+            headers: new.headers,
         };
         if mode == Mode::InsertOnly
             && let Some(old) = self.get(bucket, key)
@@ -435,6 +442,7 @@ impl Storage {
             ctime: now,
             mtime: now,
             user_meta: Vec::new(),
+            headers: Vec::new(),
         };
         self.install(bucket, meta, mode)
     }

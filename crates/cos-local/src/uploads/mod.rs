@@ -20,7 +20,8 @@ use serde::Deserialize;
 pub use self::expiry::SweepStats;
 pub(crate) use self::expiry::{SweepCounters, start_sweeper, sweep_at_open};
 pub(crate) use self::multipart::{
-    NewUpload, V5Upload, v5_abort, v5_complete, v5_create, v5_list, v5_load, v5_parts, v5_put_part,
+    NewUpload, V5Upload, v5_abort, v5_choose_parts, v5_complete, v5_create, v5_list, v5_load,
+    v5_parts, v5_put_part,
 };
 pub(crate) use self::slices::{
     SliceSession, v4_create, v4_find, v4_finish, v4_load, v4_remove, v4_slices, v4_write_slice,

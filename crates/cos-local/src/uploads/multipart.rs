@@ -1,5 +1,5 @@
 //! v5 multipart uploads on disk: `uploads/v5/<id>/upload.json` (bucket, key,
-//! content type, user metadata) and one file per part, `p<number>.<md5>`.
+//! content type, user metadata, stored headers) and one file per part, `p<number>.<md5>`.
 //! Completing concatenates the listed parts into a new object.
 
 use std::fs;
@@ -31,6 +31,9 @@ pub(crate) struct V5Upload {
     pub content_type: String,
     #[serde(default)]
     pub user_meta: Vec<(String, String)>,
+    /// Standard headers given at initiate, for the completed object.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
     pub initiated: u64,
     /// Initiated with `x-cos-forbid-overwrite: true`: the complete refuses
     /// an existing key.
@@ -43,6 +46,7 @@ pub(crate) struct V5Upload {
 pub(crate) struct NewUpload<'a> {
     pub content_type: &'a str,
     pub user_meta: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
     pub forbid_overwrite: bool,
 }
 
@@ -70,6 +74,7 @@ pub(crate) fn v5_create(
         key: key.clone(),
         content_type: new.content_type.to_owned(),
         user_meta: new.user_meta,
+        headers: new.headers,
         initiated: now,
         forbid_overwrite: new.forbid_overwrite,
     };
@@ -191,17 +196,15 @@ pub(crate) fn v5_parts(storage: &Storage, upload: &V5Upload) -> Result<Vec<PartI
     Ok(out)
 }
 
-/// Assembles the listed parts into the object and removes the upload; an
-/// insert-only complete that finds the key taken keeps the upload.
-/// `(min_part_size, max_object_size)` bound the parts and the whole.
-pub(crate) fn v5_complete(
+/// The stored parts a complete names, in order: each must have been
+/// uploaded with that ETag, and every part but the last must be at least
+/// `min_part_size`. Their sizes add up to the object's.
+pub(crate) fn v5_choose_parts(
     storage: &Storage,
     upload: &V5Upload,
     requested: &[(u32, String)],
-    (min_part_size, max_object_size): (u64, u64),
-    mode: Mode,
-    now: u64,
-) -> Result<Commit, UploadError> {
+    min_part_size: u64,
+) -> Result<Vec<PartInfo>, UploadError> {
     if requested.is_empty() {
         return Err(UploadError::BadRequest("the part list is empty".to_owned()));
     }
@@ -228,6 +231,20 @@ pub(crate) fn v5_complete(
         }
         chosen.push(part.clone());
     }
+    Ok(chosen)
+}
+
+/// Assembles the `chosen` parts ([`v5_choose_parts`]) into the object and
+/// removes the upload; an insert-only complete that finds the key taken
+/// keeps the upload. The whole must not exceed `max_object_size`.
+pub(crate) fn v5_complete(
+    storage: &Storage,
+    upload: &V5Upload,
+    chosen: &[PartInfo],
+    max_object_size: u64,
+    mode: Mode,
+    now: u64,
+) -> Result<Commit, UploadError> {
     let total: u64 = chosen.iter().map(|p| p.size).sum();
     if total > max_object_size {
         return Err(StoreError::TooLarge {
@@ -237,10 +254,10 @@ pub(crate) fn v5_complete(
     }
     let tmp = storage.tmp_path();
     storage.check_space(&format!("write {}", tmp.display()))?;
-    let (md5, sha1, size) = concat_into(&tmp, &chosen, storage.fsync())?;
+    let (md5, sha1, size) = concat_into(&tmp, chosen, storage.fsync())?;
     let blob = Blob::from_parts(tmp, size, md5, sha1);
     let mut etag_hasher = Md5::new();
-    for p in &chosen {
+    for p in chosen {
         let mut raw = [0u8; 16];
         hex::decode_to_slice(&p.md5, &mut raw)
             .map_err(|_| UploadError::InvalidPart(format!("part {} has a bad ETag", p.number)))?;
@@ -255,6 +272,7 @@ pub(crate) fn v5_complete(
             content_type: upload.content_type.clone(),
             biz_attr: String::new(),
             user_meta: upload.user_meta.clone(),
+            headers: upload.headers.clone(),
             etag: Some(etag),
         },
         mode,

@@ -217,6 +217,7 @@ pub(crate) fn v4_finish(
             content_type: crate::http::content_type_for(&s.key, None),
             biz_attr: s.biz_attr.clone(),
             user_meta: Vec::new(),
+            headers: Vec::new(),
             etag: None,
         },
         mode,

@@ -161,6 +161,7 @@ async fn handle_inner(
         })
     };
     let serve = |payload| async move {
+        let (payload, unread) = http::shared_body(req, payload).await;
         let result = match method.as_str() {
             "GET" => get_op(inner, req, ctx).await,
             "POST" => post_op(inner, req, ctx, payload).await,
@@ -172,7 +173,12 @@ async fn handle_inner(
         };
         match result {
             Ok(resp) => resp,
-            Err(e) => ctx.fail(e),
+            Err(e) => {
+                // As in v5: a refused upload's unread body closes the connection.
+                let mut resp = ctx.fail(e);
+                unread.keep_until_sent(&mut resp);
+                resp
+            }
         }
     };
     inner

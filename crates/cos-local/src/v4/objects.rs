@@ -284,6 +284,7 @@ pub(super) async fn upload(
         content_type: http::content_type_for(&key, form.file_type.as_deref()),
         biz_attr: form.get("biz_attr").unwrap_or("").to_owned(),
         user_meta: Vec::new(),
+        headers: Vec::new(),
         etag: None,
     };
     let (i, b, k) = (Arc::clone(inner), ctx.bucket_full.clone(), key.clone());

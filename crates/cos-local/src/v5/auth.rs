@@ -1,24 +1,42 @@
 //! Signature checks of v5 requests: the `Authorization` header or presigned
 //! `q-*` query parameters (and POST Object's `Signature` field), with the
 //! host-without-port fallback the SDKs need, and how a failed check is
-//! answered.
+//! answered. A request that presents a security token is verified with the
+//! TmpSecretKey of its temporary credentials (`token.rs`) and bounded by
+//! their policy (`access.rs`).
 
 use actix_web::HttpRequest;
+use cos_sign::KeyStore;
 
 use super::Ctx;
+use super::access::Access;
 use super::error::{V5Error, err};
+use super::token;
 use crate::http;
 use crate::inner::Inner;
 
 /// Checks the request's signature (header or presigned query). `required`:
-/// anonymous requests are refused; a request that carries a signature is
-/// always checked.
+/// anonymous requests are refused; a request that carries a signature or a
+/// security token is always checked, even where none is required.
 pub(super) fn authorize(
     inner: &Inner,
     req: &HttpRequest,
     ctx: &Ctx,
     required: bool,
-) -> Result<(), V5Error> {
+) -> Result<Access, V5Error> {
+    let token = token::presented(req, ctx, None)?;
+    authorize_with_token(inner, req, ctx, required, token)
+}
+
+/// [`authorize`] with the security token already found (POST Object also
+/// looks in its form fields).
+pub(super) fn authorize_with_token(
+    inner: &Inner,
+    req: &HttpRequest,
+    ctx: &Ctx,
+    required: bool,
+    token: Option<String>,
+) -> Result<Access, V5Error> {
     let parsed = match http::header(req, "authorization").filter(|v| !v.trim().is_empty()) {
         Some(value) => Some(cos_sign::v5::ParsedAuthorization::from_header(value)),
         None => {
@@ -31,6 +49,7 @@ pub(super) fn authorize(
         }
     };
     let auth = match parsed {
+        None if token.is_some() => return Err(token_unsigned()),
         None if required => {
             return Err(err(
                 403,
@@ -38,7 +57,7 @@ pub(super) fn authorize(
                 "Access Denied: the request is not signed and this operation needs a signature.",
             ));
         }
-        None => return Ok(()),
+        None => return Ok(Access::Unrestricted),
         Some(Err(e)) => return Err(verify_error(&e)),
         Some(Ok(a)) => a,
     };
@@ -48,13 +67,50 @@ pub(super) fn authorize(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    verify_with_host_fallback(
-        inner,
-        &auth,
-        req.method().as_str(),
-        &ctx.path,
-        &params,
-        &headers,
+    let check = |keys: &dyn KeyStore| {
+        verify_with_host_fallback(
+            inner,
+            keys,
+            &auth,
+            req.method().as_str(),
+            &ctx.path,
+            &params,
+            &headers,
+        )
+    };
+    with_keys(inner, token.as_deref(), &auth.secret_id, check)
+}
+
+/// Runs `check` with the keys that may have signed a request by `q_ak`: the
+/// temporary credentials of `token` when the request presents one (opened
+/// and checked first), else the store's permanent keys.
+pub(super) fn with_keys(
+    inner: &Inner,
+    token: Option<&str>,
+    q_ak: &str,
+    check: impl FnOnce(&dyn KeyStore) -> Result<(), V5Error>,
+) -> Result<Access, V5Error> {
+    match token {
+        None => {
+            check(&inner.config.credentials)?;
+            Ok(Access::Unrestricted)
+        }
+        Some(token) => {
+            let temporary = token::open(inner, token, q_ak, shared::clock::unix_now())?;
+            check(&temporary.credentials)?;
+            Ok(Access::Temporary(Box::new(temporary)))
+        }
+    }
+}
+
+/// A security token without a signature: the token is only good with a
+/// signature made with its TmpSecretKey.
+pub(super) fn token_unsigned() -> V5Error {
+    err(
+        403,
+        "AccessDenied",
+        "Access Denied: the request presents a security token but no signature; sign it with \
+         the TmpSecretId and TmpSecretKey that came with the token.",
     )
 }
 
@@ -64,6 +120,7 @@ pub(super) fn authorize(
 /// once with the port removed from `host`, which names the same server.
 fn verify_with_host_fallback(
     inner: &Inner,
+    keys: &dyn KeyStore,
     auth: &cos_sign::v5::ParsedAuthorization,
     method: &str,
     path: &str,
@@ -82,13 +139,7 @@ fn verify_with_host_fallback(
             params,
             headers: &refs,
         };
-        cos_sign::v5::verify(
-            auth,
-            &inner.config.credentials,
-            &request,
-            now,
-            inner.config.max_skew_secs,
-        )
+        cos_sign::v5::verify(auth, keys, &request, now, inner.config.max_skew_secs)
     };
     let with_host = |host: &str| -> Vec<(String, String)> {
         headers
@@ -206,13 +257,18 @@ pub(super) fn verify_error(e: &cos_sign::VerifyError) -> V5Error {
     }
 }
 
-/// The `Signature` form field: a whole v5 Authorization computed for `POST /`.
+/// The `Signature` form field: a whole v5 Authorization computed for `POST /`
+/// (only `host` signed, as the wx SDK's postObject does), by a permanent key
+/// or by the temporary credentials of `token`.
 pub(super) fn verify_form_signature(
     inner: &Inner,
     req: &HttpRequest,
     sig: &str,
-) -> Result<(), V5Error> {
+    token: Option<&str>,
+) -> Result<Access, V5Error> {
     let auth = cos_sign::v5::ParsedAuthorization::from_header(sig).map_err(|e| verify_error(&e))?;
     let headers = http::header_pairs(req.headers());
-    verify_with_host_fallback(inner, &auth, "post", "/", &[], &headers)
+    with_keys(inner, token, &auth.secret_id, |keys| {
+        verify_with_host_fallback(inner, keys, &auth, "post", "/", &[], &headers)
+    })
 }

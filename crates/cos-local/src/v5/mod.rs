@@ -3,12 +3,15 @@
 //!
 //! * `route.rs`: which handler a method, path and sub-resource go to;
 //! * `auth.rs`: signature checks (header, presigned query, form field);
+//! * `token.rs`: security tokens of temporary credentials;
+//! * `access.rs`: what a checked request may do (their CAM policy);
 //! * `object.rs`: PUT, GET, HEAD and DELETE Object;
 //! * `list.rs`: GET Bucket;
 //! * `multipart.rs`: multipart uploads;
 //! * `post_object.rs`: HTML-form uploads;
 //! * `error.rs`: the `<Error>` replies.
 
+mod access;
 mod auth;
 mod error;
 mod list;
@@ -16,6 +19,7 @@ mod multipart;
 mod object;
 mod post_object;
 mod route;
+mod token;
 
 use std::sync::Arc;
 
@@ -146,9 +150,17 @@ async fn handle_inner(
         })
     };
     let serve = |payload| async move {
+        let (payload, unread) = http::shared_body(req, payload).await;
         let mut resp = match route::route(inner, req, ctx, method, payload).await {
             Ok(resp) => resp,
-            Err(e) => ctx.respond(&e),
+            Err(e) => {
+                // A refused upload may leave most of its body unsent: the
+                // connection closes after the answer rather than read what
+                // will not be stored.
+                let mut resp = ctx.respond(&e);
+                unread.keep_until_sent(&mut resp);
+                resp
+            }
         };
         // HTTP/1 header names go out as `Content-Length`, `Etag`, `X-Cos-Request-Id`:
         // closer to COS than all-lower-case for clients that copy headers into a

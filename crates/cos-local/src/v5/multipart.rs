@@ -7,9 +7,11 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use shared::cam::Action;
 
+use super::access::Access;
 use super::error::{V5Error, err, file_already_exists, written};
-use super::object::{FORBID_OVERWRITE, receive, user_meta, write_mode};
+use super::object::{FORBID_OVERWRITE, receive, stored_headers, user_meta, write_mode};
 use super::{Ctx, quoted};
 use crate::http::{self, param};
 use crate::inner::Inner;
@@ -39,17 +41,19 @@ pub(super) async fn initiate(
         return Err(file_already_exists());
     }
     let content_type = http::content_type_for(key, http::header(req, "content-type"));
-    let (i, b, k, meta) = (
+    let (i, b, k, meta, headers) = (
         Arc::clone(inner),
         ctx.bucket.clone(),
         key.clone(),
         user_meta(req),
+        stored_headers(req),
     );
     let now = shared::clock::unix_now();
     let upload = http::blocking(move || {
         let new = uploads::NewUpload {
             content_type: &content_type,
             user_meta: meta,
+            headers,
             forbid_overwrite: mode == Mode::InsertOnly,
         };
         uploads::v5_create(&i.storage, &b, &k, new, now)
@@ -112,13 +116,25 @@ struct CompletePart {
     etag: String,
 }
 
+/// Complete Multipart Upload. Under temporary credentials the policy decides
+/// `CompleteMultipartUpload` with `cos:content-length` = the assembled
+/// object's size (real COS holds size conditions on simple uploads only) and
+/// `cos:content-type` = the type given at initiate, once the parts are
+/// chosen and before anything is written; a refusal keeps the upload.
 pub(super) async fn complete(
     inner: &Arc<Inner>,
     req: &HttpRequest,
     ctx: &Ctx,
     key: &StoreKey,
+    access: &Access,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, V5Error> {
+    // Refused before the body is read when the key is outside the policy.
+    let grant = access.grant(inner, ctx)?;
+    let asked = match &grant {
+        Some(grant) => Some(grant.object(Action::CompleteMultipartUpload, key)?),
+        None => None,
+    };
     let forbid_overwrite = write_mode(http::header(req, FORBID_OVERWRITE))? == Mode::InsertOnly;
     let body = http::read_small(&mut payload, 4 * 1024 * 1024).await?;
     let text = std::str::from_utf8(&body).map_err(|_| {
@@ -144,9 +160,19 @@ pub(super) async fn complete(
     // and aborts of other uploads go on. An abort or a part of this upload that
     // arrives meanwhile runs after the copy and finds the upload gone.
     let (_guard, upload) = lock_upload(inner, ctx, key).await?;
+    let (i, u) = (Arc::clone(inner), upload.clone());
+    let min = inner.config.min_part_size;
+    let chosen = http::blocking(move || {
+        uploads::v5_choose_parts(&i.storage, &u, &requested, min).map_err(V5Error::from)
+    })
+    .await?;
+    if let (Some(grant), Some(asked)) = (&grant, asked) {
+        let total = chosen.iter().map(|p| p.size).sum();
+        grant.allow(&asked.length(total).content_type(&upload.content_type))?;
+    }
     let i = Arc::clone(inner);
     let now = shared::clock::unix_now();
-    let (min, max) = (inner.config.min_part_size, inner.config.max_object_size);
+    let max = inner.config.max_object_size;
     // Refused when the complete or the initiate said so; the upload then
     // stays, to be completed without the header or aborted.
     let mode = if forbid_overwrite || upload.forbid_overwrite {
@@ -155,7 +181,7 @@ pub(super) async fn complete(
         Mode::Overwrite
     };
     let commit = tokio::task::spawn_blocking(move || {
-        uploads::v5_complete(&i.storage, &upload, &requested, (min, max), mode, now)
+        uploads::v5_complete(&i.storage, &upload, &chosen, max, mode, now)
     })
     .await
     .map_err(|e| err(500, "InternalError", e.to_string()))??;

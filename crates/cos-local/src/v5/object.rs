@@ -54,6 +54,11 @@ pub(super) fn user_meta(req: &HttpRequest) -> Vec<(String, String)> {
     out
 }
 
+/// The [`http::STORED_HEADERS`] the request sets.
+pub(super) fn stored_headers(req: &HttpRequest) -> Vec<(String, String)> {
+    http::stored_headers(|name| http::header(req, name).map(str::to_owned))
+}
+
 fn content_md5(req: &HttpRequest) -> Result<Option<[u8; 16]>, V5Error> {
     let Some(value) = http::header(req, "content-md5") else {
         return Ok(None);
@@ -144,6 +149,7 @@ pub(super) async fn put_object(
                 content_type: http::content_type_for(key, http::header(req, "content-type")),
                 biz_attr: String::new(),
                 user_meta: user_meta(req),
+                headers: stored_headers(req),
                 etag: None,
             };
             let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.clone());
@@ -262,6 +268,10 @@ pub(super) async fn get_object(
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Content-Security-Policy", "sandbox"))
         .insert_header(("x-cos-request-id", ctx.rid.as_str()));
+    for (name, value) in &meta.headers {
+        builder.insert_header((name.as_str(), value.as_str()));
+    }
+    // Each `response-*` parameter replaces what the object was stored with.
     for (name, header) in [
         ("response-content-disposition", "Content-Disposition"),
         ("response-cache-control", "Cache-Control"),

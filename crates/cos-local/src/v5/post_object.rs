@@ -1,7 +1,10 @@
 //! POST Object: an HTML-form upload, authorised by a signed policy (or a
-//! `Signature` field, or an `Authorization` header). A policy must name
-//! every form field but the signature fields, `file`, `policy` and
-//! `x-cos-security-token` in a condition.
+//! `Signature` field, or an `Authorization` header), by a permanent key or
+//! by temporary credentials (whose token comes in the form field, the header
+//! or the query). A policy must name every form field but the signature
+//! fields, `file`, `policy` and `x-cos-security-token` in a condition; a form
+//! made with temporary credentials without a policy may carry only the
+//! fields in [`TEMPORARY_FORM_FIELDS`] and `x-cos-meta-*`.
 //!
 //! The text fields come first; the `file` field is stored as it streams in,
 //! with every field that matters read before it (COS ignores later ones).
@@ -18,13 +21,18 @@ use base64::engine::general_purpose::STANDARD;
 use cos_sign::policy::PostPolicy;
 use futures_util::StreamExt as _;
 use shared::ObjectKey;
+use shared::cam::Action;
 
-use super::auth::{authorize, verify_error, verify_form_signature};
+use super::access::Access;
+use super::auth::{authorize_with_token, verify_error, verify_form_signature, with_keys};
 use super::error::{V5Error, err, written};
 use super::object::{FORBID_OVERWRITE, write_mode};
+use super::token::{self, SECURITY_TOKEN};
 use super::{Ctx, quoted};
+use crate::error::StoreError;
 use crate::http;
 use crate::inner::Inner;
+use crate::key::StoreKey;
 use crate::storage::{Blob, Meta, NewMeta};
 use crate::xml::Xml;
 
@@ -119,6 +127,12 @@ impl Fields {
 
 /// The `file` field: checks the form's authorisation, then receives, checks
 /// and commits the file under the form's key.
+///
+/// Under temporary credentials the policy decides `PostObject` on the key
+/// with the type the object will be stored with before the file is read,
+/// the file is cut off (its temp file removed, nothing stored) as soon as it
+/// grows past the largest size the policy allows, and the policy decides
+/// again with the file's size once it is in.
 async fn store_file(
     inner: &Arc<Inner>,
     req: &HttpRequest,
@@ -130,7 +144,7 @@ async fn store_file(
         .get("key")
         .ok_or_else(|| err(400, "InvalidArgument", "the form has no key field"))?;
     let now = shared::clock::unix_now();
-    let accepted = authorize_form(inner, req, ctx, fields, now)?;
+    let (accepted, access) = authorize_form(inner, req, ctx, fields, now)?;
     if let Some(accepted) = &accepted {
         check_fields_covered(&accepted.policy, fields)?;
     }
@@ -154,17 +168,50 @@ async fn store_file(
             .or_else(|| field.content_type().map(ToString::to_string))
             .as_deref(),
     );
-    let mut writer = inner.storage.writer(inner.config.max_object_size).await?;
-    http::stream_into(&mut writer, field).await?;
+    let grant = access.grant(inner, ctx)?;
+    let asked = match &grant {
+        Some(grant) => {
+            if accepted.is_none() {
+                check_temporary_form_fields(fields)?;
+            }
+            let object = StoreKey::Object(key.clone());
+            let asked = grant
+                .object(Action::PostObject, &object)?
+                .content_type(&content_type);
+            let cap = grant
+                .largest_allowed_length(&asked)
+                .ok_or_else(|| grant.denied(&asked, ""))?;
+            Some((grant, asked, cap))
+        }
+        None => None,
+    };
+    let max = inner.config.max_object_size;
+    let cap = asked.as_ref().map_or(max, |(_, _, cap)| (*cap).min(max));
+    let mut writer = inner.storage.writer(cap).await?;
+    match (http::stream_into(&mut writer, field).await, &asked) {
+        (Err(StoreError::TooLarge { .. }), Some((grant, asked, _))) if cap < max => {
+            // Dropping the writer removes the temp file; the rest of the
+            // file is never read.
+            return Err(grant.denied(
+                asked,
+                &format!(" (the file is larger than the {cap} bytes they allow)"),
+            ));
+        }
+        (result, _) => result?,
+    }
     let blob = http::finish(writer).await?;
     if let Some(accepted) = &accepted {
         check_policy_size(accepted, blob.size)?;
+    }
+    if let Some((grant, asked, _)) = asked {
+        grant.allow(&asked.length(blob.size))?;
     }
     check_content_md5(fields, &blob)?;
     let new = NewMeta {
         content_type,
         biz_attr: String::new(),
         user_meta: fields.user_meta(),
+        headers: http::stored_headers(|name| fields.get(name)),
         etag: None,
     };
     let (i, b, k) = (Arc::clone(inner), ctx.bucket.clone(), key.clone());
@@ -175,32 +222,85 @@ async fn store_file(
 /// Checks the form's authorisation: a `policy` field (verified with its
 /// signature and conditions; the size condition is returned to be checked
 /// once the file is in), else a `Signature` field, else the request's own
-/// signature, which is then required.
+/// signature, which is then required. A security token (form field, header
+/// or query) makes each of them be checked with its temporary credentials.
 fn authorize_form(
     inner: &Inner,
     req: &HttpRequest,
     ctx: &Ctx,
     fields: &Fields,
     now: u64,
-) -> Result<Option<cos_sign::policy::Accepted>, V5Error> {
+) -> Result<(Option<cos_sign::policy::Accepted>, Access), V5Error> {
+    let token = token::presented(req, ctx, fields.get(SECURITY_TOKEN))?;
     if fields.get("policy").is_some() {
         let lookup = |n: &str| fields.get(n);
-        let accepted = cos_sign::policy::verify(
-            &inner.config.credentials,
-            &lookup,
-            &ctx.bucket,
-            now,
-            inner.config.max_skew_secs,
-        )
-        .map_err(|e| verify_error(&e))?;
-        return Ok(Some(accepted));
+        let q_ak = fields.get("q-ak").unwrap_or_default();
+        let mut accepted = None;
+        let access = with_keys(inner, token.as_deref(), &q_ak, |keys| {
+            let verified = cos_sign::policy::verify(
+                keys,
+                &lookup,
+                &ctx.bucket,
+                now,
+                inner.config.max_skew_secs,
+            )
+            .map_err(|e| verify_error(&e))?;
+            accepted = Some(verified);
+            Ok(())
+        })?;
+        return Ok((accepted, access));
     }
     if let Some(sig) = fields.get("Signature") {
-        verify_form_signature(inner, req, &sig)?;
-        return Ok(None);
+        let access = verify_form_signature(inner, req, &sig, token.as_deref())?;
+        return Ok((None, access));
     }
-    authorize(inner, req, ctx, true)?;
-    Ok(None)
+    let access = authorize_with_token(inner, req, ctx, true, token)?;
+    Ok((None, access))
+}
+
+/// The fields a form made with temporary credentials may carry when it has
+/// no POST policy (the wx SDK's postObject: `key`, `success_action_status`,
+/// `Signature`, `x-cos-security-token`, an empty `Content-Type`), besides
+/// `x-cos-meta-*`: the fields the store honours and that the credentials'
+/// CAM policy binds (`key`, the stored type, the size) or that change
+/// nothing but the reply and the object's own headers. Any other field
+/// (`acl`, `x-cos-acl`, `x-cos-grant-*`, `x-cos-storage-class`, …) asks for
+/// something the store does not implement and the policy cannot bind, so
+/// the form is refused rather than stored without it.
+const TEMPORARY_FORM_FIELDS: &[&str] = &[
+    "key",
+    "Signature",
+    SECURITY_TOKEN,
+    "success_action_status",
+    "success_action_redirect",
+    "Content-Type",
+    "Content-MD5",
+    "Cache-Control",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Expires",
+    FORBID_OVERWRITE,
+];
+
+fn check_temporary_form_fields(fields: &Fields) -> Result<(), V5Error> {
+    let allowed = |name: &str| {
+        name.to_ascii_lowercase().starts_with("x-cos-meta-")
+            || TEMPORARY_FORM_FIELDS
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(name))
+    };
+    match fields.list.iter().find(|(name, _)| !allowed(name)) {
+        None => Ok(()),
+        Some((name, _)) => Err(err(
+            403,
+            "AccessDenied",
+            format!(
+                "Access Denied: the form field {name:?} is not accepted from temporary \
+                 credentials without a POST policy: the store does not honour it and their \
+                 policy cannot allow it. Leave it out; nothing was stored."
+            ),
+        )),
+    }
 }
 
 /// Form fields a policy need not name, as in S3's rules for POST policies:

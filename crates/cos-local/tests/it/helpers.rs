@@ -380,6 +380,48 @@ pub async fn raw_request(ts: &TestStore, request: &[u8]) -> (u16, String) {
     (status, text)
 }
 
+/// Sends `request` (a head and perhaps the start of a body) on a new
+/// connection and reads the answer, without sending anything more.
+pub async fn answer_to(ts: &TestStore, request: &str) -> String {
+    use tokio::io::AsyncWriteExt as _;
+    let stream = tokio::net::TcpStream::connect(&ts.host).await.unwrap();
+    let (rx, mut tx) = stream.into_split();
+    tx.write_all(request.as_bytes()).await.unwrap();
+    // A hang guard only: a store that waited for the body would never answer.
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(60), read_answer(rx))
+        .await
+        .expect("the store waited for a body it should not read");
+    drop(tx);
+    answer
+}
+
+/// Reads one HTTP/1.1 answer (head and `Content-Length` body) off a connection.
+pub async fn read_answer(mut rx: tokio::net::tcp::OwnedReadHalf) -> String {
+    use tokio::io::AsyncReadExt as _;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                return text;
+            }
+        }
+        match rx.read(&mut buf).await {
+            Ok(0) | Err(_) => return String::from_utf8_lossy(&answer).into_owned(),
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
 /// Texts of every `<name>` element.
 pub fn tags(xml: &str, name: &str) -> Vec<String> {
     let open = format!("<{name}>");

@@ -32,27 +32,43 @@ fn script(name: &str) -> PathBuf {
 }
 
 async fn run(name: &str) {
-    let python = python();
     let ts = TestStore::start().await;
+    let args = [
+        "--endpoint",
+        ts.host.as_str(),
+        "--appid",
+        APPID,
+        "--bucket",
+        BUCKET,
+    ];
+    let env = [("COS_SECRET_ID", SECRET_ID), ("COS_SECRET_KEY", SECRET_KEY)];
+    run_script(&ts, name, script(name), &args, &env).await;
+}
+
+/// Runs a Python script against `ts` with `--workdir` added to `args`,
+/// passes on its `PROVED:` lines and fails with its output if it fails.
+async fn run_script(
+    ts: &TestStore,
+    name: &str,
+    script: PathBuf,
+    args: &[&str],
+    env: &[(&str, &str)],
+) {
+    let python = python();
     let work = tempfile::tempdir().unwrap();
-    let script = script(name);
-    let endpoint = ts.host.clone();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let workdir = work.path().to_owned();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(&python)
             .arg(&script)
-            .args([
-                "--endpoint",
-                &endpoint,
-                "--appid",
-                APPID,
-                "--bucket",
-                BUCKET,
-            ])
+            .args(&args)
             .arg("--workdir")
             .arg(&workdir)
-            .env("COS_SECRET_ID", SECRET_ID)
-            .env("COS_SECRET_KEY", SECRET_KEY)
+            .envs(env)
             // Talk to 127.0.0.1 directly whatever the CI environment sets.
             .env_remove("HTTP_PROXY")
             .env_remove("http_proxy")
@@ -85,4 +101,38 @@ async fn python_sdk_v5_put_get_list_delete_multipart() {
 #[tokio::test]
 async fn coscmd_uploads_a_directory() {
     run("coscmd_upload.py").await;
+}
+
+/// cos-python-sdk-v5 with temporary credentials for `u/12/` (images up to
+/// 20 MiB), as the auth server mints them: `CosConfig(..., Token=...)`.
+#[tokio::test]
+async fn python_sdk_v5_with_temporary_credentials() {
+    use crate::sts_client::{prefix_policy, sts_store, temp};
+    let ts = sts_store().await;
+    let t = temp(&prefix_policy("u/12/", 20 << 20));
+    let port = ts.host.rsplit_once(':').unwrap().1.to_owned();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/sdk_v5_sts.py");
+    let args = [
+        "--port",
+        port.as_str(),
+        "--appid",
+        APPID,
+        "--bucket",
+        BUCKET,
+        "--region",
+        "ap-guangzhou",
+        "--prefix",
+        "u/12/",
+    ];
+    let env = [
+        ("COS_TMP_SECRET_ID", t.creds.secret_id.as_str()),
+        ("COS_TMP_SECRET_KEY", t.creds.secret_key.expose_secret()),
+        ("COS_SECURITY_TOKEN", t.token.as_str()),
+    ];
+    run_script(&ts, "sdk_v5_sts.py", script, &args, &env).await;
+    assert!(
+        ts.keys().iter().all(|k| k.starts_with("u/12/sts/")),
+        "{:?}",
+        ts.keys()
+    );
 }

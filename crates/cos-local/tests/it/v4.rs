@@ -122,6 +122,32 @@ async fn simple_upload_size_limit() {
     assert_eq!(r["code"], 0, "{r}");
 }
 
+/// A refused upload whose chunked body is still coming: the answer comes
+/// first and the connection closes, rather than the rest being read.
+#[tokio::test]
+async fn a_refused_chunked_upload_closes_its_connection() {
+    let ts = TestStore::start().await;
+    let form = "--XB\r\nContent-Disposition: form-data; name=\"op\"\r\n\r\nupload\r\n\
+                --XB\r\nContent-Disposition: form-data; name=\"filecontent\"; filename=\"x\"\r\n\r\n";
+    let request = format!(
+        "POST /files/v2/{APPID}/{BUCKET}/a.bin HTTP/1.1\r\nHost: {}\r\n\
+         Authorization: bm90IGEgc2lnbmF0dXJl\r\n\
+         Content-Type: multipart/form-data; boundary=XB\r\nTransfer-Encoding: chunked\r\n\r\n\
+         {:x}\r\n{form}\r\n",
+        ts.host,
+        form.len()
+    );
+    let answer = answer_to(&ts, &request).await;
+    let head = answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 403"), "{answer}");
+    assert!(head.contains("\r\nconnection: close"), "{answer}");
+    ts.assert_nothing_stored().await;
+}
+
 #[tokio::test]
 async fn invalid_paths_are_refused_not_normalised() {
     let ts = TestStore::start().await;
