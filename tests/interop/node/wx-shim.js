@@ -66,7 +66,10 @@ function settle(options, promise) {
       if (typeof options.complete === 'function') options.complete(value);
     });
   };
-  promise.then((v) => finish('success', v), (e) => finish('fail', e));
+  promise.then(
+    (v) => finish('success', v),
+    (e) => finish('fail', e),
+  );
   return finish;
 }
 
@@ -126,7 +129,10 @@ function responseHeaders(res) {
 
 /** The base name of a temp file path (`http://tmp/x.jpg`, `wxfile://tmp_x.jpg`, `/a/b.jpg`). */
 function baseName(filePath) {
-  return String(filePath).split(/[/\\]/).pop().replace(/^[a-z]+:/i, '');
+  return String(filePath)
+    .split(/[/\\]/)
+    .pop()
+    .replace(/^[a-z]+:/i, '');
 }
 
 /** A form-data name or filename with `"`, CR and LF escaped as browsers do (HTML §4.10.21.8). */
@@ -146,6 +152,20 @@ function uplink(bytesPerSecond) {
   };
 }
 
+/** An UploadTask or DownloadTask: abort() and progress listeners kept in `listeners`. */
+function transferTask(listeners, abort) {
+  return {
+    abort,
+    onProgressUpdate: (f) => listeners.push(f),
+    offProgressUpdate: (f) => {
+      const i = listeners.indexOf(f);
+      if (i >= 0) listeners.splice(i, 1);
+    },
+    onHeadersReceived() {},
+    offHeadersReceived() {},
+  };
+}
+
 function statsOf(s) {
   return {
     mode: s.mode,
@@ -158,14 +178,18 @@ function statsOf(s) {
 }
 
 function fileSystemManager(record) {
+  // readFile's `position` and `length` (base library 2.10.0 and later) as a checked range.
+  const byteRange = (size, position, length) => {
+    const start = position === undefined ? 0 : Number(position);
+    if (!(start >= 0 && start <= size)) throw new RangeError(`the value of "position" is out of range: ${position}`);
+    const len = length === undefined ? size - start : Number(length);
+    if (!(len >= 0 && start + len <= size)) throw new RangeError(`the value of "length" is out of range: ${length}`);
+    return { start, len };
+  };
   const readRange = async (filePath, position, length) => {
     const fh = await fsp.open(filePath, 'r');
     try {
-      const size = (await fh.stat()).size;
-      const start = position === undefined ? 0 : Number(position);
-      if (!(start >= 0 && start <= size)) throw new RangeError(`the value of "position" is out of range: ${position}`);
-      const len = length === undefined ? size - start : Number(length);
-      if (!(len >= 0 && start + len <= size)) throw new RangeError(`the value of "length" is out of range: ${length}`);
+      const { start, len } = byteRange((await fh.stat()).size, position, length);
       const buf = Buffer.alloc(len);
       let off = 0;
       while (off < len) {
@@ -181,11 +205,7 @@ function fileSystemManager(record) {
   const readRangeSync = (filePath, position, length) => {
     const fd = fs.openSync(filePath, 'r');
     try {
-      const size = fs.fstatSync(fd).size;
-      const start = position === undefined ? 0 : Number(position);
-      if (!(start >= 0 && start <= size)) throw new RangeError(`the value of "position" is out of range: ${position}`);
-      const len = length === undefined ? size - start : Number(length);
-      if (!(len >= 0 && start + len <= size)) throw new RangeError(`the value of "length" is out of range: ${length}`);
+      const { start, len } = byteRange(fs.fstatSync(fd).size, position, length);
       const buf = Buffer.alloc(len);
       const n = fs.readSync(fd, buf, 0, len, start);
       return buf.subarray(0, n);
@@ -193,7 +213,8 @@ function fileSystemManager(record) {
       fs.closeSync(fd);
     }
   };
-  const decode = (buf, encoding) => (encoding ? buf.toString(encoding === 'utf-8' ? 'utf8' : encoding) : toArrayBuffer(buf));
+  const decode = (buf, encoding) =>
+    encoding ? buf.toString(encoding === 'utf-8' ? 'utf8' : encoding) : toArrayBuffer(buf);
   const encode = (data, encoding) =>
     typeof data === 'string' ? Buffer.from(data, encoding === 'utf-8' ? 'utf8' : encoding || 'utf8') : toBuffer(data);
   // The *Sync forms throw an Error whose message is the errMsg.
@@ -204,49 +225,71 @@ function fileSystemManager(record) {
       throw new Error(failMessage(api, e, file));
     }
   };
-  const callbackApi = (api, fileOf, fn) => (o = {}) => {
-    record(`fs.${api}`, o);
-    settle(
-      o,
-      Promise.resolve()
-        .then(() => fn(o))
-        .catch((e) => Promise.reject({ errMsg: failMessage(api, e, fileOf(o)) })),
-    );
-  };
+  const callbackApi =
+    (api, fileOf, fn) =>
+    (o = {}) => {
+      record(`fs.${api}`, o);
+      settle(
+        o,
+        Promise.resolve()
+          .then(() => fn(o))
+          .catch((e) => Promise.reject({ errMsg: failMessage(api, e, fileOf(o)) })),
+      );
+    };
   return {
-    readFile: callbackApi('readFile', (o) => o.filePath, async (o) => ({
-      data: decode(await readRange(o.filePath, o.position, o.length), o.encoding),
-      errMsg: 'readFile:ok',
-    })),
+    readFile: callbackApi(
+      'readFile',
+      (o) => o.filePath,
+      async (o) => ({
+        data: decode(await readRange(o.filePath, o.position, o.length), o.encoding),
+        errMsg: 'readFile:ok',
+      }),
+    ),
     readFileSync(filePath, encoding, position, length) {
       record('fs.readFileSync', { filePath, encoding, position, length });
       return sync('readFileSync', filePath, () => decode(readRangeSync(filePath, position, length), encoding));
     },
-    stat: callbackApi('stat', (o) => o.path, async (o) => ({ stats: statsOf(await fsp.stat(o.path)), errMsg: 'stat:ok' })),
+    stat: callbackApi(
+      'stat',
+      (o) => o.path,
+      async (o) => ({ stats: statsOf(await fsp.stat(o.path)), errMsg: 'stat:ok' }),
+    ),
     statSync(p) {
       record('fs.statSync', { path: p });
       return sync('statSync', p, () => statsOf(fs.statSync(p)));
     },
-    access: callbackApi('access', (o) => o.path, async (o) => {
-      await fsp.access(o.path);
-      return { errMsg: 'access:ok' };
-    }),
+    access: callbackApi(
+      'access',
+      (o) => o.path,
+      async (o) => {
+        await fsp.access(o.path);
+        return { errMsg: 'access:ok' };
+      },
+    ),
     accessSync(p) {
       record('fs.accessSync', { path: p });
       sync('accessSync', p, () => fs.accessSync(p));
     },
-    writeFile: callbackApi('writeFile', (o) => o.filePath, async (o) => {
-      await fsp.writeFile(o.filePath, encode(o.data, o.encoding));
-      return { errMsg: 'writeFile:ok' };
-    }),
+    writeFile: callbackApi(
+      'writeFile',
+      (o) => o.filePath,
+      async (o) => {
+        await fsp.writeFile(o.filePath, encode(o.data, o.encoding));
+        return { errMsg: 'writeFile:ok' };
+      },
+    ),
     writeFileSync(filePath, data, encoding) {
       record('fs.writeFileSync', { filePath, encoding });
       sync('writeFileSync', filePath, () => fs.writeFileSync(filePath, encode(data, encoding)));
     },
-    unlink: callbackApi('unlink', (o) => o.filePath, async (o) => {
-      await fsp.unlink(o.filePath);
-      return { errMsg: 'unlink:ok' };
-    }),
+    unlink: callbackApi(
+      'unlink',
+      (o) => o.filePath,
+      async (o) => {
+        await fsp.unlink(o.filePath);
+        return { errMsg: 'unlink:ok' };
+      },
+    ),
     unlinkSync(filePath) {
       record('fs.unlinkSync', { filePath });
       sync('unlinkSync', filePath, () => fs.unlinkSync(filePath));
@@ -278,10 +321,12 @@ function createWx(options = {}) {
   };
 
   /**
-   * Sends one HTTP request. `body` is a Buffer, null, or an async iterable of Buffers of a
-   * known total `length`. Returns {task-ish abort, done: Promise<{res, body Buffer}>}.
+   * Sends one HTTP request for `api` (the name in errMsg). `body` is a Buffer, null, or an
+   * async iterable of Buffers of `length` bytes in all; `onWritten(bytesSoFar)` follows it onto
+   * the socket. `onResponse(res)`, when given, consumes the response and resolves to the
+   * result; otherwise the result is `{res, body}`. Returns `{done, abort}`.
    */
-  function send(api, urlStr, method, headers, body, length, onWritten, timeoutMs, onResponse) {
+  function send(api, { url: urlStr, method, headers, body = null, length = 0, onWritten, timeout, onResponse }) {
     let req;
     let aborted = false;
     const done = new Promise((resolve, reject) => {
@@ -301,11 +346,11 @@ function createWx(options = {}) {
       if (body != null) h['Content-Length'] = String(length);
       const target = options.connect
         ? { host: options.connect.host, port: options.connect.port, servername: u.hostname }
-        : { host: u.hostname, port: u.port || undefined };
+        : { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port || undefined };
       if (options.connect) h.Host = u.host;
       const timer = setTimeout(() => {
         if (req) req.destroy(new Error('timeout'));
-      }, timeoutMs || DEFAULT_TIMEOUT_MS);
+      }, timeout || DEFAULT_TIMEOUT_MS);
       const fail = (e) => {
         clearTimeout(timer);
         reject({ errMsg: `${api}:fail ${aborted ? 'abort' : e.message}` });
@@ -377,9 +422,19 @@ function createWx(options = {}) {
     } else if (o.data != null) {
       if (headerValue(header, 'content-type') === undefined) header['content-type'] = 'application/json';
       const form = String(headerValue(header, 'content-type')).includes('application/x-www-form-urlencoded');
-      body = typeof o.data === 'object' && !isBinary ? Buffer.from(form ? queryString(o.data) : JSON.stringify(o.data)) : toBuffer(o.data);
+      body =
+        typeof o.data === 'object' && !isBinary
+          ? Buffer.from(form ? queryString(o.data) : JSON.stringify(o.data))
+          : toBuffer(o.data);
     }
-    const sending = send('request', url, method, header, body, body ? body.length : 0, null, o.timeout);
+    const sending = send('request', {
+      url,
+      method,
+      headers: header,
+      body,
+      length: body ? body.length : 0,
+      timeout: o.timeout,
+    });
     settle(
       o,
       sending.done.then(({ res, body: buf }) => {
@@ -424,7 +479,10 @@ function createWx(options = {}) {
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
     let sending = null;
     let abortedEarly = false;
-    const header = { ...withoutHeader(o.header || {}, 'content-type'), 'Content-Type': `multipart/form-data; boundary=${boundary}` };
+    const header = {
+      ...withoutHeader(o.header || {}, 'content-type'),
+      'Content-Type': `multipart/form-data; boundary=${boundary}`,
+    };
     const done = fsp
       .stat(o.filePath)
       .catch((e) => Promise.reject({ errMsg: failMessage('uploadFile', e, o.filePath) }))
@@ -438,10 +496,22 @@ function createWx(options = {}) {
           yield tail;
         }
         const progress = (sent) => {
-          const ev = { progress: Math.floor((sent * 100) / total), totalBytesSent: sent, totalBytesExpectedToSend: total };
+          const ev = {
+            progress: Math.floor((sent * 100) / total),
+            totalBytesSent: sent,
+            totalBytesExpectedToSend: total,
+          };
           for (const f of [...listeners]) f(ev);
         };
-        sending = send('uploadFile', o.url, 'POST', header, body(), total, progress, o.timeout);
+        sending = send('uploadFile', {
+          url: o.url,
+          method: 'POST',
+          headers: header,
+          body: body(),
+          length: total,
+          onWritten: progress,
+          timeout: o.timeout,
+        });
         return sending.done;
       })
       .then(({ res, body: buf }) => {
@@ -450,42 +520,43 @@ function createWx(options = {}) {
         return r;
       });
     settle(o, done);
-    return {
-      abort() {
-        abortedEarly = true;
-        if (sending) sending.abort();
-      },
-      onProgressUpdate: (f) => listeners.push(f),
-      offProgressUpdate: (f) => {
-        const i = listeners.indexOf(f);
-        if (i >= 0) listeners.splice(i, 1);
-      },
-      onHeadersReceived() {},
-      offHeadersReceived() {},
-    };
+    return transferTask(listeners, () => {
+      abortedEarly = true;
+      if (sending) sending.abort();
+    });
   }
 
   function downloadFile(o = {}) {
     record('downloadFile', o);
     const listeners = [];
     downloads += 1;
-    const target = o.filePath || path.join(tmpDir, `download-${downloads}${path.extname(new URL(o.url, 'http://x').pathname)}`);
-    const sending = send('downloadFile', o.url, 'GET', o.header || {}, null, 0, null, o.timeout, (res) =>
-      new Promise((resolve, reject) => {
-        const total = Number(res.headers['content-length'] || 0);
-        let written = 0;
-        const out = fs.createWriteStream(target);
-        res.on('data', (c) => {
-          written += c.length;
-          const ev = { progress: total ? Math.floor((written * 100) / total) : 0, totalBytesWritten: written, totalBytesExpectedToWrite: total };
-          for (const f of [...listeners]) f(ev);
-        });
-        res.pipe(out);
-        out.on('finish', () => resolve({ res }));
-        out.on('error', reject);
-        res.on('error', reject);
-      }),
-    );
+    const target =
+      o.filePath || path.join(tmpDir, `download-${downloads}${path.extname(new URL(o.url, 'http://x').pathname)}`);
+    const sending = send('downloadFile', {
+      url: o.url,
+      method: 'GET',
+      headers: o.header || {},
+      timeout: o.timeout,
+      onResponse: (res) =>
+        new Promise((resolve, reject) => {
+          const total = Number(res.headers['content-length'] || 0);
+          let written = 0;
+          const out = fs.createWriteStream(target);
+          res.on('data', (c) => {
+            written += c.length;
+            const ev = {
+              progress: total ? Math.floor((written * 100) / total) : 0,
+              totalBytesWritten: written,
+              totalBytesExpectedToWrite: total,
+            };
+            for (const f of [...listeners]) f(ev);
+          });
+          res.pipe(out);
+          out.on('finish', () => resolve({ res }));
+          out.on('error', reject);
+          res.on('error', reject);
+        }),
+    });
     settle(
       o,
       sending.done.then(({ res }) => {
@@ -495,16 +566,7 @@ function createWx(options = {}) {
         return r;
       }),
     );
-    return {
-      abort: sending.abort,
-      onProgressUpdate: (f) => listeners.push(f),
-      offProgressUpdate: (f) => {
-        const i = listeners.indexOf(f);
-        if (i >= 0) listeners.splice(i, 1);
-      },
-      onHeadersReceived() {},
-      offHeadersReceived() {},
-    };
+    return transferTask(listeners, sending.abort);
   }
 
   const fileTypeOf = (p) => (/\.(mp4|mov|m4v|3gp|avi)$/i.test(p) ? 'video' : 'image');
@@ -523,11 +585,24 @@ function createWx(options = {}) {
     },
     getAppBaseInfo() {
       record('getAppBaseInfo');
-      return { SDKVersion: options.sdkVersion || '3.7.0', version: '8.0.50', language: 'zh_CN', theme: 'light', enableDebug: false, host: { env: 'WeChat' } };
+      return {
+        SDKVersion: options.sdkVersion || '3.7.0',
+        version: '8.0.50',
+        language: 'zh_CN',
+        theme: 'light',
+        enableDebug: false,
+        host: { env: 'WeChat' },
+      };
     },
     getDeviceInfo() {
       record('getDeviceInfo');
-      return { platform: 'devtools', system: `Node.js ${process.version}`, brand: 'node', model: 'wx-shim', benchmarkLevel: 1 };
+      return {
+        platform: 'devtools',
+        system: `Node.js ${process.version}`,
+        brand: 'node',
+        model: 'wx-shim',
+        benchmarkLevel: 1,
+      };
     },
     getNetworkType: asyncApi((o) => {
       record('getNetworkType', o);
@@ -566,14 +641,24 @@ function createWx(options = {}) {
       record('chooseMedia', o);
       const wanted = o.mediaType || ['image', 'video'];
       const picked = (options.media || [])
-        .map((m) => (typeof m === 'string' ? { path: m, fileType: fileTypeOf(m) } : { fileType: fileTypeOf(m.path), ...m }))
+        .map((m) =>
+          typeof m === 'string' ? { path: m, fileType: fileTypeOf(m) } : { fileType: fileTypeOf(m.path), ...m },
+        )
         .filter((m) => wanted.includes(m.fileType) || wanted.includes('mix'))
         .slice(0, o.count || 9);
       if (picked.length === 0) return Promise.reject({ errMsg: 'chooseMedia:fail cancel' });
       const tempFiles = [];
       for (const m of picked) {
         const st = await fsp.stat(m.path);
-        tempFiles.push({ tempFilePath: m.path, size: st.size, fileType: m.fileType, width: 0, height: 0, duration: 0, thumbTempFilePath: '' });
+        tempFiles.push({
+          tempFilePath: m.path,
+          size: st.size,
+          fileType: m.fileType,
+          width: 0,
+          height: 0,
+          duration: 0,
+          thumbTempFilePath: '',
+        });
       }
       const types = new Set(tempFiles.map((f) => f.fileType));
       return { tempFiles, type: types.size > 1 ? 'mix' : [...types][0], errMsg: 'chooseMedia:ok' };

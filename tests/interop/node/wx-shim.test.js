@@ -30,7 +30,10 @@ function parseMultipart(body, contentType) {
     }
     assert.equal(after, '\r\n', 'CRLF after a boundary');
     const headEnd = body.indexOf('\r\n\r\n', pos + 2);
-    const headers = body.subarray(pos + 2, headEnd).toString().split('\r\n');
+    const headers = body
+      .subarray(pos + 2, headEnd)
+      .toString()
+      .split('\r\n');
     const end = body.indexOf(sep, headEnd + 4);
     assert.ok(end >= 0, 'every part is closed by a boundary');
     const disp = headers.find((h) => /^content-disposition:/i.test(h));
@@ -95,8 +98,20 @@ test('uploadFile sends the formData fields in order, then the file part, with an
   const file = path.join(tmp, 'photo 1.jpg');
   const content = crypto.randomBytes(100 * 1024 + 7);
   fs.writeFileSync(file, content);
-  const formData = { key: 'u/1/a b+1.jpg', success_action_status: 200, Signature: 'q-sign-algorithm=sha1&q-ak=AKID', 'Content-Type': '', 名字: '值 "quoted"' };
-  const r = await call(shim.wx.uploadFile, { url: `${base}/up`, name: 'file', filePath: file, header: { Authorization: 'sig', 'x-cos-security-token': 'tok' }, formData });
+  const formData = {
+    key: 'u/1/a b+1.jpg',
+    success_action_status: 200,
+    Signature: 'q-sign-algorithm=sha1&q-ak=AKID',
+    'Content-Type': '',
+    名字: '值 "quoted"',
+  };
+  const r = await call(shim.wx.uploadFile, {
+    url: `${base}/up`,
+    name: 'file',
+    filePath: file,
+    header: { Authorization: 'sig', 'x-cos-security-token': 'tok' },
+    formData,
+  });
   assert.deepEqual(Object.keys(r).sort(), ['data', 'errMsg', 'statusCode'], 'a device gives no header');
   assert.equal(r.statusCode, 200);
   assert.equal(typeof r.data, 'string');
@@ -107,8 +122,14 @@ test('uploadFile sends the formData fields in order, then the file part, with an
   assert.equal(req.headers['transfer-encoding'], undefined);
   assert.equal(Number(req.headers['content-length']), req.body.length);
   const parts = parseMultipart(req.body, req.headers['content-type']);
-  assert.deepEqual(parts.map((p) => p.name), ['key', 'success_action_status', 'Signature', 'Content-Type', '名字', 'file']);
-  assert.deepEqual(parts.slice(0, 5).map((p) => p.data.toString()), ['u/1/a b+1.jpg', '200', 'q-sign-algorithm=sha1&q-ak=AKID', '', '值 "quoted"']);
+  assert.deepEqual(
+    parts.map((p) => p.name),
+    ['key', 'success_action_status', 'Signature', 'Content-Type', '名字', 'file'],
+  );
+  assert.deepEqual(
+    parts.slice(0, 5).map((p) => p.data.toString()),
+    ['u/1/a b+1.jpg', '200', 'q-sign-algorithm=sha1&q-ak=AKID', '', '值 "quoted"'],
+  );
   assert.ok(parts.slice(0, 5).every((p) => p.filename === null && p.contentType === undefined));
   const f = parts[5];
   assert.equal(f.filename, 'photo 1.jpg');
@@ -123,7 +144,11 @@ test('uploadFile can include the reply headers, and fails for a missing file', a
   fs.writeFileSync(file, 'x');
   const r = await call(shim.wx.uploadFile, { url: `${base}/up`, name: 'f', filePath: file });
   assert.equal(r.header['X-Echo'] || r.header['x-echo'], 'yes');
-  const e = await call(shim.wx.uploadFile, { url: `${base}/up`, name: 'f', filePath: path.join(tmp, 'missing.jpg') }).then(
+  const e = await call(shim.wx.uploadFile, {
+    url: `${base}/up`,
+    name: 'f',
+    filePath: path.join(tmp, 'missing.jpg'),
+  }).then(
     () => assert.fail('uploaded a missing file'),
     (err) => err,
   );
@@ -158,8 +183,15 @@ test('onProgressUpdate fires as the body is written, ending at 100% before succe
     assert.ok(events[i].totalBytesSent > events[i - 1].totalBytesSent, 'bytes sent grow');
     assert.ok(events[i].progress >= events[i - 1].progress, 'progress never goes back');
   }
-  assert.ok(events.every((e) => e.totalBytesExpectedToSend === total), 'expected bytes = the body length');
-  assert.deepEqual(events[events.length - 1], { progress: 100, totalBytesSent: total, totalBytesExpectedToSend: total });
+  assert.ok(
+    events.every((e) => e.totalBytesExpectedToSend === total),
+    'expected bytes = the body length',
+  );
+  assert.deepEqual(events[events.length - 1], {
+    progress: 100,
+    totalBytesSent: total,
+    totalBytesExpectedToSend: total,
+  });
   shim.close();
 });
 
@@ -180,11 +212,16 @@ test('readFile and readFileSync read exact ranges, in an encoding or as an Array
   assert.ok(Buffer.from(tail.data).equals(content.subarray(4000)));
   const empty = await read({ position: 4096, length: 0 });
   assert.equal(empty.data.byteLength, 0);
-  assert.equal((await read({ position: 10, length: 4, encoding: 'hex' })).data, content.subarray(10, 14).toString('hex'));
+  assert.equal(
+    (await read({ position: 10, length: 4, encoding: 'hex' })).data,
+    content.subarray(10, 14).toString('hex'),
+  );
   assert.equal((await read({ encoding: 'base64' })).data, content.toString('base64'));
   await assert.rejects(read({ position: 4000, length: 200 }), (e) => /^readFile:fail .*length/.test(e.errMsg));
   await assert.rejects(read({ position: 5000 }), (e) => /^readFile:fail .*position/.test(e.errMsg));
-  await assert.rejects(call(fsm.readFile, { filePath: path.join(tmp, 'nope') }), (e) => /^readFile:fail no such file or directory/.test(e.errMsg));
+  await assert.rejects(call(fsm.readFile, { filePath: path.join(tmp, 'nope') }), (e) =>
+    /^readFile:fail no such file or directory/.test(e.errMsg),
+  );
 
   assert.ok(Buffer.from(fsm.readFileSync(file, undefined, 100, 50)).equals(content.subarray(100, 150)));
   fs.writeFileSync(path.join(tmp, 'text.txt'), '图片 ok');
@@ -207,7 +244,9 @@ test('stat, access and writeFile behave like the runtime', async () => {
   await call(fsm.writeFile, { filePath: file, data: 'hello', encoding: 'utf8' });
   assert.equal(fs.readFileSync(file, 'utf8'), 'hello');
   await call(fsm.access, { path: file });
-  await assert.rejects(call(fsm.access, { path: `${file}.missing` }), (e) => /^access:fail no such file/.test(e.errMsg));
+  await assert.rejects(call(fsm.access, { path: `${file}.missing` }), (e) =>
+    /^access:fail no such file/.test(e.errMsg),
+  );
   shim.close();
   assert.equal(fs.existsSync(shim.tmpDir), false, 'close() removes the temp dir it made');
 });
@@ -234,7 +273,12 @@ test('wx.request: data, dataType, responseType, statuses and callback shapes', a
   assert.equal(lastSeen().url, '/echo?a=1&cos_path=%2Fu%2F1%2Fa%20b', 'GET data becomes the query');
   assert.equal(lastSeen().headers['content-type'], undefined, 'no content-type without a body');
 
-  await call(wx.request, { url: `${base}/echo`, method: 'PUT', data: new Uint8Array([9, 8, 7]).buffer, header: { 'Content-Length': 3, 'Cache-Control': '' } });
+  await call(wx.request, {
+    url: `${base}/echo`,
+    method: 'PUT',
+    data: new Uint8Array([9, 8, 7]).buffer,
+    header: { 'Content-Length': 3, 'Cache-Control': '' },
+  });
   assert.deepEqual([...lastSeen().body], [9, 8, 7]);
   assert.equal(lastSeen().headers['content-length'], '3');
   assert.equal(lastSeen().headers['cache-control'], '');
@@ -288,12 +332,19 @@ test('login, chooseMedia, storage and the promise style', async () => {
   const file = path.join(tmp, 'pick.jpg');
   fs.writeFileSync(file, crypto.randomBytes(1234));
   let n = 0;
-  const shim = createWx({ loginCode: () => `test-user-${++n}`, media: [file, path.join(tmp, 'text.txt')], sdkVersion: '2.9.0' });
+  const shim = createWx({
+    loginCode: () => `test-user-${++n}`,
+    media: [file, path.join(tmp, 'text.txt')],
+    sdkVersion: '2.9.0',
+  });
   const { wx } = shim;
   assert.equal((await wx.login()).code, 'test-user-1');
   assert.equal((await call(wx.login, {})).code, 'test-user-2');
   const picked = await wx.chooseMedia({ count: 1, mediaType: ['image'] });
-  assert.deepEqual(picked.tempFiles.map((f) => [f.tempFilePath, f.size, f.fileType]), [[file, 1234, 'image']]);
+  assert.deepEqual(
+    picked.tempFiles.map((f) => [f.tempFilePath, f.size, f.fileType]),
+    [[file, 1234, 'image']],
+  );
   assert.equal(picked.type, 'image');
   await assert.rejects(wx.chooseMedia({ mediaType: ['video'] }), (e) => e.errMsg === 'chooseMedia:fail cancel');
   const noCode = createWx();
