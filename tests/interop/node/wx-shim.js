@@ -225,6 +225,7 @@ function fileSystemManager(record) {
       throw new Error(failMessage(api, e, file));
     }
   };
+  // An async method: `fn(o)` resolves to the result's fields; errMsg is added here.
   const callbackApi =
     (api, fileOf, fn) =>
     (o = {}) => {
@@ -233,63 +234,38 @@ function fileSystemManager(record) {
         o,
         Promise.resolve()
           .then(() => fn(o))
-          .catch((e) => Promise.reject({ errMsg: failMessage(api, e, fileOf(o)) })),
+          .then(
+            (r) => ({ ...r, errMsg: `${api}:ok` }),
+            (e) => Promise.reject({ errMsg: failMessage(api, e, fileOf(o)) }),
+          ),
       );
     };
+  const filePathOf = (o) => o.filePath;
+  const pathOf = (o) => o.path;
   return {
-    readFile: callbackApi(
-      'readFile',
-      (o) => o.filePath,
-      async (o) => ({
-        data: decode(await readRange(o.filePath, o.position, o.length), o.encoding),
-        errMsg: 'readFile:ok',
-      }),
-    ),
+    readFile: callbackApi('readFile', filePathOf, async (o) => ({
+      data: decode(await readRange(o.filePath, o.position, o.length), o.encoding),
+    })),
     readFileSync(filePath, encoding, position, length) {
       record('fs.readFileSync', { filePath, encoding, position, length });
       return sync('readFileSync', filePath, () => decode(readRangeSync(filePath, position, length), encoding));
     },
-    stat: callbackApi(
-      'stat',
-      (o) => o.path,
-      async (o) => ({ stats: statsOf(await fsp.stat(o.path)), errMsg: 'stat:ok' }),
-    ),
+    stat: callbackApi('stat', pathOf, async (o) => ({ stats: statsOf(await fsp.stat(o.path)) })),
     statSync(p) {
       record('fs.statSync', { path: p });
       return sync('statSync', p, () => statsOf(fs.statSync(p)));
     },
-    access: callbackApi(
-      'access',
-      (o) => o.path,
-      async (o) => {
-        await fsp.access(o.path);
-        return { errMsg: 'access:ok' };
-      },
-    ),
+    access: callbackApi('access', pathOf, (o) => fsp.access(o.path)),
     accessSync(p) {
       record('fs.accessSync', { path: p });
       sync('accessSync', p, () => fs.accessSync(p));
     },
-    writeFile: callbackApi(
-      'writeFile',
-      (o) => o.filePath,
-      async (o) => {
-        await fsp.writeFile(o.filePath, encode(o.data, o.encoding));
-        return { errMsg: 'writeFile:ok' };
-      },
-    ),
+    writeFile: callbackApi('writeFile', filePathOf, (o) => fsp.writeFile(o.filePath, encode(o.data, o.encoding))),
     writeFileSync(filePath, data, encoding) {
       record('fs.writeFileSync', { filePath, encoding });
       sync('writeFileSync', filePath, () => fs.writeFileSync(filePath, encode(data, encoding)));
     },
-    unlink: callbackApi(
-      'unlink',
-      (o) => o.filePath,
-      async (o) => {
-        await fsp.unlink(o.filePath);
-        return { errMsg: 'unlink:ok' };
-      },
-    ),
+    unlink: callbackApi('unlink', filePathOf, (o) => fsp.unlink(o.filePath)),
     unlinkSync(filePath) {
       record('fs.unlinkSync', { filePath });
       sync('unlinkSync', filePath, () => fs.unlinkSync(filePath));
