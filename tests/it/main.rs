@@ -16,6 +16,7 @@ mod harness;
 
 mod concurrency;
 mod crash;
+mod examples;
 mod faults;
 mod flow;
 mod hostile;
