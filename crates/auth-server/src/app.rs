@@ -72,6 +72,7 @@ pub struct Application {
     server: Server,
     audit: AuditLog,
     writer: AuditWriter,
+    db: db::Db,
     state: web::Data<AppState>,
     store: Option<cos_local::Store>,
 }
@@ -124,12 +125,10 @@ impl Application {
             source,
         })?;
         let metrics = Arc::new(Metrics::default());
-        let users = db::Users::new(db::open(&config.database)?);
-        let (audit, writer) = db::start_audit(
-            db::open(&config.database)?,
-            config.audit_queue,
-            metrics.clone(),
-        );
+        let db = db::Db::connect(&config.database).await?;
+        let users = db::Users::new(db.clone());
+        let (audit, writer) =
+            db::start_audit(&config.database, config.audit_queue, metrics.clone());
         let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Bind {
             addr: config.bind,
             source,
@@ -291,6 +290,7 @@ impl Application {
             server,
             audit,
             writer,
+            db,
             state,
             store: store_handle,
         })
@@ -339,6 +339,7 @@ impl Application {
         let writer = self.writer;
         // Joining the writer blocks until the queue is written.
         let _ = tokio::task::spawn_blocking(move || writer.shutdown()).await;
+        self.db.close().await;
         tracing::info!("auth server stopped; audit log flushed");
         result
     }

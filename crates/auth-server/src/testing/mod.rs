@@ -2,10 +2,12 @@
 //! deployed build): [`spawn_app`] starts the real server in-process on
 //! `127.0.0.1:0` with [`Config::for_tests`] (embedded store, dev login on) in a
 //! fresh data directory, and WeChat pointed at a fake ([`fake_wechat`]).
-//! Suites keep their own request helpers on top of [`TestApp`].
+//! Suites keep their own request helpers on top of [`TestApp`]; a test that
+//! needs its own SQLite or PostgreSQL database gets one from [`database`].
 // Test support: a harness that cannot start should fail the test loudly.
 #![allow(clippy::expect_used)]
 
+pub mod database;
 pub mod fake_wechat;
 
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 //! request helper per endpoint, token forging, and the error-body check.
 
 use auth_server::config::{TEST_SECRET_ID, TEST_SECRET_KEY};
+use auth_server::db::Db;
 pub use auth_server::testing::{TestApp, spawn_app, spawn_app_with};
 use cos_sign::Credentials;
 use serde_json::{Value, json};
@@ -27,7 +28,8 @@ pub trait Api {
     /// stateless, so this is what the server itself would issue).
     fn forge(&self, claims: &Value) -> String;
     fn token_for(&self, user_id: u64) -> String;
-    fn db(&self) -> rusqlite::Connection;
+    /// The server's database, once every queued audit record is written.
+    async fn db(&self) -> Db;
 }
 
 impl Api for TestApp {
@@ -101,9 +103,9 @@ impl Api for TestApp {
         }))
     }
 
-    fn db(&self) -> rusqlite::Connection {
+    async fn db(&self) -> Db {
         self.audit.flush();
-        rusqlite::Connection::open(&self.config.database).unwrap()
+        Db::connect(&self.config.database).await.unwrap()
     }
 }
 

@@ -6,6 +6,7 @@ mod helpers;
 
 mod binary;
 mod cors;
+mod database;
 mod embedded;
 mod errors;
 mod hostile_paths;
