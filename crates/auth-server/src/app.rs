@@ -263,7 +263,7 @@ impl Application {
                     }
                 })
         })
-        .shutdown_timeout(10);
+        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs());
         if let Some(n) = config.workers {
             server = server.workers(n);
         }
@@ -335,13 +335,31 @@ impl Application {
         });
         let result = self.server.await;
         shrinker.abort();
-        drop(self.state);
+        let _ = shrinker.await;
+        wait_for_workers(self.state).await;
         let writer = self.writer;
         // Joining the writer blocks until the queue is written.
         let _ = tokio::task::spawn_blocking(move || writer.shutdown()).await;
         self.db.close().await;
         tracing::info!("auth server stopped; audit log flushed");
         result
+    }
+}
+
+/// How long a stop waits for requests in progress (a graceful stop) or for
+/// the workers to let go of the state (any stop).
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits until every HTTP worker has dropped its handle on `state` (or
+/// [`SHUTDOWN_TIMEOUT`] passed). A forced stop (SIGINT, `stop(false)`)
+/// returns before the workers are gone, and a handler still running could
+/// queue an audit record after the writer drained the queue: the record of a
+/// signature the client may have received would be lost.
+async fn wait_for_workers(state: web::Data<AppState>) {
+    let state = state.into_inner();
+    let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+    while Arc::strong_count(&state) > 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
