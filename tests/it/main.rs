@@ -20,3 +20,4 @@ mod faults;
 mod flow;
 mod hostile;
 mod official;
+mod replicas;

@@ -166,6 +166,15 @@ pub async fn count(db: &Db) -> Result<u64, DbError> {
     Ok(to_u64(n))
 }
 
+/// Rows in the audit table for one user (tests and tools).
+pub async fn count_for_user(db: &Db, user_id: u64) -> Result<u64, DbError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM signatures WHERE user_id = $1")
+        .bind(to_i64(user_id))
+        .fetch_one(db.pool())
+        .await?;
+    Ok(to_u64(n))
+}
+
 fn writer_thread(config: &DatabaseConfig, rx: Receiver<MsgBox>, metrics: &Metrics) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

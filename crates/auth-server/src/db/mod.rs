@@ -24,7 +24,7 @@
 //! - `url.rs`: [`DatabaseUrl`], the parsed, redacted address;
 //! - `migrate.rs`: the migrations and the one dialect difference;
 //! - `users.rs`: [`Users`];
-//! - `audit.rs`: [`AuditLog`], its writer thread and [`audit::count`].
+//! - `audit.rs`: [`AuditLog`], its writer thread, and counts of its rows.
 
 pub mod audit;
 mod migrate;
