@@ -282,6 +282,7 @@ impl Application {
             %base_url,
             embedded = store.is_some(),
             dev_login = config.dev_login,
+            database = %config.database.url,
             "auth server listening"
         );
         Ok(Application {

@@ -2,7 +2,7 @@
 //! default: one file, one server) or PostgreSQL (`database.url =
 //! "postgres://…"`: several replicas on one database).
 //!
-//! One schema, one set of migrations ([`migrate`]) and one code path for
+//! One schema, one set of migrations (`migrate.rs`) and one code path for
 //! both: every query is written once, with `$1`-style parameters (SQLite
 //! takes them too), and runs through sqlx's `Any` driver, which picks the
 //! backend from the URL.
