@@ -4,6 +4,8 @@
 # the clone, keyed by the lock files, so a second run (or a second clone) reuses it:
 #   ${COS_UPLOAD_KIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cos-upload-kit}
 # The clone gets `.venv` and `tests/interop/node/node_modules` as links into that cache.
+# The database suites get a throwaway PostgreSQL server (scripts/postgres-local.sh), started
+# here and stopped on exit.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -67,6 +69,27 @@ if [ ! -e "$node_dir/.complete" ]; then
 fi
 link_to "$node_dir/node_modules" tests/interop/node/node_modules
 export COS_INTEROP_NODE_DIR="$root/tests/interop/node"
+
+# PostgreSQL for the database suites (auth-server's database tests run on SQLite and on it;
+# the replicas suite runs two auth servers on it): a throwaway server in a temporary directory,
+# stopped and removed on exit. scripts/postgres-local.sh installs Debian's postgresql with
+# apt-get when it is missing. COS_REQUIRE_POSTGRES=1 makes those tests fail, never skip,
+# should DATABASE_URL go missing.
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/cos-upload-kit-postgres.XXXXXX")
+# As root the server runs as the postgres user, which must be able to enter the directory.
+chmod 755 "$pg_dir"
+stop_postgres() {
+    bash "$root/scripts/postgres-local.sh" stop "$pg_dir" >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+}
+trap stop_postgres EXIT
+echo "== starting PostgreSQL for the database suites"
+bash scripts/postgres-local.sh start "$pg_dir" >/dev/null
+set -a
+# shellcheck source=/dev/null
+. "$pg_dir/postgres.env"
+set +a
+export COS_REQUIRE_POSTGRES=1
 
 echo "== crate suites: cargo test --workspace --exclude system-tests"
 cargo test --workspace --locked --exclude system-tests

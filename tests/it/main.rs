@@ -21,3 +21,4 @@ mod faults;
 mod flow;
 mod hostile;
 mod official;
+mod replicas;

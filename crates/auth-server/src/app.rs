@@ -74,6 +74,7 @@ pub struct Application {
     server: Server,
     audit: AuditLog,
     writer: AuditWriter,
+    db: db::Db,
     state: web::Data<AppState>,
     store: Option<cos_local::Store>,
 }
@@ -126,12 +127,10 @@ impl Application {
             source,
         })?;
         let metrics = Arc::new(Metrics::default());
-        let users = db::Users::new(db::open(&config.database)?);
-        let (audit, writer) = db::start_audit(
-            db::open(&config.database)?,
-            config.audit_queue,
-            metrics.clone(),
-        );
+        let db = db::Db::connect(&config.database).await?;
+        let users = db::Users::new(db.clone());
+        let (audit, writer) =
+            db::start_audit(&config.database, config.audit_queue, metrics.clone());
         let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Bind {
             addr: config.bind,
             source,
@@ -284,7 +283,7 @@ impl Application {
                     }
                 })
         })
-        .shutdown_timeout(10);
+        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs());
         if let Some(n) = config.workers {
             server = server.workers(n);
         }
@@ -303,6 +302,7 @@ impl Application {
             %base_url,
             embedded = store.is_some(),
             dev_login = config.dev_login,
+            database = %config.database.url,
             "auth server listening"
         );
         Ok(Application {
@@ -311,6 +311,7 @@ impl Application {
             server,
             audit,
             writer,
+            db,
             state,
             store: store_handle,
         })
@@ -355,12 +356,31 @@ impl Application {
         });
         let result = self.server.await;
         shrinker.abort();
-        drop(self.state);
+        let _ = shrinker.await;
+        wait_for_workers(self.state).await;
         let writer = self.writer;
         // Joining the writer blocks until the queue is written.
         let _ = tokio::task::spawn_blocking(move || writer.shutdown()).await;
+        self.db.close().await;
         tracing::info!("auth server stopped; audit log flushed");
         result
+    }
+}
+
+/// How long a stop waits for requests in progress (a graceful stop) or for
+/// the workers to let go of the state (any stop).
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits until every HTTP worker has dropped its handle on `state` (or
+/// [`SHUTDOWN_TIMEOUT`] passed). A forced stop (SIGINT, `stop(false)`)
+/// returns before the workers are gone, and a handler still running could
+/// queue an audit record after the writer drained the queue: the record of a
+/// signature the client may have received would be lost.
+async fn wait_for_workers(state: web::Data<AppState>) {
+    let state = state.into_inner();
+    let deadline = Instant::now() + SHUTDOWN_TIMEOUT;
+    while Arc::strong_count(&state) > 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

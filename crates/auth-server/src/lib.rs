@@ -183,11 +183,13 @@
 //! | `AUTH_BIND` | `server.bind` | `127.0.0.1:8080` |
 //! | `AUTH_PUBLIC_URL` | `server.public_url` | `http://<bind>` |
 //! | `AUTH_DATA_DIR` | `server.data_dir` | `data` |
-//! | `AUTH_DATABASE` | `server.database` | `<data_dir>/auth.sqlite3` |
+//! | `AUTH_DATABASE` | `server.database` | `<data_dir>/auth.sqlite3` (unused when `database.url` is set) |
 //! | `AUTH_WORKERS` | `server.workers` | number of cores |
 //! | `AUTH_TRUST_FORWARDED_FOR` | `server.trust_forwarded_for` | `false` |
 //! | `AUTH_AUDIT_QUEUE` | `server.audit_queue` | `65536` |
 //! | `AUTH_CORS_ALLOWED_ORIGINS` | `server.cors_allowed_origins` | none (no CORS) |
+//! | `AUTH_DATABASE_URL` | `database.url` | the SQLite file `server.database`; else `sqlite://<path>` or `postgres://user:password@host/db` |
+//! | `AUTH_DATABASE_MAX_CONNECTIONS` / `AUTH_DATABASE_CONNECT_TIMEOUT_SECS` | `database.max_connections` / `database.connect_timeout_secs` | `10` / `10` |
 //! | `AUTH_JWT_SECRET` | `jwt.secret` | required unless embedded: ≥ 32 bytes, an estimated ≥ 128 bits of entropy ([`config::jwt_secret_is_strong`]), nothing shared with the COS or WeChat credentials |
 //! | `AUTH_JWT_ISSUER` / `AUTH_JWT_AUDIENCE` | `jwt.issuer` / `jwt.audience` | `metis-auth` / `metis-upload` |
 //! | `AUTH_JWT_TTL_SECS` / `AUTH_JWT_LEEWAY_SECS` | `jwt.ttl_secs` / `jwt.leeway_secs` | `7200` / `30` |
@@ -236,14 +238,26 @@
 //! credentials is allowed but logged as a warning at startup.
 //!
 //! # Persistence
-//! SQLite: `users (id, provider, subject, unionid, …)` — the id is the JWT `sub`
-//! — and `signatures (user_id, kind, target, expires_at, ip, issued_at,
-//! source)` (`source` only for temporary credentials), written
-//! by one thread in batches from a bounded queue (full queue: the record is
-//! dropped and counted in `/metrics`); the queue is flushed at shutdown. A
-//! data directory the server creates gets a `.gitignore` of `*` ([`data_dir`]),
-//! so the database, the dev secrets and the embedded store's objects never
-//! land in a git repository the directory happens to be in.
+//! SQLite by default (`server.database`, one file); PostgreSQL with
+//! `database.url = "postgres://…"`, which several replicas can share. Both
+//! hold the same schema, brought up to date at start by the migrations in
+//! `migrations/` ([`db`]): `users (id, provider, subject, unionid, …)` — the
+//! id is the JWT `sub`, assigned by the database, unique per (provider,
+//! subject), so a user has one id on every replica — and `signatures
+//! (user_id, kind, target, expires_at, ip, issued_at, source)` (`source` only
+//! for temporary credentials: `minted`, `sts` or `cache`), written by one thread
+//! in batches from a bounded queue (full queue: the record is dropped and
+//! counted in `/metrics`); the queue is flushed at shutdown. The user upsert
+//! at login is the only write a request waits for. The URL's password never
+//! shows in logs, errors or `Debug`. A data directory the server creates gets
+//! a `.gitignore` of `*` ([`data_dir`]), so the database, the dev secrets and
+//! the embedded store's objects never land in a git repository the directory
+//! happens to be in.
+//!
+//! Replicas share nothing but the database (and the JWT secret, so a token
+//! one issues is good on all): rate limits are counted per replica, so behind
+//! a load balancer over N replicas a client gets up to N times the configured
+//! rates.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

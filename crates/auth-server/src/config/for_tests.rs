@@ -9,8 +9,10 @@ use cos_local::FaultConfig;
 use cos_sign::sts::TokenKey;
 use cos_sign::{Credentials, SecretKey};
 
+use super::DatabaseConfig;
 use super::dev_secrets::random_text;
 use super::{Config, EmbeddedConfig, JwtConfig, RateLimits, StsConfig, StsScheme, WechatConfig};
+use crate::db::DatabaseUrl;
 
 /// The test COS SecretId of `Config::for_tests` (feature `test-support`).
 pub const TEST_SECRET_ID: &str = "AKIDTestSecretId00000000000000000000";
@@ -31,7 +33,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
             data_dir: data_dir.to_owned(),
-            database: data_dir.join("auth.sqlite3"),
+            database: DatabaseConfig::new(DatabaseUrl::Sqlite(data_dir.join("auth.sqlite3"))),
             jwt: JwtConfig {
                 secret: SecretKey::new(random_text(48)),
                 issuer: "metis-auth".into(),

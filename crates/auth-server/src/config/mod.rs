@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 #[cfg(any(test, feature = "test-support"))]
 pub use for_tests::{TEST_SECRET_ID, TEST_SECRET_KEY};
 pub use secret_strength::{MIN_JWT_SECRET_BITS, estimated_bits, jwt_secret_is_strong};
+pub use types::DatabaseConfig;
 pub use types::{
     Config, CosConfig, EmbeddedConfig, JwtConfig, MAX_JWT_TTL_SECS, MAX_SIGN_TTL_SECS,
     MAX_STS_DURATION_SECS, MIN_JWT_SECRET_BYTES, MIN_STS_DURATION_SECS, MIN_STS_REUSE_MARGIN_SECS,

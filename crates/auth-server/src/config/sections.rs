@@ -1,6 +1,6 @@
 //! From the settings as text to a [`Config`]: one function per section of the
 //! file (`[server]`, `[cos]`, `[jwt]`, `[wechat]`, `[signing]`, `[sts]`,
-//! `[limits]`, `[store]`), each checking its values. A refused value names its file key
+//! `[limits]`, `[store]`, `[database]`), each checking its values. A refused value names its file key
 //! and environment variable, never a secret's value.
 
 use std::net::SocketAddr;
@@ -11,6 +11,7 @@ use cos_local::{FaultConfig, FaultScope};
 use cos_sign::sts::TokenKey;
 use cos_sign::{Credentials, SecretKey};
 
+use super::DatabaseConfig;
 use super::dev_secrets::{DevSecrets, load_or_create_dev_secrets};
 use super::secret_strength::{RULE, Weakness, check_jwt_secret};
 use super::source::{Raw, setting};
@@ -19,6 +20,7 @@ use super::{
     MAX_STS_DURATION_SECS, MIN_STS_DURATION_SECS, MIN_STS_REUSE_MARGIN_SECS, RateLimits, StsConfig,
     StsScheme, WechatConfig,
 };
+use crate::db::DatabaseUrl;
 
 /// The methods `POST /v1/cos/v5/sign` can sign (and signs by default).
 const V5_METHODS: [&str; 5] = ["PUT", "POST", "GET", "HEAD", "DELETE"];
@@ -29,6 +31,7 @@ const V5_METHODS: [&str; 5] = ["PUT", "POST", "GET", "HEAD", "DELETE"];
 /// from the data directory, or generated and written there.
 pub(super) fn from_raw(raw: &Raw) -> Result<Config, ConfigError> {
     let server = server(raw)?;
+    let database = database(raw, server.database)?;
     let cos = cos(raw)?;
     let dev_secrets = match cos.account {
         None => Some(load_or_create_dev_secrets(&server.data_dir)?),
@@ -44,7 +47,7 @@ pub(super) fn from_raw(raw: &Raw) -> Result<Config, ConfigError> {
         bind: server.bind,
         public_url: server.public_url,
         data_dir: server.data_dir,
-        database: server.database,
+        database,
         jwt,
         cos: cos.account,
         embedded: store.embedded,
@@ -115,6 +118,39 @@ fn server(raw: &Raw) -> Result<Server, ConfigError> {
         audit_queue,
         trust_forwarded_for: raw.bool("server.trust_forwarded_for", false)?,
         cors_allowed_origins,
+    })
+}
+
+/// `[database]`: `database.url` when set, else the SQLite file
+/// `server.database` (the setting from before there was a choice, which
+/// defaults to `<data_dir>/auth.sqlite3`).
+fn database(raw: &Raw, sqlite_path: PathBuf) -> Result<DatabaseConfig, ConfigError> {
+    let url = match raw.str("database.url") {
+        // The message never quotes the URL, so never its password.
+        Some(text) => {
+            DatabaseUrl::parse(text).map_err(|why| Raw::invalid("database.url", why.to_string()))?
+        }
+        None => DatabaseUrl::Sqlite(sqlite_path),
+    };
+    let max_connections = raw.parse(
+        "database.max_connections",
+        DatabaseConfig::DEFAULT_MAX_CONNECTIONS,
+    )?;
+    if max_connections == 0 {
+        return Err(Raw::invalid(
+            "database.max_connections",
+            "must be at least 1",
+        ));
+    }
+    let key = "database.connect_timeout_secs";
+    let connect_timeout = match raw.parse(key, DatabaseConfig::DEFAULT_CONNECT_TIMEOUT.as_secs())? {
+        0 => return Err(Raw::invalid(key, "must be at least 1 (seconds)")),
+        secs => Duration::from_secs(secs),
+    };
+    Ok(DatabaseConfig {
+        url,
+        max_connections,
+        connect_timeout,
     })
 }
 
@@ -609,6 +645,66 @@ mod tests {
         assert_eq!(a.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(a.sign_ttl_secs, 3600);
         assert_eq!(a.jwt.ttl_secs, 7200);
+    }
+
+    #[test]
+    fn database_url_wins_over_the_sqlite_path_and_never_shows_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let db = |pairs: &[(&'static str, &'static str)]| {
+            let mut all = vec![("server.data_dir", d)];
+            all.extend_from_slice(pairs);
+            from_raw(&raw(&all)).map(|c| c.database)
+        };
+        let default = db(&[]).unwrap();
+        assert_eq!(
+            default.url,
+            DatabaseUrl::Sqlite(dir.path().join("auth.sqlite3"))
+        );
+        assert_eq!(
+            (default.max_connections, default.connect_timeout),
+            (10, Duration::from_secs(10))
+        );
+        let path = db(&[("server.database", "/var/lib/a.db")]).unwrap();
+        assert_eq!(path.url, DatabaseUrl::Sqlite("/var/lib/a.db".into()));
+        let pg = db(&[
+            ("server.database", "/var/lib/a.db"),
+            ("database.url", "postgres://app:hunter2@db:5432/auth"),
+            ("database.max_connections", "4"),
+            ("database.connect_timeout_secs", "3"),
+        ])
+        .unwrap();
+        assert!(matches!(pg.url, DatabaseUrl::Postgres(_)), "{pg:?}");
+        assert_eq!(
+            (pg.max_connections, pg.connect_timeout),
+            (4, Duration::from_secs(3))
+        );
+        assert!(!format!("{pg:?}").contains("hunter2"), "{pg:?}");
+        for (key, bad, env) in [
+            (
+                "database.url",
+                "mysql://app:hunter2@db/auth",
+                "AUTH_DATABASE_URL",
+            ),
+            (
+                "database.url",
+                "postgres://app:hunter2@/auth",
+                "AUTH_DATABASE_URL",
+            ),
+            (
+                "database.max_connections",
+                "0",
+                "AUTH_DATABASE_MAX_CONNECTIONS",
+            ),
+            (
+                "database.connect_timeout_secs",
+                "0",
+                "AUTH_DATABASE_CONNECT_TIMEOUT_SECS",
+            ),
+        ] {
+            let e = db(&[(key, bad)]).unwrap_err().to_string();
+            assert!(e.contains(env) && !e.contains("hunter2"), "{bad}: {e}");
+        }
     }
 
     #[test]

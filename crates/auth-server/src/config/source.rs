@@ -20,6 +20,12 @@ pub(super) const SETTINGS: &[(&str, &str)] = &[
     ("server.trust_forwarded_for", "AUTH_TRUST_FORWARDED_FOR"),
     ("server.audit_queue", "AUTH_AUDIT_QUEUE"),
     ("server.cors_allowed_origins", "AUTH_CORS_ALLOWED_ORIGINS"),
+    ("database.url", "AUTH_DATABASE_URL"),
+    ("database.max_connections", "AUTH_DATABASE_MAX_CONNECTIONS"),
+    (
+        "database.connect_timeout_secs",
+        "AUTH_DATABASE_CONNECT_TIMEOUT_SECS",
+    ),
     ("jwt.secret", "AUTH_JWT_SECRET"),
     ("jwt.issuer", "AUTH_JWT_ISSUER"),
     ("jwt.audience", "AUTH_JWT_AUDIENCE"),

@@ -9,6 +9,7 @@ use cos_sign::sts::TokenKey;
 use cos_sign::{Credentials, SecretKey};
 
 use super::ConfigError;
+use crate::db::DatabaseUrl;
 
 /// Shortest accepted JWT secret, in bytes (RFC 8725: HS256 keys of at least 256 bits).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -140,6 +141,35 @@ impl StsScheme {
     }
 }
 
+/// The database: which one, how many connections, how long to wait for one.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `database.url`, else the SQLite file `server.database`, else
+    /// `<data_dir>/auth.sqlite3`. `Debug` hides a PostgreSQL password.
+    pub url: DatabaseUrl,
+    /// Most connections of the request pool (default 10); the audit writer
+    /// has one more of its own.
+    pub max_connections: u32,
+    /// Longest wait to connect, or for a free connection (default 10 s).
+    pub connect_timeout: Duration,
+}
+
+impl DatabaseConfig {
+    /// Default of [`DatabaseConfig::max_connections`].
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+    /// Default of [`DatabaseConfig::connect_timeout`].
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// `url` with the default pool size and timeout.
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self {
+            url,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+}
+
 /// Everything the server needs. Build with [`Config::from_env`] (production),
 /// or `Config::for_tests` (tests; feature `test-support`), then adjust the public fields.
 #[derive(Debug, Clone)]
@@ -151,8 +181,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Data directory: SQLite database, embedded store, generated dev secrets.
     pub data_dir: PathBuf,
-    /// SQLite database file (default `<data_dir>/auth.sqlite3`).
-    pub database: PathBuf,
+    /// The database of users and the audit (default the SQLite file
+    /// `<data_dir>/auth.sqlite3`).
+    pub database: DatabaseConfig,
     /// JWT settings.
     pub jwt: JwtConfig,
     /// The COS account; `None` = embedded store with generated dev credentials.

@@ -45,14 +45,11 @@ async fn upsert_user(
     subject: String,
     unionid: Option<String>,
 ) -> Result<u64, AppError> {
-    let users = state.users.clone();
     let now = shared::clock::unix_now();
-    let id = web::block(move || users.upsert(provider, &subject, unionid.as_deref(), now))
+    let id = state
+        .users
+        .upsert(provider, &subject, unionid.as_deref(), now)
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "user upsert task failed");
-            AppError::internal()
-        })?
         .map_err(|e| {
             tracing::error!(error = %e, "user upsert failed");
             AppError::internal()

@@ -3,10 +3,12 @@
 //! `127.0.0.1:0` with [`Config::for_tests`] (embedded store, dev login on) in a
 //! fresh data directory, and WeChat pointed at a fake ([`fake_wechat`]).
 //! [`fake_sts`] stands in for Tencent STS in tests of the real-COS mode.
-//! Suites keep their own request helpers on top of [`TestApp`].
+//! Suites keep their own request helpers on top of [`TestApp`]; a test that
+//! needs its own SQLite or PostgreSQL database gets one from [`database`].
 // Test support: a harness that cannot start should fail the test loudly.
 #![allow(clippy::expect_used)]
 
+pub mod database;
 pub mod fake_sts;
 pub mod fake_wechat;
 

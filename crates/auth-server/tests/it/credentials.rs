@@ -386,7 +386,7 @@ async fn refusals_carry_a_message_an_app_can_show() {
         .unwrap();
     expect_error(r, 401, "missing_token").await;
     // Refusals issue nothing.
-    assert_eq!(app.issued_count(), 0);
+    assert_eq!(app.issued_count().await, 0);
 }
 
 #[tokio::test]
@@ -405,19 +405,14 @@ async fn every_credential_is_audited_and_counted() {
     .await;
     app.credentials(&token, &json!({"scope": "key", "ext": "exe"}))
         .await;
-    let db = app.db();
-    let rows: Vec<(i64, String, String, i64, Option<String>)> = db
-        .prepare(
-            "SELECT user_id, kind, target, expires_at - issued_at, source FROM signatures \
-             ORDER BY id",
-        )
-        .unwrap()
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let db = app.db().await;
+    let rows: Vec<(i64, String, String, i64, Option<String>)> = sqlx::query_as(
+        "SELECT user_id, kind, target, expires_at - issued_at, source FROM signatures \
+         ORDER BY id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
     let id = id as i64;
     assert_eq!(
         rows,

@@ -92,14 +92,11 @@ async fn key_credentials_come_from_a_tc3_signed_get_federation_token() {
     assert_ne!(v2["Key"], v["Key"]);
     assert_ne!(v2["TmpSecretId"], v["TmpSecretId"]);
     assert_eq!(fake.calls().len(), 2);
-    let db = app.db();
-    let sources: Vec<String> = db
-        .prepare("SELECT source FROM signatures ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let db = app.db().await;
+    let sources: Vec<String> = sqlx::query_scalar("SELECT source FROM signatures ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
     assert_eq!(sources, ["sts", "sts"]);
 }
 
@@ -139,14 +136,12 @@ async fn prefix_credentials_are_reused_per_user_and_policy_until_the_margin() {
         "auth_sts_call_duration_seconds_count 5",
     ])
     .await;
-    let db = app.db();
-    let rows: Vec<(String, String)> = db
-        .prepare("SELECT target, source FROM signatures ORDER BY id LIMIT 2")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let db = app.db().await;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT target, source FROM signatures ORDER BY id LIMIT 2")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
     let target = format!("u/{alice_id}/*");
     assert_eq!(
         rows,
@@ -209,7 +204,7 @@ async fn an_sts_error_is_503_sts_unavailable_with_a_generic_message() {
     // Nothing was issued or audited.
     app.assert_metrics(&["auth_sts_calls_total{outcome=\"sts_error\"} 1"])
         .await;
-    assert_eq!(app.issued_count(), 0);
+    assert_eq!(app.issued_count().await, 0);
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 
 use auth_server::Config;
 use auth_server::config::{CosConfig, StsScheme, TEST_SECRET_ID, TEST_SECRET_KEY};
+use auth_server::db::Db;
 use auth_server::testing::fake_sts::FakeSts;
 pub use auth_server::testing::{TestApp, spawn_app, spawn_app_with};
 use cos_sign::sts::TokenKey;
@@ -62,12 +63,13 @@ pub trait Api {
     /// Asserts that `GET /metrics` has each of `lines`.
     async fn assert_metrics(&self, lines: &[&str]);
     /// Rows of the audit table (signatures and credentials issued).
-    fn issued_count(&self) -> i64;
+    async fn issued_count(&self) -> u64;
     /// A token for any user id, signed with the server's secret (tokens are
     /// stateless, so this is what the server itself would issue).
     fn forge(&self, claims: &Value) -> String;
     fn token_for(&self, user_id: u64) -> String;
-    fn db(&self) -> rusqlite::Connection;
+    /// The server's database, once every queued audit record is written.
+    async fn db(&self) -> Db;
 }
 
 impl Api for TestApp {
@@ -144,9 +146,9 @@ impl Api for TestApp {
         }
     }
 
-    fn issued_count(&self) -> i64 {
-        self.db()
-            .query_row("SELECT COUNT(*) FROM signatures", [], |r| r.get(0))
+    async fn issued_count(&self) -> u64 {
+        auth_server::db::audit::count(&self.db().await)
+            .await
             .unwrap()
     }
 
@@ -167,9 +169,9 @@ impl Api for TestApp {
         }))
     }
 
-    fn db(&self) -> rusqlite::Connection {
+    async fn db(&self) -> Db {
         self.audit.flush();
-        rusqlite::Connection::open(&self.config.database).unwrap()
+        Db::connect(&self.config.database).await.unwrap()
     }
 }
 

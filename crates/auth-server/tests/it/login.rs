@@ -29,23 +29,15 @@ async fn code_login_upserts_the_user_and_never_leaks_session_key() {
     assert_eq!(r.status(), 200);
 
     // Persisted: openid and unionid, no session key anywhere in the database.
-    let db = app.db();
-    let (subject, unionid): (String, Option<String>) = db
-        .query_row(
-            "SELECT subject, unionid FROM users WHERE id = ?1",
-            [id.parse::<i64>().unwrap()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!(subject, "o-alice");
-    assert_eq!(unionid.as_deref(), Some("un-alice"));
-    let dump: String = db
-        .query_row(
-            "SELECT group_concat(provider || subject || coalesce(unionid, '')) FROM users",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let users: Vec<(i64, String, String, Option<String>)> =
+        sqlx::query_as("SELECT id, provider, subject, unionid FROM users ORDER BY id")
+            .fetch_all(app.db().await.pool())
+            .await
+            .unwrap();
+    let alice = users.iter().find(|u| u.0.to_string() == id).unwrap();
+    assert_eq!(alice.2, "o-alice");
+    assert_eq!(alice.3.as_deref(), Some("un-alice"));
+    let dump = format!("{users:?}");
     assert!(!dump.contains("SESSION"));
 }
 

@@ -9,6 +9,7 @@ mod cors;
 mod credentials;
 mod credentials_official;
 mod credentials_sts;
+mod database;
 mod embedded;
 mod errors;
 mod hostile_paths;

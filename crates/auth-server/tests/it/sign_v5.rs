@@ -657,14 +657,13 @@ async fn v5_object_listing_is_signed_only_inside_the_callers_prefix() {
         assert!(v["message"].as_str().is_some(), "{query}");
     }
     // Audited like any signature.
-    let db = app.db();
-    let target: String = db
-        .query_row(
-            "SELECT target FROM signatures WHERE target LIKE 'GET ?prefix=%' LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let db = app.db().await;
+    let target: String = sqlx::query_scalar(
+        "SELECT target FROM signatures WHERE target LIKE 'GET ?prefix=%' LIMIT 1",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
     assert_eq!(target, format!("GET ?prefix={prefix}"));
 }
 

@@ -22,7 +22,7 @@ async fn embedded_mode_refuses_a_non_loopback_bind_without_the_opt_in() {
         "{text}"
     );
     // Nothing was created: the check runs before the database is opened.
-    assert!(!config.database.exists());
+    assert!(!config.database.url.sqlite_path().unwrap().exists());
 
     // Opted in (testing from a phone on the LAN): it starts.
     config.embedded.allow_remote = true;
