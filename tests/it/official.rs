@@ -131,3 +131,42 @@ async fn nodejs_sdk_signs_through_get_authorization() {
         ),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodejs_sdk_on_its_defaults_with_temporary_credentials() {
+    let app = spawn_app().await;
+    let token = app.dev_login("node-sts").await;
+    let work = tempfile::tempdir().unwrap();
+    let node_dir = tool("COS_INTEROP_NODE_DIR");
+    let mut cmd = Command::new("node");
+    cmd.arg(node_dir.join("node-sts.js"))
+        .env("NODE_PATH", node_dir.join("node_modules"))
+        .env("SERVER", &app.base_url)
+        .env("TOKEN", &token.access_token)
+        .env("WORKDIR", work.path());
+    let lines = tokio::task::spawn_blocking(move || run("cos-nodejs-sdk-v5 (STS)", &mut cmd))
+        .await
+        .unwrap();
+    let checks: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let names: Vec<&str> = checks.iter().filter_map(|c| c["check"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "uploadFile(put+multipart)+getObject",
+            "getBucket(prefix)",
+            "outside-prefix-refused",
+            "static-security-token",
+            "done"
+        ],
+        "{lines:#?}"
+    );
+    // Two credentials for the whole run: the SDK signed every request itself.
+    assert_eq!(checks.last().unwrap()["credential_calls"], 2, "{lines:#?}");
+    proved(
+        "official",
+        "cos-nodejs-sdk-v5 on its defaults with temporary credentials (getAuthorization and the static SecurityToken form): 100 KiB and 12 MiB uploadFile read back equal, its prefix listed, outside-prefix and over-size puts refused 403, 2 credential requests in all",
+    );
+}
