@@ -1,12 +1,15 @@
-//! The mini-program example (`examples/miniprogram`) and Tencent's `cos-wx-sdk-v5`, run in
-//! Node under the `wx` shim (`tests/interop/node/wx-shim.js`) against the server started
-//! in-process. The scripts live in `tests/interop/node`; the SDK comes from
-//! `$COS_INTEROP_NODE_DIR/node_modules`, which `scripts/test-all.sh` installs.
+//! The examples a developer copies, run as they are against the server started in-process:
+//! the mini-program (`examples/miniprogram`) and Tencent's `cos-wx-sdk-v5` in Node under the
+//! `wx` shim (`tests/interop/node/wx-shim.js`; the SDK comes from
+//! `$COS_INTEROP_NODE_DIR/node_modules`, which `scripts/test-all.sh` installs), and the
+//! scripts in `examples/script` (cos-python-sdk-v5 with temporary credentials; curl with the
+//! 2017 v4 signature).
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::harness::{proved, spawn_app};
+use crate::harness::procs::interop_tool;
+use crate::harness::{bytes, proved, spawn_app};
 
 /// The directory of the Node scripts.
 fn scripts() -> PathBuf {
@@ -113,4 +116,118 @@ async fn cos_wx_sdk_on_its_defaults_with_sts_credentials() {
     for l in lines {
         proved("examples", l);
     }
+}
+
+/// `examples/script/<name>`.
+fn example_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("examples")
+        .join("script")
+        .join(name)
+}
+
+/// Runs a command to the end: (success, stdout, stderr).
+async fn output(mut cmd: Command) -> (bool, String, String) {
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("cannot start {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_script_example_uploads_with_temporary_credentials() {
+    let app = spawn_app().await;
+    let work = tempfile::tempdir().unwrap();
+    // A small photo (a simple PUT) and one above the SDK's 1 MiB part size (multipart).
+    let files = [
+        ("cat.jpg", bytes(41, 100 * 1024)),
+        ("pano.png", bytes(42, 3 << 20)),
+    ];
+    for (name, content) in &files {
+        std::fs::write(work.path().join(name), content).unwrap();
+    }
+    let mut cmd = Command::new(interop_tool("COS_INTEROP_PYTHON"));
+    cmd.arg(example_script("upload.py"))
+        .args(["--server", &app.base_url, "--dev-user", "script-alice"])
+        .args(["--dir", "photos", "cat.jpg", "pano.png"])
+        .current_dir(work.path());
+    let (ok, stdout, stderr) = output(cmd).await;
+    assert!(ok, "upload.py failed:\n{stdout}\n{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let user = app.dev_login("script-alice").await;
+    let prefix = format!("{}photos/", user.upload_prefix.trim_start_matches('/'));
+    for ((name, content), line) in files.iter().zip(&lines) {
+        assert_eq!(line["file"], *name, "{line}");
+        let key = line["key"].as_str().unwrap();
+        assert!(key.starts_with(&prefix), "{key} is not under {prefix}");
+        let etag = line["etag"].as_str().unwrap();
+        assert!(etag.len() >= 32, "the store's ETag: {line}");
+        let ext = name.rsplit('.').next().unwrap();
+        assert!(key.ends_with(&format!(".{ext}")), "{key}");
+        assert_eq!(
+            app.get_object(key).await.as_deref(),
+            Some(&content[..]),
+            "{key} reads back equal"
+        );
+    }
+    // A refused credential: exit 1 with the server's message, nothing uploaded.
+    std::fs::write(work.path().join("tool.exe"), b"MZ").unwrap();
+    let mut cmd = Command::new(interop_tool("COS_INTEROP_PYTHON"));
+    cmd.arg(example_script("upload.py"))
+        .args(["--server", &app.base_url, "--dev-user", "script-alice"])
+        .arg("tool.exe")
+        .current_dir(work.path());
+    let (ok, stdout, stderr) = output(cmd).await;
+    assert_eq!((ok, stdout.as_str()), (false, ""), "{stderr}");
+    assert!(stderr.contains(".exe"), "the server's message: {stderr}");
+    assert_eq!(
+        app.list_keys(user.upload_prefix.trim_start_matches('/'))
+            .await
+            .len(),
+        2
+    );
+    proved(
+        "examples",
+        "examples/script/upload.py: cos-python-sdk-v5 with a key credential uploaded a 100 KiB photo (PUT) and a 3 MiB one (multipart), read back equal; a refused .exe exits 1 with the server's message",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_script_example_uploads_with_the_v4_signature() {
+    let app = spawn_app().await;
+    let work = tempfile::tempdir().unwrap();
+    let content = bytes(43, 64 * 1024);
+    std::fs::write(work.path().join("cat.jpg"), &content).unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.arg(example_script("upload-v4.sh"))
+        .args([&app.base_url, "script-bob", "photos", "cat.jpg"])
+        .current_dir(work.path());
+    let (ok, stdout, stderr) = output(cmd).await;
+    assert!(ok, "upload-v4.sh failed:\n{stdout}\n{stderr}");
+    let reply: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(reply["code"], 0, "{reply}");
+    let url = reply["data"]["source_url"].as_str().unwrap();
+    let body = app.http.get(url).send().await.unwrap();
+    assert_eq!(body.status(), 200, "{url}");
+    assert_eq!(
+        body.bytes().await.unwrap(),
+        content,
+        "{url} reads back equal"
+    );
+    proved(
+        "examples",
+        format!(
+            "examples/script/upload-v4.sh: curl's 2017 flow (dev login, v4 sign, op=upload) stored {url}"
+        ),
+    );
 }

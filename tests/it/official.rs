@@ -6,16 +6,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::harness::procs::interop_tool as tool;
 use crate::harness::{TestApp, proved, spawn_app};
-
-fn tool(var: &str) -> PathBuf {
-    match std::env::var_os(var) {
-        Some(v) => PathBuf::from(v),
-        None => panic!(
-            "{var} is not set: run `bash scripts/test-all.sh`, which installs Tencent's SDKs and sets it"
-        ),
-    }
-}
 
 fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")

@@ -5,6 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 
+/// The path of an outside tool `scripts/test-all.sh` installs and names in the environment
+/// variable `var` (`COS_INTEROP_PYTHON`, `COS_INTEROP_COSCMD`, …).
+pub fn interop_tool(var: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(v) => PathBuf::from(v),
+        None => panic!(
+            "{var} is not set: run `bash scripts/test-all.sh`, which installs Tencent's SDKs and sets it"
+        ),
+    }
+}
+
 /// The path of a workspace binary, built first if needed (a no-op when `cargo test
 /// --workspace` already built it), so this crate's suites also run on their own.
 pub fn bin(package: &str, name: &str) -> PathBuf {
