@@ -199,6 +199,7 @@ impl Application {
         tracing::info!(issuer = %issuer.describe(), "temporary credentials");
         let state = web::Data::new(AppState {
             jwt: jwt::JwtKeys::new(&config.jwt),
+            db: db.clone(),
             users,
             audit: audit.clone(),
             metrics: metrics.clone(),

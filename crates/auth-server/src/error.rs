@@ -78,6 +78,9 @@ pub enum ErrorCode {
     /// 503 `sts_unavailable`: Tencent STS could not be reached or refused
     /// (the cause is logged, not shown).
     StsUnavailable,
+    /// 503 `database_unavailable`: the database did not answer the readiness
+    /// check (`GET /readyz`).
+    DatabaseUnavailable,
     /// `error`: any other framework error, answered with the framework's status.
     Other,
 }
@@ -115,6 +118,7 @@ impl ErrorCode {
             Self::WechatUnavailable => "wechat_unavailable",
             Self::LoginNotConfigured => "login_not_configured",
             Self::StsUnavailable => "sts_unavailable",
+            Self::DatabaseUnavailable => "database_unavailable",
             Self::Other => "error",
         }
     }
@@ -149,7 +153,9 @@ impl ErrorCode {
             Self::WechatBusy | Self::WechatError | Self::WechatUnavailable => {
                 StatusCode::BAD_GATEWAY
             }
-            Self::LoginNotConfigured | Self::StsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::LoginNotConfigured | Self::StsUnavailable | Self::DatabaseUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 

@@ -50,6 +50,7 @@
 //! | `POST /v1/cos/v5/sign` | JWT | v5 `Authorization` for one request (the SDKs' `getAuthorization` options): an object of the caller's prefix (`response-*` parameters allowed on GET), or a listing of it (`GET /?prefix=u/<id>/…`, `GET /?uploads&prefix=…`) |
 //! | `POST /v1/cos/v5/post-policy` | JWT | signed POST Object form |
 //! | `GET /healthz`, `/metrics`, `/openapi.json` | – | liveness, Prometheus text, OpenAPI 3 |
+//! | `GET /readyz` | – | readiness: 200 while the database answers within 2 s, else 503 `database_unavailable` |
 //!
 //! Tokens are sent as `Authorization: JWT <token>` or `Bearer <token>` (exactly
 //! one space, case-sensitive scheme). Every error is JSON `{error_code, message}`:

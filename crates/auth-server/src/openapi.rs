@@ -50,6 +50,7 @@ impl utoipa::Modify for SecurityAddon {
         v5::post_policy,
         credentials::credentials,
         ops::healthz,
+        ops::readyz,
         ops::metrics,
         ops::openapi
     ),

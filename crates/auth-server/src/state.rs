@@ -5,7 +5,7 @@ use std::sync::Arc;
 use shared::cam::Bucket;
 
 use crate::config::CosConfig;
-use crate::db::{AuditLog, Users};
+use crate::db::{AuditLog, Db, Users};
 use crate::grant::credentials::UploadRules;
 use crate::jwt::JwtKeys;
 use crate::limits::Limits;
@@ -17,6 +17,8 @@ use crate::sts::Issuer;
 pub struct AppState {
     /// Token keys.
     pub jwt: JwtKeys,
+    /// The database (readiness checks; queries go through `users` and `audit`).
+    pub db: Db,
     /// Users table.
     pub users: Users,
     /// Audit queue.

@@ -15,6 +15,8 @@ pub const POST_POLICY: &str = "/v1/cos/v5/post-policy";
 pub const CREDENTIALS: &str = "/v1/cos/credentials";
 /// Liveness.
 pub const HEALTHZ: &str = "/healthz";
+/// Readiness: 200 while the database answers, else 503.
+pub const READYZ: &str = "/readyz";
 /// Prometheus text.
 pub const METRICS: &str = "/metrics";
 /// OpenAPI 3 document.

@@ -72,6 +72,9 @@ pub enum DbError {
     /// A query failed.
     #[error("database: {0}")]
     Query(#[from] sqlx::Error),
+    /// The database did not answer in time.
+    #[error("the database did not answer within {0:?}")]
+    Timeout(std::time::Duration),
 }
 
 /// A pool of connections to the database, its schema up to date. Cheap to
@@ -140,6 +143,17 @@ impl Db {
     /// both backends take.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Runs `SELECT 1` within `timeout`: whether the database answers now
+    /// (the readiness check a load balancer polls).
+    pub async fn ping(&self, timeout: std::time::Duration) -> Result<(), DbError> {
+        let ping = sqlx::query("SELECT 1").execute(&self.pool);
+        match tokio::time::timeout(timeout, ping).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(DbError::Query(e)),
+            Err(_) => Err(DbError::Timeout(timeout)),
+        }
     }
 
     /// SQLite or PostgreSQL.

@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(not_found)),
     )
     .service(one(shared::routes::HEALTHZ, web::get().to(ops::healthz)))
+    .service(one(shared::routes::READYZ, web::get().to(ops::readyz)))
     .service(one(shared::routes::METRICS, web::get().to(ops::metrics)))
     .service(one(shared::routes::OPENAPI, web::get().to(ops::openapi)));
 }

@@ -104,6 +104,34 @@ impl TestDatabase {
         }
     }
 
+    /// PostgreSQL only: `false` makes the database refuse new connections and
+    /// ends the open ones (to the servers using it, the database is gone);
+    /// `true` lets connections in again.
+    pub async fn set_reachable(&self, reachable: bool) {
+        let (admin, name) = self
+            .postgres
+            .as_ref()
+            .expect("set_reachable needs a PostgreSQL test database");
+        let mut conn = sqlx::postgres::PgConnection::connect(admin)
+            .await
+            .expect("connect to DATABASE_ADMIN_URL (or DATABASE_URL)");
+        conn.execute(format!(r#"ALTER DATABASE "{name}" ALLOW_CONNECTIONS {reachable}"#).as_str())
+            .await
+            .expect("ALTER DATABASE … ALLOW_CONNECTIONS");
+        if !reachable {
+            conn.execute(
+                format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                )
+                .as_str(),
+            )
+            .await
+            .expect("end the database's connections");
+        }
+        let _ = conn.close().await;
+    }
+
     /// Points `config` at this database.
     pub fn use_in(&self, config: &mut Config) {
         config.database = self.config.clone();

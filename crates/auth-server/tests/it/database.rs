@@ -358,3 +358,32 @@ async fn a_database_that_cannot_be_reached_is_named_without_its_password() {
         "{text}"
     );
 }
+
+/// `GET <path>`: status and JSON body.
+async fn get_json(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
+    let r = app.http.get(app.url(path)).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// `/readyz` follows the database: 503 `database_unavailable` while it is
+/// gone (liveness stays 200), 200 again once it is back. PostgreSQL only: a
+/// SQLite file cannot go away under an open connection.
+#[tokio::test]
+async fn readiness_follows_the_database() {
+    let Some(t) = TestDatabase::postgres().await else {
+        return;
+    };
+    let app = spawn_app_with(|c| t.use_in(c)).await;
+    let ready = || get_json(&app, shared::routes::READYZ);
+    assert_eq!(ready().await, (200, serde_json::json!({"status": "ready"})));
+    t.set_reachable(false).await;
+    let (status, body) = ready().await;
+    assert_eq!(
+        (status, &body["error_code"]),
+        (503, &serde_json::json!("database_unavailable")),
+        "{body}"
+    );
+    assert_eq!(get_json(&app, shared::routes::HEALTHZ).await.0, 200);
+    t.set_reachable(true).await;
+    assert_eq!(ready().await.0, 200);
+}

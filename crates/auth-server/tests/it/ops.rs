@@ -15,6 +15,16 @@ async fn healthz_and_openapi_describe_every_route() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
+    let r = app
+        .http
+        .get(app.url(shared::routes::READYZ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.json::<Value>().await.unwrap()),
+        (200, json!({"status": "ready"}))
+    );
     let doc: Value = app
         .http
         .get(app.url(shared::routes::OPENAPI))
@@ -33,6 +43,7 @@ async fn healthz_and_openapi_describe_every_route() {
         shared::routes::POST_POLICY,
         shared::routes::CREDENTIALS,
         shared::routes::HEALTHZ,
+        shared::routes::READYZ,
         shared::routes::METRICS,
         shared::routes::OPENAPI,
     ] {
