@@ -77,7 +77,11 @@ mod tests {
     fn the_openapi_document_renders() {
         let json = ApiDoc::openapi().to_json().unwrap();
         let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(doc["paths"].as_object().map(|p| p.len()), Some(10), "{json}");
+        assert_eq!(
+            doc["paths"].as_object().map(|p| p.len()),
+            Some(10),
+            "{json}"
+        );
         // The request schema documents the optional fields.
         let props = &doc["components"]["schemas"]["PostPolicyRequest"]["properties"];
         assert!(props.get("min_size").is_some() && props.get("content_type").is_some());
