@@ -43,6 +43,34 @@ fn python(app: &TestApp, script: &str, work: &std::path::Path) -> Command {
     cmd
 }
 
+/// `node <script>` from `$COS_INTEROP_NODE_DIR` with Tencent's Node SDKs on its module path,
+/// pointed at `app` with `token`, working in `work`.
+fn node_sdk(app: &TestApp, script: &str, token: &str, work: &std::path::Path) -> Command {
+    let node_dir = tool("COS_INTEROP_NODE_DIR");
+    let mut cmd = Command::new("node");
+    cmd.arg(node_dir.join(script))
+        .env("NODE_PATH", node_dir.join("node_modules"))
+        .env("SERVER", &app.base_url)
+        .env("TOKEN", token)
+        .env("WORKDIR", work);
+    cmd
+}
+
+/// Runs a Node driver to the end: its output lines and the JSON check lines among them.
+async fn node_checks(
+    label: &'static str,
+    mut cmd: Command,
+) -> (Vec<String>, Vec<serde_json::Value>) {
+    let lines = tokio::task::spawn_blocking(move || run(label, &mut cmd))
+        .await
+        .unwrap();
+    let checks = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (lines, checks)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_and_coscmd_against_the_embedded_store() {
     let app = spawn_app().await;
@@ -78,24 +106,12 @@ async fn nodejs_sdk_signs_through_get_authorization() {
     let app = spawn_app().await;
     let token = app.dev_login("node-user").await;
     let work = tempfile::tempdir().unwrap();
-    let node_dir = tool("COS_INTEROP_NODE_DIR");
-    let mut cmd = Command::new("node");
-    cmd.arg(node_dir.join("upload.js"))
-        .env("NODE_PATH", node_dir.join("node_modules"))
-        .env("SERVER", &app.base_url)
-        .env("TOKEN", &token.access_token)
-        .env("DOMAIN", format!("127.0.0.1:{}", app.port))
+    let mut cmd = node_sdk(&app, "upload.js", &token.access_token, work.path());
+    cmd.env("DOMAIN", format!("127.0.0.1:{}", app.port))
         .env("BUCKET", app.bucket_full())
         .env("REGION", "local")
-        .env("PREFIX", token.upload_prefix.trim_start_matches('/'))
-        .env("WORKDIR", work.path());
-    let lines = tokio::task::spawn_blocking(move || run("cos-nodejs-sdk-v5", &mut cmd))
-        .await
-        .unwrap();
-    let checks: Vec<serde_json::Value> = lines
-        .iter()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+        .env("PREFIX", token.upload_prefix.trim_start_matches('/'));
+    let (lines, checks) = node_checks("cos-nodejs-sdk-v5", cmd).await;
     let names: Vec<&str> = checks.iter().filter_map(|c| c["check"].as_str()).collect();
     assert_eq!(
         names,
@@ -129,20 +145,8 @@ async fn nodejs_sdk_on_its_defaults_with_temporary_credentials() {
     let app = spawn_app().await;
     let token = app.dev_login("node-sts").await;
     let work = tempfile::tempdir().unwrap();
-    let node_dir = tool("COS_INTEROP_NODE_DIR");
-    let mut cmd = Command::new("node");
-    cmd.arg(node_dir.join("node-sts.js"))
-        .env("NODE_PATH", node_dir.join("node_modules"))
-        .env("SERVER", &app.base_url)
-        .env("TOKEN", &token.access_token)
-        .env("WORKDIR", work.path());
-    let lines = tokio::task::spawn_blocking(move || run("cos-nodejs-sdk-v5 (STS)", &mut cmd))
-        .await
-        .unwrap();
-    let checks: Vec<serde_json::Value> = lines
-        .iter()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let cmd = node_sdk(&app, "node-sts.js", &token.access_token, work.path());
+    let (lines, checks) = node_checks("cos-nodejs-sdk-v5 (STS)", cmd).await;
     let names: Vec<&str> = checks.iter().filter_map(|c| c["check"].as_str()).collect();
     assert_eq!(
         names,
